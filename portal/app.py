@@ -1,0 +1,194 @@
+"""create_app(): the composition root. The only place that knows every module.
+
+Each module may have `models` (imported so Alembic and the mapper see every table), `http` with
+`api_routes` (mounted under /api/v1) and `page_routes` (HTML, at the root), and `cli` with
+`commands` (added to `carnet`). Domain errors are mapped to the contract's JSON shape here, once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Litestar, MediaType, Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from portal.auth import provide_account, provide_actor, provide_ctx
+from portal.context import Context
+from portal.errors import DomainError, NotAuthenticated
+from portal.settings import Settings
+from portal.templating import make_environment
+
+log = logging.getLogger(__name__)
+
+# The order is the dependency order: booking → catalog, participants, wallet → portal.
+MODULES = (
+    "portal",
+    "portal.accounts",
+    "portal.associations",
+    "catalog",
+    "participants",
+    "wallet",
+    "booking",
+)
+
+_GENERIC_CODES = {
+    400: ("invalid_request", "La demande est incomplète ou mal formée."),
+    401: ("not_authenticated", "Vous devez être connecté."),
+    403: ("forbidden", "Vous n'avez pas accès à cette ressource."),
+    404: ("not_found", "La ressource demandée n'existe pas."),
+    405: ("method_not_allowed", "Cette méthode n'est pas permise ici."),
+    413: ("payload_too_large", "Le fichier ou la demande est trop volumineux."),
+    415: ("unsupported_media_type", "Ce type de contenu n'est pas accepté."),
+    429: ("too_many_requests", "Trop de tentatives. Merci de patienter avant de réessayer."),
+}
+
+
+def submodule(module: str, name: str) -> ModuleType | None:
+    full = f"{module}.{name}"
+    try:
+        if importlib.util.find_spec(full) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module(full)
+
+
+def import_models() -> None:
+    """Import every module's models so that the metadata knows every table (Alembic, mappers)."""
+    submodule("portal", "mail")
+    for module in MODULES:
+        submodule(module, "models")
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/payments/", "/health", "/schema")):
+        return True
+    return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def error_response(request: Request, status_code: int, code: str, detail: str, extra: Any = None) -> Response:
+    if wants_json(request):
+        body: dict[str, Any] = {"status_code": status_code, "code": code, "detail": detail}
+        if extra:
+            body["extra"] = extra
+        return Response(body, status_code=status_code, media_type=MediaType.JSON)
+    if status_code == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(target)}", status_code=303)
+    return Template(
+        "portal/error.html",
+        context={"status_code": status_code, "code": code, "detail": detail},
+        status_code=status_code,
+    )
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response:
+    return error_response(request, exc.status_code, exc.code, exc.detail, exc.extra)
+
+
+def handle_validation_error(request: Request, exc: ValidationException) -> Response:
+    extra = exc.extra if isinstance(exc.extra, list | dict) else None
+    return error_response(request, 400, "invalid_request", "La demande est incomplète ou mal formée.", extra)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if status >= 500:
+        log.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+    code, detail = _GENERIC_CODES.get(status, ("error", "Une erreur est survenue."))
+    if status == 429 and exc.detail and exc.detail != "Too Many Requests":
+        detail = exc.detail
+    return error_response(request, status, code, detail)
+
+
+def handle_internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        request, 500, "internal_error", "Une erreur inattendue est survenue. L'équipe technique est prévenue."
+    )
+
+
+def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> Litestar:
+    if ctx is None:
+        ctx = Context(settings or Settings.from_env())
+    settings = ctx.settings
+    import_models()
+
+    api_handlers: list[Any] = []
+    page_handlers: list[Any] = []
+    for module in MODULES:
+        http = submodule(module, "http")
+        if http is not None:
+            api_handlers.extend(getattr(http, "api_routes", []))
+            page_handlers.extend(getattr(http, "page_routes", []))
+
+    env = make_environment(settings.timezone)
+    static_dir = Path(__file__).parent / "static"
+
+    async def on_shutdown(app: Litestar) -> None:
+        await app.state.ctx.close()
+
+    return Litestar(
+        route_handlers=[
+            Router(path="/api/v1", route_handlers=api_handlers),
+            *page_handlers,
+            create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),
+        ],
+        dependencies={
+            "ctx": Provide(provide_ctx, sync_to_thread=False),
+            "actor": Provide(provide_actor),
+            "account": Provide(provide_account),
+        },
+        exception_handlers={
+            DomainError: handle_domain_error,
+            NotAuthenticated: handle_domain_error,
+            ValidationException: handle_validation_error,
+            NotAuthorizedException: handle_http_exception,
+            PermissionDeniedException: handle_http_exception,
+            NotFoundException: handle_http_exception,
+            HTTPException: handle_http_exception,
+            Exception: handle_internal_error,
+        },
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(env)),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="carnet_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            header_name="x-csrf-token",
+            exclude=["/api/", "/payments/", "/health", "/schema"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Carnet",
+            version="1.0.0",
+            description="API v1 de Carnet : catalogue, coupons, réservations.",
+            path="/schema",
+        ),
+        state=State({"ctx": ctx}),
+        on_shutdown=[on_shutdown],
+        debug=False,
+        request_max_body_size=12 * 1024 * 1024,
+    )

@@ -1,0 +1,153 @@
+"""`carnet …`: serve, worker, db upgrade, staff create, and each module's own commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from portal.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@click.group()
+def main() -> None:
+    """Carnet: the town's coupon-paid activity programme."""
+    logging.basicConfig(
+        level=os.environ.get("CARNET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="processes (needs PostgreSQL)")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
+    uvicorn.run(
+        "portal.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"
+    )
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="stop when the queue is empty")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for Carnet's jobs (needs CARNET_REDIS_URL)."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from portal.jobs import QUEUE_NAME
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "CARNET_REDIS_URL n'est pas défini : les tâches s'exécutent dans l'application."
+        )
+    connection = Redis.from_url(settings.redis_url)
+    # SimpleWorker runs jobs in this process, so one event loop and one connection pool serve them all.
+    SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+        burst=burst, with_scheduler=False
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+def alembic_config(settings: Settings | None = None) -> Any:
+    from alembic.config import Config
+
+    settings = settings or _settings()
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(settings: Settings) -> None:
+    from alembic import command
+
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings), "heads")
+
+
+@db.command()
+def upgrade() -> None:
+    """Upgrade the schema to the newest revision of every module."""
+    upgrade_database(_settings())
+    click.echo("schéma à jour")
+
+
+@main.group()
+def staff() -> None:
+    """Town staff accounts."""
+
+
+@staff.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "finance"]))
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+def staff_create(email: str, password: str, role: str, first_name: str, last_name: str) -> None:
+    """Create a verified staff account."""
+    from portal.accounts.services import create_staff_account
+    from portal.context import Context
+    from portal.errors import DomainError
+
+    async def go() -> None:
+        ctx = Context(_settings())
+        try:
+            account = await create_staff_account(
+                ctx,
+                email=email,
+                password=password,
+                role=role,
+                first_name=first_name,
+                last_name=last_name,
+                now=ctx.clock.now(),
+            )
+            click.echo(f"compte {role} créé : {account.email}")
+        finally:
+            await ctx.close()
+
+    try:
+        run(go())
+    except DomainError as exc:
+        click.echo(f"erreur : {exc.detail}", err=True)
+        sys.exit(1)
+
+
+def _add_module_commands() -> None:
+    from portal.app import MODULES, submodule
+
+    for module in MODULES:
+        cli = submodule(module, "cli")
+        for command in getattr(cli, "commands", []) if cli else []:
+            main.add_command(command)
+
+
+_add_module_commands()
+
+
+if __name__ == "__main__":
+    main()

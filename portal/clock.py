@@ -1,0 +1,73 @@
+"""Time: stored in UTC, computed in the municipality's zone (DESIGN.md rule 4).
+
+`now` is read once at the edge (a handler, a job, a CLI command) and passed down into every rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+import pendulum
+
+DATE_FORMAT_FR = "DD/MM/YYYY"
+
+
+class Clock:
+    """The municipality's clock. Tests replace `now_fn` to move time."""
+
+    def __init__(self, timezone: str, now_fn: Callable[[], datetime] | None = None) -> None:
+        self.tz = pendulum.timezone(timezone)
+        self._now_fn = now_fn
+
+    def now(self) -> pendulum.DateTime:
+        if self._now_fn is not None:
+            return pendulum.instance(self._now_fn()).in_timezone("UTC")
+        return pendulum.now("UTC")
+
+    def local(self, moment: datetime) -> pendulum.DateTime:
+        return pendulum.instance(moment).in_timezone(self.tz)
+
+    def parse(self, text: str) -> pendulum.DateTime:
+        """An ISO 8601 time from a client; a naive one is read in the municipality's zone."""
+        parsed = pendulum.parse(text, tz=self.tz)
+        if not isinstance(parsed, pendulum.DateTime):
+            raise ValueError(text)
+        return parsed.in_timezone("UTC")
+
+    def from_local(self, moment: datetime) -> pendulum.DateTime:
+        if moment.tzinfo is None:
+            return pendulum.instance(moment, tz=self.tz).in_timezone("UTC")
+        return pendulum.instance(moment).in_timezone("UTC")
+
+
+def days_before(start: datetime, days: int, tz: str) -> pendulum.DateTime:
+    """The local wall-clock time `days` calendar days before `start` (DESIGN.md rule 4).
+
+    A session on Monday 2027-03-29 08:00 Paris with a 3-day deadline closes on Friday 2027-03-26
+    08:00 Paris (07:00 UTC), not 72 hours earlier.
+    """
+    local = pendulum.instance(start).in_timezone(tz)
+    return local.subtract(days=days).in_timezone("UTC")
+
+
+def age_on(birth_date: date, on: date) -> int:
+    years = on.year - birth_date.year
+    if (on.month, on.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+class FixedClock(Clock):
+    """A clock that only moves when told to: for tests, demo scripts and load tests."""
+
+    def __init__(self, timezone: str, start: datetime) -> None:
+        self._moment = pendulum.instance(start).in_timezone("UTC")
+        super().__init__(timezone, now_fn=lambda: self._moment)
+
+    def set(self, moment: datetime) -> None:
+        self._moment = self.from_local(moment)
+
+    def advance(self, **delta: float) -> pendulum.DateTime:
+        self._moment = self._moment.add(**delta)  # type: ignore[arg-type]
+        return self._moment

@@ -1,0 +1,70 @@
+"""Domain errors: a stable code, an HTTP status and a French message for a person.
+
+Each module defines its own errors by subclassing DomainError (or by instantiating it with a code);
+`portal/app.py` maps them all to the contract's JSON shape in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    status_code: ClassVar[int] = 400
+    message: ClassVar[str] = "La demande n'a pas pu être traitée."
+
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
+        self.detail = detail or self.message
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status_code": self.status_code, "code": self.code, "detail": self.detail}
+        if self.extra:
+            body["extra"] = self.extra
+        return body
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+    status_code = 400
+    message = "La demande est incomplète ou mal formée."
+
+
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+    status_code = 401
+    message = "Vous devez être connecté."
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status_code = 403
+    message = "Vous n'avez pas accès à cette ressource."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status_code = 404
+    message = "La ressource demandée n'existe pas."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status_code = 409
+    message = "La demande est en conflit avec l'état actuel."
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status_code = 429
+    message = "Trop de tentatives. Merci de patienter avant de réessayer."
+
+
+class Busy(DomainError):
+    """A lock could not be taken in time: the client may simply try again."""
+
+    code = "busy"
+    status_code = 503
+    message = "Le service est très sollicité. Merci de réessayer dans un instant."

@@ -1,0 +1,58 @@
+"""The portal's own routes: health, home page, dev mailbox."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import MediaType, get
+from litestar.response import Template
+from sqlalchemy import select, text
+
+from portal.auth import Actor
+from portal.context import Context
+from portal.errors import NotFound
+from portal.mail import MailMessage
+
+
+@get("/health", media_type=MediaType.JSON, tags=["portal"])
+async def health(ctx: Context) -> dict[str, str]:
+    """200 when the database answers."""
+    async with ctx.db.read() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@get("/", include_in_schema=False)
+async def home(actor: Actor | None) -> Template:
+    return Template("portal/home.html", context={"actor": actor})
+
+
+def _require_debug(ctx: Context) -> None:
+    if not ctx.settings.debug:
+        raise NotFound()
+
+
+@get("/dev/mailbox", include_in_schema=False)
+async def mailbox(ctx: Context, actor: Actor | None) -> Template:
+    """Every message of the outbox, newest first: the embedded default's stand-in for an inbox."""
+    _require_debug(ctx)
+    async with ctx.db.read() as session:
+        messages = (
+            (await session.execute(select(MailMessage).order_by(MailMessage.created_at.desc()).limit(200)))
+            .scalars()
+            .all()
+        )
+    return Template("portal/mailbox.html", context={"messages": messages, "actor": actor})
+
+
+@get("/dev/mailbox/{mail_id:uuid}", include_in_schema=False)
+async def mailbox_message(ctx: Context, actor: Actor | None, mail_id: UUID) -> Template:
+    _require_debug(ctx)
+    async with ctx.db.read() as session:
+        message = await session.get(MailMessage, mail_id)
+    if message is None:
+        raise NotFound()
+    return Template("portal/mailbox_message.html", context={"message": message, "actor": actor})
+
+
+page_routes = [health, home, mailbox, mailbox_message]

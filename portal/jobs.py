@@ -1,0 +1,93 @@
+"""Jobs, enqueued only after commit (DESIGN.md rule 3).
+
+A job is an async function `async def job(ctx: Context, *args)` named by its dotted path
+("portal.mail:send_mail"). Its arguments are ids: the job reloads what it needs, and may run twice,
+so it must be idempotent. With CARNET_REDIS_URL set, jobs go to RQ and `carnet worker` runs them;
+otherwise they run in this process right after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portal.context import Context
+    from portal.db import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "carnet"
+
+JobFunction = Callable[..., Coroutine[Any, Any, None]]
+
+
+def resolve(name: str) -> JobFunction:
+    module_name, _, attr = name.partition(":")
+    func = getattr(importlib.import_module(module_name), attr)
+    if not asyncio.iscoroutinefunction(func):
+        raise TypeError(f"job {name} must be an async function")
+    return func  # type: ignore[no-any-return,unused-ignore]
+
+
+class Jobs:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._queue: Any = None
+        if ctx.settings.redis_url:
+            from redis import Redis
+            from rq import Queue
+
+            self._queue = Queue(QUEUE_NAME, connection=Redis.from_url(ctx.settings.redis_url))
+
+    @property
+    def uses_rq(self) -> bool:
+        return self._queue is not None
+
+    def enqueue(self, uow: UnitOfWork, name: str, *args: Any, job_id: str | None = None) -> None:
+        """Run job `name` with `args` once the unit of work has committed."""
+        resolve(name)  # fail now, inside the transaction, on a misspelt job name
+
+        async def dispatch() -> None:
+            await self.dispatch(name, *args, job_id=job_id)
+
+        uow.after_commit(dispatch)
+
+    async def dispatch(self, name: str, *args: Any, job_id: str | None = None) -> None:
+        if self._queue is not None:
+            # RQ's client is synchronous: keep the event loop free while Redis answers.
+            await asyncio.to_thread(
+                self._queue.enqueue, run_job, name, list(args), job_id=job_id, result_ttl=3600
+            )
+        else:
+            await run_in_process(self._ctx, name, args)
+
+
+async def run_in_process(ctx: Context, name: str, args: tuple[Any, ...] | list[Any]) -> None:
+    try:
+        await resolve(name)(ctx, *args)
+    except Exception:
+        log.exception("job %s%r failed", name, tuple(args))
+
+
+# --- the worker side -------------------------------------------------------------------------
+
+_runner: asyncio.Runner | None = None
+_worker_ctx: Context | None = None
+
+
+def run_job(name: str, args: list[Any]) -> None:
+    """What RQ calls in `carnet worker`: one event loop and one Context live for the whole worker."""
+    global _runner, _worker_ctx
+    from portal.context import Context
+    from portal.settings import Settings
+
+    if _runner is None:
+        _runner = asyncio.Runner()
+    if _worker_ctx is None:
+        _worker_ctx = Context(Settings.from_env())
+    ctx = _worker_ctx
+    _runner.run(resolve(name)(ctx, *args))

@@ -1,0 +1,114 @@
+"""Mail: every message is written to an outbox row in the caller's transaction, then sent by a job.
+
+With CARNET_SMTP_URL the job hands it to the SMTP server; without, the message stays in the outbox
+and shows in the dev mailbox page (/dev/mailbox, debug only). Sending is idempotent: a message
+already marked sent is not sent again when the job runs twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import Base
+
+if TYPE_CHECKING:
+    from portal.context import Context
+    from portal.db import UnitOfWork
+
+
+class MailMessage(Base):
+    __tablename__ = "mail_messages"
+
+    to_address: Mapped[str] = mapped_column(String(320), index=True)
+    template: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    transport: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple[str, str, str]:
+    """`template` is "module/name": module/templates/mail/name.{subject.txt,txt,html}."""
+    from portal.templating import make_environment
+
+    env = make_environment(ctx.settings.timezone)
+    module, _, name = template.partition("/")
+    variables = {"base_url": ctx.settings.base_url, **variables}
+    subject = env.get_template(f"{module}/mail/{name}.subject.txt").render(variables).strip()
+    text = env.get_template(f"{module}/mail/{name}.txt").render(variables)
+    html = env.get_template(f"{module}/mail/{name}.html").render(variables)
+    return subject, text, html
+
+
+async def queue_mail(
+    ctx: Context, uow: UnitOfWork, *, to: str, template: str, **variables: Any
+) -> MailMessage:
+    subject, text, html = render_mail(ctx, template, variables)
+    message = MailMessage(
+        to_address=to,
+        template=template,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        message_id=make_msgid(domain="carnet.localhost"),
+    )
+    uow.session.add(message)
+    await uow.session.flush()
+    ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id))
+    return message
+
+
+async def send_mail(ctx: Context, mail_id: str) -> None:
+    """The job: deliver one outbox message, once."""
+    async with ctx.db.unit_of_work() as uow:
+        message = await uow.session.get(MailMessage, UUID(mail_id), with_for_update=True)
+        if message is None or message.sent_at is not None:
+            return
+        if ctx.settings.smtp_url:
+            try:
+                await asyncio.to_thread(_smtp_send, ctx.settings.smtp_url, ctx.settings.mail_from, message)
+            except (OSError, smtplib.SMTPException) as exc:
+                message.last_error = repr(exc)
+                raise
+            message.transport = "smtp"
+        else:
+            message.transport = "mailbox"
+        message.sent_at = ctx.clock.now()
+        message.last_error = None
+
+
+def _smtp_send(url: str, sender: str, message: MailMessage) -> None:
+    parts = urlsplit(url)
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = message.message_id
+    email.set_content(message.body_text)
+    email.add_alternative(message.body_html, subtype="html")
+    host = parts.hostname or "localhost"
+    if parts.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, parts.port or 465, context=ssl.create_default_context(), timeout=30
+        )
+    else:
+        client = smtplib.SMTP(host, parts.port or 25, timeout=30)
+    with client:
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(email)

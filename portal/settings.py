@@ -1,0 +1,87 @@
+"""One Settings object, read from the CARNET_* variables of CONTRACT.md."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./var/carnet.db"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Carnet <ne-pas-repondre@carnet.localhost>"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    timezone: str = "Europe/Paris"
+    coupon_price_cents: int = 100
+    max_coupons_per_purchase: int = 200
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path("./var"))
+    rate_limits: bool = True
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("CARNET_DATA_DIR") or "./var")
+        settings = cls(
+            database_url=env.get("CARNET_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/carnet.db",
+            redis_url=env.get("CARNET_REDIS_URL") or None,
+            smtp_url=env.get("CARNET_SMTP_URL") or None,
+            mail_from=env.get("CARNET_MAIL_FROM") or cls.mail_from,
+            base_url=(env.get("CARNET_BASE_URL") or cls.base_url).rstrip("/"),
+            secret_key=env.get("CARNET_SECRET_KEY") or "",
+            timezone=env.get("CARNET_TIMEZONE") or cls.timezone,
+            coupon_price_cents=int(env.get("CARNET_COUPON_PRICE_CENTS") or cls.coupon_price_cents),
+            max_coupons_per_purchase=int(
+                env.get("CARNET_MAX_COUPONS_PER_PURCHASE") or cls.max_coupons_per_purchase
+            ),
+            stripe_secret_key=env.get("CARNET_STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=env.get("CARNET_STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("CARNET_STRIPE_API_BASE") or None,
+            data_dir=data_dir,
+            rate_limits=_flag(env.get("CARNET_RATE_LIMITS"), True),
+            debug=_flag(env.get("CARNET_DEBUG"), False),
+        )
+        if overrides:
+            settings = replace(settings, **overrides)
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=load_or_create_secret(settings.data_dir))
+        return settings
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def payment_provider(self) -> str:
+        return "stripe" if self.stripe_secret_key else "demo"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The embedded default keeps its signing key in ./var/secret so restarts keep sessions valid."""
+    path = data_dir / "secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,97 @@
+"""The portal core: health, error shape, unit of work, clock rules, CLI."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pendulum
+import pytest
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account
+from portal.clock import age_on, days_before
+from portal.context import Context
+from portal.errors import NotFound
+from tests.factories import create_account
+
+
+async def test_health_answers_when_the_database_does(client) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_openapi_schema_is_served(client) -> None:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Carnet"
+
+
+async def test_unknown_api_route_answers_the_contract_error_shape(client) -> None:
+    response = await client.get("/api/v1/nowhere")
+    assert response.status_code == 404
+    assert response.json() == {
+        "status_code": 404,
+        "code": "not_found",
+        "detail": "La ressource demandée n'existe pas.",
+    }
+
+
+async def test_unknown_page_is_a_french_html_page(client) -> None:
+    response = await client.get("/nulle-part", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "Page introuvable" in response.text
+
+
+async def test_unit_of_work_rolls_back_everything_when_the_operation_fails(ctx: Context) -> None:
+    ran: list[str] = []
+
+    async def after() -> None:
+        ran.append("job")
+
+    async def failing_operation() -> None:
+        async with ctx.db.unit_of_work() as uow:
+            uow.session.add(Account(email="a@exemple.fr", first_name="A", last_name="B"))
+            uow.after_commit(after)
+            await uow.session.flush()
+            raise NotFound()
+
+    with pytest.raises(NotFound):
+        await failing_operation()
+    async with ctx.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Account)) == 0
+    assert ran == []  # nothing is enqueued for an operation that did not happen
+
+
+async def test_after_commit_callbacks_run_once_the_data_is_visible(ctx: Context) -> None:
+    seen: list[int] = []
+
+    async def after() -> None:
+        async with ctx.db.read() as session:
+            seen.append(await session.scalar(select(func.count()).select_from(Account)) or 0)
+
+    async with ctx.db.unit_of_work() as uow:
+        uow.session.add(Account(email="b@exemple.fr", first_name="A", last_name="B"))
+        uow.after_commit(after)
+    assert seen == [1]
+
+
+async def test_email_is_unique(ctx: Context) -> None:
+    await create_account(ctx, email="unique@exemple.fr")
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await create_account(ctx, email="unique@exemple.fr")
+
+
+def test_deadline_is_calendar_days_in_local_time_across_dst() -> None:
+    # DESIGN.md rule 4: Monday 2027-03-29 08:00 Paris (after the spring change), 3 days
+    start = pendulum.datetime(2027, 3, 29, 8, 0, tz="Europe/Paris")
+    closes = days_before(start, 3, "Europe/Paris")
+    assert closes == pendulum.datetime(2027, 3, 26, 7, 0, tz="UTC")
+    assert closes.in_timezone("Europe/Paris").hour == 8
+    assert (start - closes).in_hours() == 71  # not 72: one hour was skipped by the clock change
+
+
+def test_age_on_the_session_date() -> None:
+    assert age_on(date(2015, 7, 12), date(2027, 7, 11)) == 11
+    assert age_on(date(2015, 7, 12), date(2027, 7, 12)) == 12
+    assert age_on(datetime(2008, 2, 29).date(), date(2026, 2, 28)) == 17
