@@ -12,10 +12,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from advanced_alchemy.base import UUIDv7AuditBase, orm_registry
+from advanced_alchemy.base import (
+    AdvancedDeclarativeBase,
+    CommonTableAttributes,
+    UUIDv7AuditBase,
+    orm_registry,
+)
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncAttrs,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -27,6 +38,12 @@ metadata = orm_registry.metadata
 
 class Base(UUIDv7AuditBase):
     """id (UUIDv7), created_at, updated_at: ids are not guessable and sort by creation."""
+
+    __abstract__ = True
+
+
+class PlainBase(CommonTableAttributes, AdvancedDeclarativeBase, AsyncAttrs):
+    """For tables that choose their own primary key (the ledger's deterministic transfer ids)."""
 
     __abstract__ = True
 

@@ -1,0 +1,138 @@
+"""The catalog: reference data (domains, themes, places), activities and their sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base
+
+
+class ActivityStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class Audience(enum.StrEnum):
+    ALL = "all"
+    ADULT = "adult"  # 18 and over at the session date
+    CHILD = "child"
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+ADULT_AGE = 18
+
+
+class Domain(Base):
+    __tablename__ = "catalog_domains"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Theme(Base):
+    __tablename__ = "catalog_themes"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    domain_id: Mapped[UUID | None] = mapped_column(ForeignKey("catalog_domains.id", ondelete="SET NULL"))
+
+
+class Place(Base):
+    __tablename__ = "catalog_places"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Activity(Base):
+    __tablename__ = "catalog_activities"
+    __table_args__ = (
+        CheckConstraint("min_age >= 0 AND max_age >= min_age", name="age_range"),
+        CheckConstraint("booking_deadline_days >= 0", name="booking_deadline"),
+        CheckConstraint("cancellation_deadline_days >= 0", name="cancellation_deadline"),
+        CheckConstraint("max_children_per_adult >= 1", name="children_per_adult"),
+        Index("ix_catalog_activities_status_association", "status", "association_id"),
+    )
+
+    association_id: Mapped[UUID] = mapped_column(ForeignKey("associations.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    domain_id: Mapped[UUID | None] = mapped_column(ForeignKey("catalog_domains.id"), index=True)
+    theme_id: Mapped[UUID | None] = mapped_column(ForeignKey("catalog_themes.id"), index=True)
+    place_id: Mapped[UUID | None] = mapped_column(ForeignKey("catalog_places.id"), index=True)
+    min_age: Mapped[int] = mapped_column(Integer, default=0)
+    max_age: Mapped[int] = mapped_column(Integer, default=99)
+    booking_deadline_days: Mapped[int] = mapped_column(Integer, default=0)
+    cancellation_deadline_days: Mapped[int] = mapped_column(Integer, default=0)
+    # A family activity pairs an adult session and a child session at the same start time; each
+    # child is booked with an adult of the household, at most max_children_per_adult per adult.
+    family: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_children_per_adult: Mapped[int] = mapped_column(Integer, default=2)
+    # DUO: one booking and one price for an adult accompanied by a child.
+    duo: Mapped[bool] = mapped_column(Boolean, default=False)
+    required_document_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    status: Mapped[str] = mapped_column(String(20), default=ActivityStatus.DRAFT)
+    published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+    sessions: Mapped[list[ActivitySession]] = relationship(
+        back_populates="activity", order_by="ActivitySession.starts_at", lazy="raise"
+    )
+
+
+class ActivitySession(Base):
+    """A dated session of an activity (« séance »): seats, price, deadlines.
+
+    `taken` counts the active bookings; the CHECK is the last line of defence against overselling,
+    the booking path takes a seat with a conditional UPDATE (DESIGN.md rule 2).
+    Deadlines are computed once from the activity's days in the municipality's zone (rule 4) and
+    stored, so that the booking path and the search read them without computing.
+    """
+
+    __tablename__ = "catalog_sessions"
+    __table_args__ = (
+        CheckConstraint("taken >= 0 AND taken <= capacity", name="seats"),
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("price_coupons >= 0", name="price"),
+        CheckConstraint("ends_at > starts_at", name="times"),
+        CheckConstraint("audience in ('all', 'adult', 'child')", name="audience"),
+        Index("ix_catalog_sessions_activity_starts", "activity_id", "starts_at"),
+        Index("ix_catalog_sessions_starts", "starts_at"),
+    )
+
+    activity_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_activities.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+    price_coupons: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(10), default=Audience.ALL)
+    status: Mapped[str] = mapped_column(String(20), default=SessionStatus.SCHEDULED)
+    # The programme's opening: nobody books before it (NULL: open as soon as published).
+    booking_opens_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    booking_closes_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    cancellation_deadline_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(1000))
+    # When the session's coupons were settled to the partner (after it began).
+    settled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+    activity: Mapped[Activity] = relationship(back_populates="sessions", lazy="raise")
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.taken, 0) if self.status == SessionStatus.SCHEDULED else 0

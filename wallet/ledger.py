@@ -1,0 +1,237 @@
+"""The ledger's write operations, called inside the caller's unit of work.
+
+Every operation is idempotent by its cause: the transfer id is derived from it, and a cause that
+has already moved coupons returns the first transfer instead of moving them again. A family wallet
+is always locked (SELECT … FOR UPDATE) before anything else is read or written for it, so that the
+booking path's lock order is wallet, then session (DESIGN.md rule 2).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.db import UnitOfWork
+from wallet.errors import InsufficientCoupons
+from wallet.models import LedgerAccount, LedgerAccountKind, SystemAccount, Transfer, TransferCode
+
+RELEASE_CODES = (TransferCode.REFUND, TransferCode.PARTNER_CANCEL, TransferCode.FORFEIT, TransferCode.SETTLE)
+
+
+def purchase_transfer_id(purchase_id: UUID) -> str:
+    return f"purchase:{purchase_id}"
+
+
+def redeem_transfer_id(booking_id: UUID) -> str:
+    return f"booking:{booking_id}:redeem"
+
+
+def outcome_transfer_id(booking_id: UUID) -> str:
+    # One id for every way a booking's coupons can leave `held`: a booking is refunded, cancelled by
+    # its partner, forfeited or settled — exactly one of them, ever.
+    return f"booking:{booking_id}:outcome"
+
+
+def _insert(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+    return sqlite_insert if uow.session.bind.dialect.name == "sqlite" else pg_insert  # type: ignore[union-attr]
+
+
+async def _get_or_create_account(uow: UnitOfWork, column: str, value: object, kind: str) -> UUID:
+    """Ledger accounts appear on first use; concurrent first uses agree on one row."""
+    model_column = getattr(LedgerAccount, column)
+    found = await uow.session.scalar(select(LedgerAccount.id).where(model_column == value))
+    if found is not None:
+        return found
+    values = {"kind": kind, column: value, "balance": 0 if kind == LedgerAccountKind.FAMILY else None}
+    # Core INSERT applies the models' Python-side defaults (id, created_at, updated_at).
+    statement = _insert(uow)(LedgerAccount).values(**values).on_conflict_do_nothing()
+    await uow.session.execute(statement)
+    created = await uow.session.scalar(select(LedgerAccount.id).where(model_column == value))
+    assert created is not None
+    return created
+
+
+async def system_account_id(uow: UnitOfWork, code: SystemAccount) -> UUID:
+    return await _get_or_create_account(uow, "system_code", str(code), LedgerAccountKind.SYSTEM)
+
+
+async def partner_account_id(uow: UnitOfWork, association_id: UUID) -> UUID:
+    return await _get_or_create_account(uow, "association_id", association_id, LedgerAccountKind.PARTNER)
+
+
+async def lock_family_wallet(uow: UnitOfWork, family_account_id: UUID) -> LedgerAccount:
+    """The family's wallet row, locked for the rest of the transaction (created on first use)."""
+    await _get_or_create_account(uow, "owner_account_id", family_account_id, LedgerAccountKind.FAMILY)
+    wallet = (
+        await uow.session.execute(
+            select(LedgerAccount)
+            .where(LedgerAccount.owner_account_id == family_account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    return wallet
+
+
+async def _append(
+    uow: UnitOfWork,
+    *,
+    transfer_id: str,
+    debit: UUID,
+    credit: UUID,
+    amount: int,
+    code: TransferCode,
+    now: datetime,
+    memo: str = "",
+    purchase_id: UUID | None = None,
+    booking_id: UUID | None = None,
+    association_id: UUID | None = None,
+) -> Transfer:
+    transfer = Transfer(
+        id=transfer_id,
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=amount,
+        code=code,
+        memo=memo[:300],
+        purchase_id=purchase_id,
+        booking_id=booking_id,
+        association_id=association_id,
+        created_at=now,
+    )
+    uow.session.add(transfer)
+    await uow.session.flush()
+    return transfer
+
+
+async def _move_family_balance(uow: UnitOfWork, wallet: LedgerAccount, delta: int) -> None:
+    """Change the materialized balance; a debit is a conditional update that never goes below 0."""
+    statement = update(LedgerAccount).where(LedgerAccount.id == wallet.id)
+    if delta < 0:
+        statement = statement.where(LedgerAccount.balance >= -delta)
+    result = await uow.session.execute(
+        statement.values(balance=LedgerAccount.balance + delta).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise InsufficientCoupons()
+    wallet.balance = (wallet.balance or 0) + delta
+
+
+async def credit_purchase(
+    uow: UnitOfWork, *, purchase_id: UUID, family_account_id: UUID, coupons: int, now: datetime, memo: str
+) -> tuple[Transfer, bool]:
+    """Credit a paid purchase to the family's wallet, once. Returns (transfer, credited now)."""
+    wallet = await lock_family_wallet(uow, family_account_id)
+    transfer_id = purchase_transfer_id(purchase_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing, False
+    issuance = await system_account_id(uow, SystemAccount.ISSUANCE)
+    transfer = await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=issuance,
+        credit=wallet.id,
+        amount=coupons,
+        code=TransferCode.PURCHASE,
+        now=now,
+        memo=memo,
+        purchase_id=purchase_id,
+    )
+    await _move_family_balance(uow, wallet, coupons)
+    return transfer, True
+
+
+async def debit_for_booking(
+    uow: UnitOfWork,
+    *,
+    family_account_id: UUID,
+    booking_id: UUID,
+    amount: int,
+    association_id: UUID,
+    now: datetime,
+    memo: str,
+) -> Transfer | None:
+    """Take a booking's price from the family's wallet into `held`. None for a free session.
+
+    Call it before locking the session row. InsufficientCoupons leaves nothing written.
+    """
+    wallet = await lock_family_wallet(uow, family_account_id)
+    if amount <= 0:
+        return None
+    transfer_id = redeem_transfer_id(booking_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    if (wallet.balance or 0) < amount:
+        raise InsufficientCoupons()
+    await _move_family_balance(uow, wallet, -amount)
+    held = await system_account_id(uow, SystemAccount.HELD)
+    return await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=wallet.id,
+        credit=held,
+        amount=amount,
+        code=TransferCode.REDEEM,
+        now=now,
+        memo=memo,
+        booking_id=booking_id,
+        association_id=association_id,
+    )
+
+
+async def release_booking(
+    uow: UnitOfWork,
+    *,
+    booking_id: UUID,
+    code: TransferCode,
+    now: datetime,
+    memo: str,
+) -> Transfer | None:
+    """Move a booking's held coupons to their one outcome: back to the family (refund,
+    partner_cancel) or on to the partner (forfeit, settle).
+
+    Idempotent: if the booking already has an outcome, that first transfer is returned, whatever
+    `code` asks now. None when the booking never held coupons (a free session). A caller that
+    refunds must have locked the family wallet first (lock_family_wallet), as the booking path does.
+    """
+    if code not in RELEASE_CODES:
+        raise ValueError(code)
+    redeem = await uow.session.get(Transfer, redeem_transfer_id(booking_id))
+    if redeem is None:
+        return None
+    held = redeem.credit_account_id
+    family_wallet_id = redeem.debit_account_id
+    wallet: LedgerAccount | None = None
+    if code in (TransferCode.REFUND, TransferCode.PARTNER_CANCEL):
+        wallet = (
+            await uow.session.execute(
+                select(LedgerAccount).where(LedgerAccount.id == family_wallet_id).with_for_update()
+            )
+        ).scalar_one()
+    transfer_id = outcome_transfer_id(booking_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    if wallet is not None:
+        credit = wallet.id
+    else:
+        assert redeem.association_id is not None
+        credit = await partner_account_id(uow, redeem.association_id)
+    transfer = await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=held,
+        credit=credit,
+        amount=redeem.amount,
+        code=code,
+        now=now,
+        memo=memo,
+        booking_id=booking_id,
+        association_id=redeem.association_id,
+    )
+    if wallet is not None:
+        await _move_family_balance(uow, wallet, redeem.amount)
+    return transfer

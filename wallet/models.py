@@ -1,0 +1,97 @@
+"""The coupon ledger (DESIGN.md rule 1).
+
+Coupons move only by appending immutable transfers between ledger accounts. A transfer's id is
+derived from its cause ("purchase:<purchase id>", "booking:<booking id>:redeem"), so a retry of the
+same cause can never move coupons twice. Only family wallets keep a materialized balance (locked on
+the booking path, CHECKed never negative); partner and system balances are sums over the log.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import Base, PlainBase
+
+
+class LedgerAccountKind(enum.StrEnum):
+    FAMILY = "family"  # a family's wallet: materialized balance, never negative
+    PARTNER = "partner"  # what a partner association has earned
+    SYSTEM = "system"  # the town's own accounts, below
+
+
+class SystemAccount(enum.StrEnum):
+    ISSUANCE = "issuance"  # where purchased coupons come from (its balance is minus all coupons sold)
+    HELD = "held"  # coupons of bookings not yet settled, refunded or forfeited
+    ADJUSTMENTS = "adjustments"  # finance corrections
+
+
+class TransferCode(enum.StrEnum):
+    PURCHASE = "purchase"  # issuance → family: a paid card purchase
+    PURCHASE_REVERSAL = "purchase_reversal"  # family → issuance: a card refund takes back what is left
+    REDEEM = "redeem"  # family → held: a booking
+    REFUND = "refund"  # held → family: cancelled in time by the family or by staff
+    PARTNER_CANCEL = "partner_cancel"  # held → family: the partner cancelled the session
+    FORFEIT = "forfeit"  # held → partner: cancelled after the deadline, the partner keeps them
+    SETTLE = "settle"  # held → partner: the session took place
+    ADJUSTMENT = "adjustment"  # adjustments ↔ any wallet, by finance
+
+
+class LedgerAccount(Base):
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        CheckConstraint("kind in ('family', 'partner', 'system')", name="kind"),
+        # Only family wallets are materialized; theirs is never negative.
+        CheckConstraint("(kind = 'family') = (balance IS NOT NULL)", name="materialized"),
+        CheckConstraint("balance IS NULL OR balance >= 0", name="never_negative"),
+        CheckConstraint(
+            "(kind = 'family' AND owner_account_id IS NOT NULL) OR "
+            "(kind = 'partner' AND association_id IS NOT NULL) OR "
+            "(kind = 'system' AND system_code IS NOT NULL)",
+            name="owner",
+        ),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10))
+    owner_account_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), unique=True
+    )
+    association_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("associations.id", ondelete="RESTRICT"), unique=True
+    )
+    system_code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    balance: Mapped[int | None] = mapped_column(Integer)
+
+
+class Transfer(PlainBase):
+    """One movement of coupons. Never updated, never deleted (a PostgreSQL trigger refuses both)."""
+
+    __tablename__ = "ledger_transfers"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        Index("ix_ledger_transfers_debit", "debit_account_id", "created_at"),
+        Index("ix_ledger_transfers_credit", "credit_account_id", "created_at"),
+        Index("ix_ledger_transfers_booking", "booking_id"),
+        Index("ix_ledger_transfers_purchase", "purchase_id"),
+        Index("ix_ledger_transfers_partner_created", "association_id", "created_at"),
+        Index("ix_ledger_transfers_code_created", "code", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # derived from the cause
+    debit_account_id: Mapped[UUID] = mapped_column(ForeignKey("ledger_accounts.id", ondelete="RESTRICT"))
+    credit_account_id: Mapped[UUID] = mapped_column(ForeignKey("ledger_accounts.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(20))
+    # The cause. No foreign keys to booking or purchases: the ledger outlives them and depends on
+    # nothing above the portal (booking → wallet, never the reverse).
+    purchase_id: Mapped[UUID | None] = mapped_column(GUID)
+    booking_id: Mapped[UUID | None] = mapped_column(GUID)
+    association_id: Mapped[UUID | None] = mapped_column(ForeignKey("associations.id", ondelete="RESTRICT"))
+    memo: Mapped[str] = mapped_column(String(300), default="")  # the line as the family reads it
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
