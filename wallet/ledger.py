@@ -37,7 +37,7 @@ def outcome_transfer_id(booking_id: UUID) -> str:
 
 
 def _insert(uow: UnitOfWork):  # type: ignore[no-untyped-def]
-    return sqlite_insert if uow.session.bind.dialect.name == "sqlite" else pg_insert  # type: ignore[union-attr]
+    return sqlite_insert if uow.session.bind.dialect.name == "sqlite" else pg_insert
 
 
 async def _get_or_create_account(uow: UnitOfWork, column: str, value: object, kind: str) -> UUID:
