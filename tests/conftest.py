@@ -172,12 +172,12 @@ async def client(ctx: Context) -> AsyncIterator[AsyncTestClient[Any]]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """A real Redis, emptied before and after the test (database 15 is the tests' own)."""
+    """A real Redis (CARNET_TEST_REDIS_URL, a database the suite may wipe), emptied around the test."""
     if not REDIS_URL:
         pytest.skip("CARNET_TEST_REDIS_URL n'est pas défini")
     from redis import Redis
 
-    url = REDIS_URL.rstrip("/").rsplit("/", 1)[0] + "/15" if REDIS_URL.count("/") > 2 else REDIS_URL + "/15"
+    url = REDIS_URL
     connection = Redis.from_url(url)
     connection.flushdb()
     yield url

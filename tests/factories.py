@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import uuid
+from datetime import date, datetime
 from typing import Any
 
+import pendulum
+
+from catalog.models import Activity, ActivitySession
+from participants.models import Participant
 from portal.accounts.models import Account, TokenKind
 from portal.accounts.security import hash_password
 from portal.accounts.services import issue_token
 from portal.associations.models import Association, AssociationStatus, Membership, MembershipRole
+from portal.clock import days_before
 from portal.context import Context
+from wallet.ledger import credit_purchase
 
 DEFAULT_PASSWORD = "Motdepasse1"
 _seq = itertools.count(1)
@@ -87,3 +95,99 @@ async def create_association(
                 )
             )
     return association
+
+
+async def create_activity(
+    ctx: Context,
+    association: Association,
+    *,
+    title: str = "Escalade en famille",
+    status: str = "published",
+    min_age: int = 0,
+    max_age: int = 99,
+    booking_deadline_days: int = 0,
+    cancellation_deadline_days: int = 0,
+    **fields: Any,
+) -> Activity:
+    async with ctx.db.unit_of_work() as uow:
+        activity = Activity(
+            association_id=association.id,
+            title=title,
+            description=fields.pop("description", "Une activité du programme Atout Sport."),
+            status=status,
+            min_age=min_age,
+            max_age=max_age,
+            booking_deadline_days=booking_deadline_days,
+            cancellation_deadline_days=cancellation_deadline_days,
+            published_at=ctx.clock.now() if status == "published" else None,
+            **fields,
+        )
+        uow.session.add(activity)
+    return activity
+
+
+async def create_session(
+    ctx: Context,
+    activity: Activity,
+    *,
+    starts_at: datetime | None = None,
+    duration_hours: float = 2,
+    capacity: int = 10,
+    price_coupons: int = 3,
+    label: str = "Séance",
+    audience: str = "all",
+    taken: int = 0,
+) -> ActivitySession:
+    """A session; deadlines computed from the activity's days as the catalog does (rule 4)."""
+    starts = pendulum.instance(starts_at) if starts_at else ctx.clock.now().add(days=14)
+    async with ctx.db.unit_of_work() as uow:
+        session = ActivitySession(
+            activity_id=activity.id,
+            starts_at=starts,
+            ends_at=starts.add(hours=duration_hours),  # type: ignore[arg-type]
+            label=label,
+            capacity=capacity,
+            taken=taken,
+            price_coupons=price_coupons,
+            audience=audience,
+            booking_closes_at=days_before(starts, activity.booking_deadline_days, ctx.settings.timezone),
+            cancellation_deadline_at=days_before(
+                starts, activity.cancellation_deadline_days, ctx.settings.timezone
+            ),
+        )
+        uow.session.add(session)
+    return session
+
+
+async def create_participant(
+    ctx: Context,
+    family: Account,
+    *,
+    first_name: str = "Lou",
+    last_name: str = "Le Gall",
+    birth_date: date = date(2016, 4, 2),
+    is_referent: bool = False,
+) -> Participant:
+    async with ctx.db.unit_of_work() as uow:
+        participant = Participant(
+            family_account_id=family.id,
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=birth_date,
+            is_referent=is_referent,
+        )
+        uow.session.add(participant)
+    return participant
+
+
+async def give_coupons(ctx: Context, family: Account, coupons: int) -> None:
+    """Coupons as a paid purchase would credit them (through the ledger, never by hand)."""
+    async with ctx.db.unit_of_work() as uow:
+        await credit_purchase(
+            uow,
+            purchase_id=uuid.uuid4(),
+            family_account_id=family.id,
+            coupons=coupons,
+            now=ctx.clock.now(),
+            memo=f"Achat de {coupons} coupons",
+        )
