@@ -13,7 +13,9 @@ from portal.auth import Actor
 from portal.errors import NotFound
 
 
-async def active_membership(session: AsyncSession, account_id: UUID, association_id: UUID) -> Membership | None:
+async def active_membership(
+    session: AsyncSession, account_id: UUID, association_id: UUID
+) -> Membership | None:
     return (
         await session.execute(
             select(Membership).where(
