@@ -48,6 +48,7 @@ class TokenKind(enum.StrEnum):
     SESSION = "session"  # cookie of the HTML pages
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a token kind, not a password)
+    EMAIL_CHANGE = "email_change"  # data: {"new_email": ...}, verified through a link
 
 
 class AuthToken(Base):

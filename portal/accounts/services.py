@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import make_msgid
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.accounts.errors import InvalidEmail, WeakPassword
+from portal.accounts.errors import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidToken,
+    WeakPassword,
+    WrongPassword,
+)
 from portal.accounts.models import Account, AuthToken, StaffRole, TokenKind
-from portal.accounts.security import hash_password, hash_token, new_token
+from portal.accounts.security import hash_password, hash_token, needs_rehash, new_token, verify_password
+from portal.associations.models import Membership
+from portal.auth import Actor
 from portal.context import Context
 from portal.db import UnitOfWork
-from portal.errors import Conflict, InvalidRequest
+from portal.errors import Conflict, InvalidRequest, NotAuthenticated
+from portal.mail import MailMessage, queue_mail, render_mail
+from portal.ratelimit import (
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_PER_CLIENT,
+    MAILS_PER_ADDRESS,
+    REGISTER_PER_CLIENT,
+    RESET_PER_CLIENT,
+    limiter_for,
+)
+
+log = logging.getLogger(__name__)
 
 
 def normalize_email(email: str) -> str:
@@ -74,6 +102,7 @@ TOKEN_LIFETIMES = {
     TokenKind.SESSION: timedelta(days=14),
     TokenKind.VERIFY_EMAIL: timedelta(hours=72),
     TokenKind.PASSWORD_RESET: timedelta(hours=1),
+    TokenKind.EMAIL_CHANGE: timedelta(hours=72),
 }
 
 
@@ -93,3 +122,474 @@ async def issue_token(
     )
     await uow.session.flush()
     return token
+
+
+# --- registration and verification ------------------------------------------------------------
+
+NAME_MAX = 100
+DELETED_FIRST_NAME = "Compte"
+DELETED_LAST_NAME = "supprimé"
+
+
+def _clean_name(value: str, label: str) -> str:
+    value = " ".join(value.split())
+    if not value or len(value) > NAME_MAX:
+        raise InvalidRequest(f"Le {label} est obligatoire (100 caractères au plus).")
+    return value
+
+
+async def _hash(password: str) -> str:
+    # Argon2 takes tens of milliseconds of CPU: keep the event loop serving other requests.
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def _verify(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
+
+
+async def _may_mail(ctx: Context, address: str, now: datetime) -> bool:
+    """Whether one more mail may go to `address` in this window (counts it if so)."""
+    limit = MAILS_PER_ADDRESS
+    return await limiter_for(ctx).hit(limit, address, now) <= limit.max_hits
+
+
+def _link(ctx: Context, path: str, token: str) -> str:
+    return f"{ctx.settings.base_url}{path}?{urlencode({'token': token})}"
+
+
+async def _account_by_email(session: AsyncSession, email: str, *, lock: bool = False) -> Account | None:
+    query = select(Account).where(Account.email == email, Account.deleted_at.is_(None))
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def register(
+    ctx: Context,
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    now: datetime,
+    client: str | None = None,
+) -> None:
+    """Create a family account and mail a verification link, or mail a notice if the address is
+    already registered. The caller cannot tell which happened (no enumeration)."""
+    await limiter_for(ctx).enforce(REGISTER_PER_CLIENT, client, now)
+    email = normalize_email(email)
+    check_password_rule(password)
+    first_name = _clean_name(first_name, "prénom")
+    last_name = _clean_name(last_name, "nom")
+    # Hash before looking the address up, so both answers cost the same time.
+    password_hash = await _hash(password)
+    may_mail = await _may_mail(ctx, email, now)
+    try:
+        async with ctx.db.unit_of_work() as uow:
+            existing = await _account_by_email(uow.session, email, lock=True)
+            if existing is not None:
+                # The password typed here is not applied: whoever registers someone else's
+                # address must not end up knowing the password of the account once verified.
+                if may_mail:
+                    verify_link = None
+                    if existing.email_verified_at is None:
+                        token = await issue_token(
+                            uow, account_id=existing.id, kind=TokenKind.VERIFY_EMAIL, now=now
+                        )
+                        verify_link = _link(ctx, "/verify-email", token)
+                    await queue_mail(
+                        ctx,
+                        uow,
+                        to=email,
+                        template="portal/accounts/already_registered",
+                        first_name=existing.first_name,
+                        verify_link=verify_link,
+                        reset_link=f"{ctx.settings.base_url}/reset-password",
+                    )
+                return
+            account = Account(
+                email=email, password_hash=password_hash, first_name=first_name, last_name=last_name
+            )
+            uow.session.add(account)
+            await uow.session.flush()
+            token = await issue_token(uow, account_id=account.id, kind=TokenKind.VERIFY_EMAIL, now=now)
+            if may_mail:
+                await queue_mail(
+                    ctx,
+                    uow,
+                    to=email,
+                    template="portal/accounts/verify_email",
+                    first_name=first_name,
+                    link=_link(ctx, "/verify-email", token),
+                    valid_hours=72,
+                )
+    except IntegrityError:
+        # The same address registered twice at the same instant: the other request won and
+        # sent its own mail; this one answers the same way, as if the address existed.
+        log.info("concurrent registration of one address")
+
+
+async def _take_token(
+    uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], now: datetime
+) -> tuple[AuthToken, Account]:
+    """The live token of one of `kinds` and its account, locked; marks it used. Else 400."""
+    row = (
+        await uow.session.execute(
+            select(AuthToken)
+            .where(
+                AuthToken.token_hash == hash_token(token),
+                AuthToken.kind.in_(kinds),
+                AuthToken.used_at.is_(None),
+                AuthToken.revoked_at.is_(None),
+                AuthToken.expires_at > now,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise InvalidToken()
+    account = await uow.session.get(Account, row.account_id, with_for_update=True)
+    if account is None or account.deleted_at is not None:
+        raise InvalidToken()
+    row.used_at = now
+    return row, account
+
+
+async def verify_email(ctx: Context, *, token: str, now: datetime) -> str:
+    """Confirm an address through the link of a mail: a new account's, or the new address of an
+    e-mail change. Returns which it was ("registration" or "email_change")."""
+    if not token or len(token) > 200:
+        raise InvalidToken()
+    async with ctx.db.unit_of_work() as uow:
+        row, account = await _take_token(uow, token, (TokenKind.VERIFY_EMAIL, TokenKind.EMAIL_CHANGE), now)
+        if row.kind == TokenKind.VERIFY_EMAIL:
+            if account.email_verified_at is None:
+                account.email_verified_at = now
+            return "registration"
+        new_email = str((row.data or {}).get("new_email", ""))
+        if not new_email or await _account_by_email(uow.session, new_email) is not None:
+            raise InvalidToken("Cette adresse est déjà utilisée par un autre compte.")
+        old_email = account.email
+        account.email = new_email
+        account.email_verified_at = now
+        row.data = None
+        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
+        if old_email:
+            await queue_mail(
+                ctx,
+                uow,
+                to=old_email,
+                template="portal/accounts/email_changed",
+                first_name=account.first_name,
+                new_email=new_email,
+            )
+        return "email_change"
+
+
+# --- login, logout -----------------------------------------------------------------------------
+
+
+async def login(
+    ctx: Context,
+    *,
+    email: str,
+    password: str,
+    now: datetime,
+    client: str | None = None,
+    kind: TokenKind = TokenKind.API,
+) -> tuple[str, Account]:
+    """A new API (or page SESSION) token for the right address and password."""
+    limiter = limiter_for(ctx)
+    await limiter.enforce(LOGIN_PER_CLIENT, client, now)
+    try:
+        email = normalize_email(email)
+    except InvalidEmail:
+        await _verify(None, password)  # same cost as any other failed login
+        raise InvalidCredentials() from None
+    await limiter.refuse_if_exceeded(LOGIN_FAILURES_PER_ACCOUNT, email, now)
+    async with ctx.db.read() as session:
+        account = await _account_by_email(session, email)
+    password_hash = account.password_hash if account is not None else None
+    # An unknown address is checked against a dummy hash: the answer takes as long either way.
+    if account is None or not await _verify(password_hash, password):
+        await limiter.hit(LOGIN_FAILURES_PER_ACCOUNT, email, now)
+        raise InvalidCredentials()
+    if account.email_verified_at is None:
+        raise EmailNotVerified()
+    async with ctx.db.unit_of_work() as uow:
+        if password_hash and needs_rehash(password_hash):
+            # Parameters changed since this hash was made: store one with today's parameters.
+            fresh = await uow.session.get(Account, account.id, with_for_update=True)
+            if fresh is not None and fresh.password_hash == password_hash:
+                fresh.password_hash = await _hash(password)
+        token = await issue_token(uow, account_id=account.id, kind=kind, now=now)
+    await limiter.clear(LOGIN_FAILURES_PER_ACCOUNT, email, now)
+    return token, account
+
+
+async def _revoke_tokens(
+    uow: UnitOfWork,
+    account_id: UUID,
+    now: datetime,
+    *,
+    kinds: tuple[TokenKind, ...] | None = None,
+    keep_hash: str | None = None,
+) -> None:
+    query = update(AuthToken).where(AuthToken.account_id == account_id, AuthToken.revoked_at.is_(None))
+    if kinds is not None:
+        query = query.where(AuthToken.kind.in_(kinds))
+    if keep_hash is not None:
+        query = query.where(AuthToken.token_hash != keep_hash)
+    await uow.session.execute(
+        query.values(revoked_at=now, data=None).execution_options(synchronize_session=False)
+    )
+
+
+async def logout(ctx: Context, actor: Actor, *, now: datetime) -> None:
+    """The token this request came with stops working."""
+    if actor.token_hash is None:
+        return
+    async with ctx.db.unit_of_work() as uow:
+        await uow.session.execute(
+            update(AuthToken)
+            .where(AuthToken.token_hash == actor.token_hash, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+async def request_password_reset(
+    ctx: Context, *, email: str, now: datetime, client: str | None = None
+) -> None:
+    """Mail a reset link valid 1 h if the address has an account; the answer is the same either way."""
+    await limiter_for(ctx).enforce(RESET_PER_CLIENT, client, now)
+    try:
+        email = normalize_email(email)
+    except InvalidEmail:
+        return
+    if not await _may_mail(ctx, email, now):
+        return
+    async with ctx.db.unit_of_work() as uow:
+        account = await _account_by_email(uow.session, email)
+        if account is None:
+            return
+        token = await issue_token(uow, account_id=account.id, kind=TokenKind.PASSWORD_RESET, now=now)
+        await queue_mail(
+            ctx,
+            uow,
+            to=email,
+            template="portal/accounts/password_reset",
+            first_name=account.first_name,
+            link=_link(ctx, "/reset-password", token),
+        )
+
+
+async def reset_password(ctx: Context, *, token: str, password: str, now: datetime) -> None:
+    """Set a new password through a reset link: every token and session of the account dies."""
+    if not token or len(token) > 200:
+        raise InvalidToken()
+    check_password_rule(password)
+    password_hash = await _hash(password)
+    async with ctx.db.unit_of_work() as uow:
+        _, account = await _take_token(uow, token, (TokenKind.PASSWORD_RESET,), now)
+        account.password_hash = password_hash
+        # Opening the link proved the mailbox is theirs.
+        account.email_verified_at = account.email_verified_at or now
+        await _revoke_tokens(uow, account.id, now)
+        email = account.email
+    if email:
+        await limiter_for(ctx).clear(LOGIN_FAILURES_PER_ACCOUNT, email, now)
+
+
+async def _check_current_password(ctx: Context, actor: Actor, password: str, now: datetime) -> Account:
+    """The account of `actor`, once its password is typed again; failures count as failed logins."""
+    limiter = limiter_for(ctx)
+    await limiter.refuse_if_exceeded(LOGIN_FAILURES_PER_ACCOUNT, actor.email, now)
+    async with ctx.db.read() as session:
+        account = await session.get(Account, actor.account_id)
+    if account is None or account.deleted_at is not None:
+        raise NotAuthenticated()
+    if not await _verify(account.password_hash, password):
+        await limiter.hit(LOGIN_FAILURES_PER_ACCOUNT, actor.email, now)
+        raise WrongPassword()
+    return account
+
+
+async def change_password(
+    ctx: Context, actor: Actor, *, current_password: str, new_password: str, now: datetime
+) -> None:
+    """A new password; every other token and session of the account dies, this one lives on."""
+    check_password_rule(new_password)
+    await _check_current_password(ctx, actor, current_password, now)
+    password_hash = await _hash(new_password)
+    async with ctx.db.unit_of_work() as uow:
+        account = await uow.session.get(Account, actor.account_id, with_for_update=True)
+        if account is None:
+            raise NotAuthenticated()
+        account.password_hash = password_hash
+        await _revoke_tokens(uow, account.id, now, keep_hash=actor.token_hash)
+
+
+# --- e-mail change -----------------------------------------------------------------------------
+
+
+async def request_email_change(
+    ctx: Context, actor: Actor, *, password: str, new_email: str, now: datetime
+) -> None:
+    """Mail a link to the new address; it replaces the old one only once that link is opened."""
+    new_email = normalize_email(new_email)
+    account = await _check_current_password(ctx, actor, password, now)
+    if new_email == account.email:
+        raise InvalidRequest("C'est déjà l'adresse de votre compte.")
+    if not await _may_mail(ctx, new_email, now):
+        return
+    async with ctx.db.unit_of_work() as uow:
+        taken = await _account_by_email(uow.session, new_email)
+        if taken is not None:
+            # Tell the owner of that address, not the asker (no enumeration).
+            await queue_mail(
+                ctx,
+                uow,
+                to=new_email,
+                template="portal/accounts/already_registered",
+                first_name=taken.first_name,
+                verify_link=None,
+                reset_link=f"{ctx.settings.base_url}/reset-password",
+                email_change=True,
+            )
+            return
+        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
+        token = await issue_token(
+            uow, account_id=account.id, kind=TokenKind.EMAIL_CHANGE, now=now, data={"new_email": new_email}
+        )
+        await queue_mail(
+            ctx,
+            uow,
+            to=new_email,
+            template="portal/accounts/email_change",
+            first_name=account.first_name,
+            link=_link(ctx, "/verify-email", token),
+            valid_hours=72,
+        )
+
+
+async def pending_email_change(ctx: Context, actor: Actor, *, now: datetime) -> str | None:
+    """The new address waiting for its link to be opened, if any (shown on the account page)."""
+    async with ctx.db.read() as session:
+        rows = (
+            await session.execute(
+                select(AuthToken.data).where(
+                    AuthToken.account_id == actor.account_id,
+                    AuthToken.kind == TokenKind.EMAIL_CHANGE,
+                    AuthToken.used_at.is_(None),
+                    AuthToken.revoked_at.is_(None),
+                    AuthToken.expires_at > now,
+                )
+            )
+        ).scalars()
+        for data in rows:
+            if data and data.get("new_email"):
+                return str(data["new_email"])
+    return None
+
+
+# --- my account --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipView:
+    association_id: UUID
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Me:
+    id: UUID
+    email: str
+    first_name: str
+    last_name: str
+    roles: list[str]
+    memberships: list[MembershipView]
+    email_verified_at: datetime | None
+    created_at: datetime
+
+
+async def get_me(ctx: Context, actor: Actor) -> Me:
+    """The actor's own account and active memberships: never anyone else's."""
+    async with ctx.db.read() as session:
+        account = await session.get(Account, actor.account_id)
+        if account is None or account.deleted_at is not None or account.email is None:
+            raise NotAuthenticated()
+        memberships = (
+            await session.execute(
+                select(Membership.association_id, Membership.role)
+                .where(
+                    Membership.account_id == actor.account_id,
+                    Membership.activated_at.is_not(None),
+                    Membership.revoked_at.is_(None),
+                )
+                .order_by(Membership.created_at)
+            )
+        ).all()
+    return Me(
+        id=account.id,
+        email=account.email,
+        first_name=account.first_name,
+        last_name=account.last_name,
+        roles=account.roles,
+        memberships=[MembershipView(association_id=a, role=r) for a, r in memberships],
+        email_verified_at=account.email_verified_at,
+        created_at=account.created_at,
+    )
+
+
+def _privacy_hooks() -> list[Callable[[UnitOfWork, UUID, datetime], Awaitable[None]]]:
+    """Each module's `privacy.erase_account`, found through the composition root's list, so the
+    portal never imports a module above it."""
+    from portal.app import MODULES, submodule
+
+    hooks = []
+    for module in MODULES:
+        privacy = submodule(module, "privacy")
+        hook = getattr(privacy, "erase_account", None) if privacy is not None else None
+        if hook is not None:
+            hooks.append(hook)
+    return hooks
+
+
+async def delete_account(ctx: Context, actor: Actor, *, password: str, now: datetime) -> None:
+    """Erase the person: every module forgets what it holds about them, then the account row is
+    anonymized (it stays, so the coupon ledger still balances) and every token dies."""
+    await _check_current_password(ctx, actor, password, now)
+    async with ctx.db.unit_of_work() as uow:
+        account = await uow.session.get(Account, actor.account_id, with_for_update=True)
+        if account is None or account.deleted_at is not None:
+            raise NotAuthenticated()
+        old_email, first_name = account.email, account.first_name
+        for erase_account in _privacy_hooks():
+            await erase_account(uow, account.id, now)
+        account.email = None
+        account.password_hash = None
+        account.first_name = DELETED_FIRST_NAME
+        account.last_name = DELETED_LAST_NAME
+        account.email_verified_at = None
+        account.deleted_at = now
+        await _revoke_tokens(uow, account.id, now)
+        if old_email:
+            # Sent by a job that removes the message from the outbox once delivered.
+            subject, text, html = render_mail(
+                ctx, "portal/accounts/account_deleted", {"first_name": first_name}
+            )
+            message = MailMessage(
+                to_address=old_email,
+                template="portal/accounts/account_deleted",
+                subject=subject,
+                body_text=text,
+                body_html=html,
+                message_id=make_msgid(domain="carnet.localhost"),
+            )
+            uow.session.add(message)
+            await uow.session.flush()
+            ctx.jobs.enqueue(uow, "portal.accounts.jobs:send_deletion_notice", str(message.id))

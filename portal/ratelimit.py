@@ -1,0 +1,198 @@
+"""Rate limits: login, registration and password reset, per address and per client address.
+
+A fixed window counter: the key of a hit is (limit, subject, window number), the window number
+being `now // window`. With CARNET_REDIS_URL the counters live in Redis (INCR and EXPIRE in one
+MULTI pipeline), so every app process behind the load balancer counts the same hits; otherwise
+they live in this process's memory (the embedded default is a single process).
+
+The window comes from the `now` the caller passes (the clock read at the edge), so tests move a
+FixedClock instead of sleeping. Subjects are hashed: Redis never holds an e-mail address.
+
+CARNET_RATE_LIMITS=off turns off the limits per client address only (load tests come from one
+address); the limits per account (failed logins, mails sent to one address) always hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from portal.errors import TooManyRequests
+
+if TYPE_CHECKING:
+    from portal.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    name: str
+    max_hits: int  # hits allowed in one window
+    window_seconds: int
+    per_client: bool  # a limit per client address: CARNET_RATE_LIMITS=off turns it off
+    message: str = TooManyRequests.message
+
+
+LOGIN_PER_CLIENT = Limit(
+    "login-client",
+    30,
+    300,
+    per_client=True,
+    message="Trop de tentatives de connexion depuis votre réseau. Réessayez dans quelques minutes.",
+)
+LOGIN_FAILURES_PER_ACCOUNT = Limit(
+    "login-failures",
+    5,
+    900,
+    per_client=False,
+    message=(
+        "Trop de tentatives de connexion échouées pour ce compte. Réessayez dans un quart d'heure, "
+        "ou réinitialisez votre mot de passe."
+    ),
+)
+REGISTER_PER_CLIENT = Limit(
+    "register-client",
+    10,
+    3600,
+    per_client=True,
+    message="Trop de créations de compte depuis votre réseau. Réessayez dans une heure.",
+)
+# Mails to one address: beyond this the request is answered as usual but no mail leaves, so
+# nobody can flood someone's inbox through our forms (and the answer still tells nothing).
+MAILS_PER_ADDRESS = Limit("mails-address", 5, 3600, per_client=False)
+RESET_PER_CLIENT = Limit(
+    "reset-client",
+    10,
+    3600,
+    per_client=True,
+    message="Trop de demandes de réinitialisation depuis votre réseau. Réessayez dans une heure.",
+)
+
+
+def _subject_key(limit: Limit, subject: str, now: datetime) -> tuple[str, int]:
+    window = int(now.timestamp()) // limit.window_seconds
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"carnet:rl:{limit.name}:{digest}:{window}", window
+
+
+class Backend(Protocol):
+    async def hit(self, key: str, ttl: int) -> int: ...
+    async def get(self, key: str) -> int: ...
+    async def delete(self, key: str) -> None: ...
+
+
+class MemoryBackend:
+    """Counters in this process: right for the single-process embedded default and for tests."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    async def hit(self, key: str, ttl: int) -> int:
+        if len(self._counts) > 100_000:  # old windows are never read again: drop them all
+            self._counts.clear()
+        self._counts[key] = self._counts.get(key, 0) + 1
+        return self._counts[key]
+
+    async def get(self, key: str) -> int:
+        return self._counts.get(key, 0)
+
+    async def delete(self, key: str) -> None:
+        self._counts.pop(key, None)
+
+
+class RedisBackend:
+    """Counters shared by every process: INCR and EXPIRE in one transaction, so a key never
+    outlives its window even if the process dies between the two commands."""
+
+    def __init__(self, url: str) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(url)
+
+    async def hit(self, key: str, ttl: int) -> int:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def get(self, key: str) -> int:
+        value = await self._redis.get(key)
+        return int(value or 0)
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(key)
+
+
+class RateLimiter:
+    def __init__(self, backend: Backend, *, client_limits: bool = True) -> None:
+        self.backend = backend
+        self.client_limits = client_limits
+
+    @classmethod
+    def from_url(cls, redis_url: str | None, *, client_limits: bool = True) -> RateLimiter:
+        backend: Backend = RedisBackend(redis_url) if redis_url else MemoryBackend()
+        return cls(backend, client_limits=client_limits)
+
+    def applies(self, limit: Limit) -> bool:
+        return self.client_limits or not limit.per_client
+
+    async def hit(self, limit: Limit, subject: str, now: datetime) -> int:
+        """Count one hit; returns the hits of this window, this one included."""
+        if not self.applies(limit):
+            return 0
+        key, _ = _subject_key(limit, subject, now)
+        try:
+            return await self.backend.hit(key, limit.window_seconds + 1)
+        except Exception:  # Redis down: fail open rather than lock every family out
+            log.exception("rate limiter unavailable")
+            return 0
+
+    async def count(self, limit: Limit, subject: str, now: datetime) -> int:
+        if not self.applies(limit):
+            return 0
+        key, _ = _subject_key(limit, subject, now)
+        try:
+            return await self.backend.get(key)
+        except Exception:
+            log.exception("rate limiter unavailable")
+            return 0
+
+    async def is_exceeded(self, limit: Limit, subject: str, now: datetime) -> bool:
+        return await self.count(limit, subject, now) >= limit.max_hits
+
+    async def clear(self, limit: Limit, subject: str, now: datetime) -> None:
+        key, _ = _subject_key(limit, subject, now)
+        try:
+            await self.backend.delete(key)
+        except Exception:
+            log.exception("rate limiter unavailable")
+
+    async def enforce(self, limit: Limit, subject: str | None, now: datetime) -> None:
+        """Count a hit and refuse it (429 too_many_requests) beyond the limit."""
+        if subject is None:
+            return
+        if await self.hit(limit, subject, now) > limit.max_hits:
+            raise TooManyRequests(limit.message)
+
+    async def refuse_if_exceeded(self, limit: Limit, subject: str, now: datetime) -> None:
+        """Refuse without counting: for limits that count failures only."""
+        if await self.is_exceeded(limit, subject, now):
+            raise TooManyRequests(limit.message)
+
+
+_limiters: weakref.WeakKeyDictionary[Context, RateLimiter] = weakref.WeakKeyDictionary()
+
+
+def limiter_for(ctx: Context) -> RateLimiter:
+    """One limiter per Context (so per process), built from its settings on first use."""
+    limiter = _limiters.get(ctx)
+    if limiter is None:
+        limiter = RateLimiter.from_url(ctx.settings.redis_url, client_limits=ctx.settings.rate_limits)
+        _limiters[ctx] = limiter
+    return limiter
