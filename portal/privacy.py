@@ -5,16 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, AuthToken, TokenKind
 from portal.db import UnitOfWork
 from portal.mail import MailMessage
 
 
 async def erase_account(uow: UnitOfWork, account_id: UUID, now: datetime) -> None:
-    """Forget every message of the outbox sent to the person's address."""
+    """Forget every message of the outbox sent to the person: at their address, at a new address
+    they asked for, and at an address they left through an e-mail change (unless another
+    account has it now: those messages are that person's)."""
     account = await uow.session.get(Account, account_id)
-    if account is None or account.email is None:
+    if account is None:
         return
-    await uow.session.execute(delete(MailMessage).where(MailMessage.to_address == account.email))
+    addresses = {account.email} if account.email else set()
+    changes = await uow.session.execute(
+        select(AuthToken.data).where(
+            AuthToken.account_id == account_id, AuthToken.kind == TokenKind.EMAIL_CHANGE
+        )
+    )
+    for data in changes.scalars():
+        addresses.update(str(v) for k, v in (data or {}).items() if k in {"new_email", "old_email"} and v)
+    taken = await uow.session.execute(
+        select(Account.email).where(Account.email.in_(addresses), Account.id != account_id)
+    )
+    addresses -= set(taken.scalars())
+    if addresses:
+        await uow.session.execute(delete(MailMessage).where(MailMessage.to_address.in_(addresses)))

@@ -272,8 +272,9 @@ async def verify_email(ctx: Context, *, token: str, now: datetime) -> str:
         old_email = account.email
         account.email = new_email
         account.email_verified_at = now
-        row.data = None
-        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
+        # Kept until the account is deleted, so erasure also finds the mail sent to the old address.
+        row.data = {"new_email": new_email, "old_email": old_email}
+        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,), keep_hash=row.token_hash)
         if old_email:
             await queue_mail(
                 ctx,

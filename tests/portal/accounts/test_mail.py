@@ -1,0 +1,190 @@
+"""Account mail through a real SMTP peer (aiosmtpd), in process and through a real RQ worker."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from email.message import EmailMessage, Message
+from typing import Any
+
+import anyio
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from portal.accounts import services
+from portal.accounts.models import Account, AuthToken
+from portal.auth import Actor
+from portal.context import Context
+from portal.mail import MailMessage, send_mail
+from tests.conftest import ROOT, TEST_SECRET, free_port
+from tests.factories import DEFAULT_PASSWORD, create_account
+from tests.portal.accounts.helpers import LINK, mails_to
+
+GOOD = "Bonjour2027"
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(
+            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, str]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, f"smtp://127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+def text_of(message: Message) -> str:
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+async def test_a_verification_mail_sent_by_the_job_reaches_the_smtp_server(settings, clock, smtp) -> None:
+    inbox, smtp_url = smtp
+    ctx = Context(replace(settings, smtp_url=smtp_url), clock=clock)
+    try:
+        await services.register(
+            ctx, email="lou@exemple.fr", password=GOOD, first_name="Lou", last_name="Kerjean", now=clock.now()
+        )
+        (received,) = inbox.to("lou@exemple.fr")
+        assert received["Subject"] == "Confirmez votre adresse e-mail pour finaliser votre inscription"
+        assert received.is_multipart()  # text and HTML
+        link = LINK.search(text_of(received))
+        assert link and link.group(1).startswith("http://testserver.local/verify-email?token=")
+        (stored,) = await mails_to(ctx, "lou@exemple.fr")
+        assert stored.sent_at is not None and stored.transport == "smtp"
+
+        # The job may run twice (a retry, a second worker): the message leaves once.
+        await send_mail(ctx, str(stored.id))
+        await send_mail(ctx, str(stored.id))
+        assert len(inbox.to("lou@exemple.fr")) == 1
+
+        # And the link works.
+        assert await services.verify_email(ctx, token=link.group(2), now=clock.now()) == "registration"
+    finally:
+        await ctx.close()
+
+
+async def test_with_redis_a_carnet_worker_process_sends_the_mail(settings, clock, smtp, redis_url) -> None:
+    inbox, smtp_url = smtp
+    ctx = Context(replace(settings, smtp_url=smtp_url, redis_url=redis_url), clock=clock)
+    try:
+        assert ctx.jobs.uses_rq
+        await services.register(
+            ctx,
+            email="rq@exemple.fr",
+            password=GOOD,
+            first_name="Rozenn",
+            last_name="Le Bihan",
+            now=clock.now(),
+        )
+        (stored,) = await mails_to(ctx, "rq@exemple.fr")
+        assert stored.sent_at is None and inbox.messages == []  # queued, not sent by the app
+
+        env = {
+            **os.environ,
+            "CARNET_DATABASE_URL": settings.database_url,
+            "CARNET_DATA_DIR": str(settings.data_dir),
+            "CARNET_SECRET_KEY": TEST_SECRET,
+            "CARNET_REDIS_URL": redis_url,
+            "CARNET_SMTP_URL": smtp_url,
+        }
+        result = await anyio.run_process(
+            [sys.executable, "-m", "portal.cli", "worker", "--burst"], cwd=ROOT, env=env, check=False
+        )
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        (received,) = inbox.to("rq@exemple.fr")
+        assert "verify-email?token=" in text_of(received)
+        (stored,) = await mails_to(ctx, "rq@exemple.fr")
+        assert stored.sent_at is not None and stored.transport == "smtp"
+
+        # Enqueued again (a retry): a second worker run sends nothing more.
+        await ctx.jobs.dispatch("portal.mail:send_mail", str(stored.id))
+        result = await anyio.run_process(
+            [sys.executable, "-m", "portal.cli", "worker", "--burst"], cwd=ROOT, env=env, check=False
+        )
+        assert result.returncode == 0
+        assert len(inbox.to("rq@exemple.fr")) == 1
+    finally:
+        await ctx.close()
+
+
+async def test_deleting_an_account_keeps_no_personal_data(settings, clock, smtp) -> None:
+    inbox, smtp_url = smtp
+    ctx = Context(replace(settings, smtp_url=smtp_url), clock=clock)
+    try:
+        account = await create_account(ctx, email="efface@exemple.fr", first_name="Gwenn", last_name="Riou")
+        await services.request_password_reset(ctx, email="efface@exemple.fr", now=clock.now())
+        await services.request_email_change(
+            ctx, _actor(account), password=DEFAULT_PASSWORD, new_email="nouvelle@exemple.fr", now=clock.now()
+        )
+        await services.delete_account(ctx, _actor(account), password=DEFAULT_PASSWORD, now=clock.now())
+
+        # The person was told, at the address they had.
+        notices = inbox.to("efface@exemple.fr")
+        assert [m["Subject"] for m in notices][-1] == "Votre compte Carnet a été supprimé"
+        async with ctx.db.read() as session:
+            row = await session.get(Account, account.id)
+            outbox = (await session.execute(select(MailMessage))).scalars().all()
+            tokens = (await session.execute(select(AuthToken))).scalars().all()
+        assert row is not None and row.deleted_at is not None
+        assert (row.email, row.password_hash, row.first_name, row.last_name) == (
+            None,
+            None,
+            "Compte",
+            "supprimé",
+        )
+        # Nothing left anywhere of the address, the names or the pending new address.
+        everything = repr([(m.to_address, m.body_text) for m in outbox]) + repr([t.data for t in tokens])
+        for personal in ["efface@exemple.fr", "Gwenn", "Riou", "nouvelle@exemple.fr"]:
+            assert personal not in everything
+        assert all(t.revoked_at is not None for t in tokens)
+    finally:
+        await ctx.close()
+
+
+async def test_every_module_privacy_hook_is_called_on_deletion(ctx: Context, clock, monkeypatch) -> None:
+    import portal.app
+    from tests.portal.accounts.privacy_probe import privacy
+
+    privacy.calls.clear()
+    monkeypatch.setattr(portal.app, "MODULES", (*portal.app.MODULES, "tests.portal.accounts.privacy_probe"))
+    account = await create_account(ctx, email="sonde@exemple.fr")
+    await services.delete_account(ctx, _actor(account), password=DEFAULT_PASSWORD, now=clock.now())
+    # Called inside the deletion's transaction, while the account still had its data.
+    assert privacy.calls == [(account.id, clock.now(), "sonde@exemple.fr")]
+
+
+def _actor(account: Account) -> Actor:
+    assert account.email
+    return Actor(
+        account_id=account.id,
+        email=account.email,
+        first_name=account.first_name,
+        last_name=account.last_name,
+        roles=account.roles,
+    )
