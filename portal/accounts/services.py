@@ -312,7 +312,8 @@ async def login(
         account = await _account_by_email(session, email)
     password_hash = account.password_hash if account is not None else None
     # An unknown address is checked against a dummy hash: the answer takes as long either way.
-    if account is None or not await _verify(password_hash, password):
+    password_ok = await _verify(password_hash, password)  # never skipped: see above
+    if account is None or not password_ok:
         await limiter.hit(LOGIN_FAILURES_PER_ACCOUNT, email, now)
         raise InvalidCredentials()
     if account.email_verified_at is None:

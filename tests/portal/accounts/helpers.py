@@ -6,6 +6,8 @@ import re
 
 from sqlalchemy import select
 
+from portal.accounts.models import Account
+from portal.auth import Actor
 from portal.context import Context
 from portal.mail import MailMessage
 
@@ -31,3 +33,15 @@ async def last_token(ctx: Context, address: str) -> str:
     mails = await mails_to(ctx, address)
     assert mails, f"no mail to {address}"
     return link_in(mails[-1])[1]
+
+
+def actor_of(account: Account) -> Actor:
+    """The actor a request of `account` would resolve to."""
+    assert account.email
+    return Actor(
+        account_id=account.id,
+        email=account.email,
+        first_name=account.first_name,
+        last_name=account.last_name,
+        roles=account.roles,
+    )

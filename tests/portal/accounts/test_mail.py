@@ -18,12 +18,11 @@ from sqlalchemy import select
 
 from portal.accounts import services
 from portal.accounts.models import Account, AuthToken
-from portal.auth import Actor
 from portal.context import Context
 from portal.mail import MailMessage, send_mail
 from tests.conftest import ROOT, TEST_SECRET, free_port
 from tests.factories import DEFAULT_PASSWORD, create_account
-from tests.portal.accounts.helpers import LINK, mails_to
+from tests.portal.accounts.helpers import LINK, actor_of, mails_to
 
 GOOD = "Bonjour2027"
 
@@ -140,9 +139,13 @@ async def test_deleting_an_account_keeps_no_personal_data(settings, clock, smtp)
         account = await create_account(ctx, email="efface@exemple.fr", first_name="Gwenn", last_name="Riou")
         await services.request_password_reset(ctx, email="efface@exemple.fr", now=clock.now())
         await services.request_email_change(
-            ctx, _actor(account), password=DEFAULT_PASSWORD, new_email="nouvelle@exemple.fr", now=clock.now()
+            ctx,
+            actor_of(account),
+            password=DEFAULT_PASSWORD,
+            new_email="nouvelle@exemple.fr",
+            now=clock.now(),
         )
-        await services.delete_account(ctx, _actor(account), password=DEFAULT_PASSWORD, now=clock.now())
+        await services.delete_account(ctx, actor_of(account), password=DEFAULT_PASSWORD, now=clock.now())
 
         # The person was told, at the address they had.
         notices = inbox.to("efface@exemple.fr")
@@ -174,17 +177,6 @@ async def test_every_module_privacy_hook_is_called_on_deletion(ctx: Context, clo
     privacy.calls.clear()
     monkeypatch.setattr(portal.app, "MODULES", (*portal.app.MODULES, "tests.portal.accounts.privacy_probe"))
     account = await create_account(ctx, email="sonde@exemple.fr")
-    await services.delete_account(ctx, _actor(account), password=DEFAULT_PASSWORD, now=clock.now())
+    await services.delete_account(ctx, actor_of(account), password=DEFAULT_PASSWORD, now=clock.now())
     # Called inside the deletion's transaction, while the account still had its data.
     assert privacy.calls == [(account.id, clock.now(), "sonde@exemple.fr")]
-
-
-def _actor(account: Account) -> Actor:
-    assert account.email
-    return Actor(
-        account_id=account.id,
-        email=account.email,
-        first_name=account.first_name,
-        last_name=account.last_name,
-        roles=account.roles,
-    )
