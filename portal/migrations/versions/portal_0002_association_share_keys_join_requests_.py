@@ -11,7 +11,6 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "portal_0002"
 down_revision: str | Sequence[str] | None = "portal_0001"
 branch_labels: str | Sequence[str] | None = None
