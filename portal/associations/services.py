@@ -709,7 +709,9 @@ async def join_with_share_key(
         ).scalar_one_or_none()
         if share_key is None or share_key.status != ShareKeyStatus.NEW:
             raise InvalidShareKey()
-        association = await uow.session.get(Association, share_key.association_id)
+        # Lock the association too, as approving a join request does: the "already a member"
+        # check below then cannot race with an approval of the same person.
+        association = await uow.session.get(Association, share_key.association_id, with_for_update=True)
         if association is None or association.status != AssociationStatus.VALIDATED:
             raise InvalidShareKey()
         if await active_membership(uow.session, actor.account_id, association.id) is not None:
