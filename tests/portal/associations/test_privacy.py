@@ -15,7 +15,7 @@ async def test_erase_account_revokes_memberships_and_withdraws_requests(ctx: Con
     association = await create_association(ctx, manager=person)
     other = await create_association(ctx)
     async with ctx.db.unit_of_work() as uow:
-        uow.session.add(JoinRequest(association_id=other.id, account_id=person.id, function="", status="pending"))
+        uow.session.add(JoinRequest(association_id=other.id, account_id=person.id, status="pending"))
         uow.session.add(
             AssociationDocument(
                 association_id=association.id,
