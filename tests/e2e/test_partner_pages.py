@@ -70,7 +70,9 @@ async def test_a_mandataire_joins_with_a_key_typed_by_hand(ctx: Context, live_se
     from portal.associations import services
     from portal.auth import Actor
 
-    actor = Actor(account_id=manager.id, email=manager.email or "", first_name="", last_name="", roles=["family"])
+    actor = Actor(
+        account_id=manager.id, email=manager.email or "", first_name="", last_name="", roles=["family"]
+    )
     _, key = await services.create_share_key(ctx, actor, association.id, now=ctx.clock.now())
 
     await log_in(ctx, page, joiner, live_server.url)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account
 from portal.associations import services
-from portal.associations.errors import AlreadyMember, InvalidShareKey, LastManager
+from portal.associations.errors import AlreadyMember, AssociationExists, InvalidShareKey, LastManager
 from portal.associations.models import Membership, MembershipRole, ShareKey
 from portal.auth import Actor
 from portal.context import Context
@@ -108,3 +108,28 @@ async def test_two_gestionnaires_stepping_down_at_once_leave_one(ctx: Context) -
             )
         )
     assert managers == 1
+
+
+async def test_two_people_creating_the_same_association_at_once(ctx: Context) -> None:
+    """The unique RNA decides: one space is created, the other person is told it exists."""
+    people = [await create_account(ctx) for _ in range(3)]
+
+    async def attempt(person: Account) -> bool:
+        try:
+            await services.create_association(
+                ctx,
+                actor_of(person),
+                name=None,
+                rna="W294001003",
+                siren=None,
+                domain="Escalade",
+                now=ctx.clock.now(),
+            )
+        except AssociationExists:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt(p) for p in people))
+    assert sum(results) == 1
+    async with ctx.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Membership)) == 1
