@@ -774,10 +774,15 @@ async def request_to_join(
             clauses.append(Association.rna == rna)
         if siren:
             clauses.append(Association.siren == siren)
+        # Locked like every membership change of the association, so two clicks on "Envoyer"
+        # cannot both pass the "already waiting" check below.
         association = (
             (
                 await uow.session.execute(
-                    select(Association).where(or_(*clauses)).order_by(Association.created_at)
+                    select(Association)
+                    .where(or_(*clauses))
+                    .order_by(Association.created_at)
+                    .with_for_update()
                 )
             )
             .scalars()
