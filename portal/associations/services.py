@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, StaffRole
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
 from portal.associations.access import active_membership
@@ -303,6 +303,22 @@ async def create_association(
                 )
             )
             _add_documents(uow, files, association.id, actor, documents)
+            admins = await uow.session.execute(
+                select(Account.email).where(
+                    Account.staff_role == StaffRole.ADMIN,
+                    Account.deleted_at.is_(None),
+                    Account.email.is_not(None),
+                )
+            )
+            for email in admins.scalars():
+                await queue_mail(
+                    ctx,
+                    uow,
+                    to=str(email),
+                    template="portal/association_submitted",
+                    association=association,
+                    requester=actor.display_name,
+                )
     except BaseException:
         files.discard()
         raise

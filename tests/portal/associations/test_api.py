@@ -97,11 +97,14 @@ async def test_an_association_exists_only_once(ctx: Context, client: Any) -> Non
 
 async def test_validation_makes_the_creator_gestionnaire_and_mails_them(ctx: Context, client: Any) -> None:
     creator, headers = await create_user(ctx)
-    _, admin = await staff_admin(ctx)
+    admin_account, admin = await staff_admin(ctx)
     response = await client.post(
         f"{API}/associations", json={"rna": KNOWN_RNA, "domain": "Sport"}, headers=headers
     )
     association_id = response.json()["id"]
+    assert admin_account.email is not None  # the town is told a request waits
+    (notice,) = await mails_to(ctx, admin_account.email)
+    assert notice.template == "portal/association_submitted" and "/admin/associations" in notice.body_text
     # before validation, the creator manages nobody yet
     assert_error(
         await client.get(f"{API}/associations/{association_id}/members", headers=headers), 403, "forbidden"
