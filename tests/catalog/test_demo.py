@@ -65,7 +65,7 @@ async def test_the_demo_programme(ctx) -> None:
             .where(ActivitySession.starts_at < ctx.clock.now().add(weeks=5))
         )
         assert soon > 20  # bookable in the coming weeks, not only in summer 2027
-    items, total = await services.search_activities(
+    _items, total = await services.search_activities(
         ctx, services.SearchFilters(available=True), now=ctx.clock.now()
     )
     assert total == 30

@@ -15,7 +15,7 @@ from tests.e2e.conftest import screenshot
 
 async def test_a_partner_publishes_a_series_and_a_visitor_finds_it(ctx, live_server, page, browser) -> None:
     await create_reference_data(ctx)
-    account, association, _ = await create_partner(ctx, name="Cercle Nautique de l'Odet")
+    account, _association, _ = await create_partner(ctx, name="Cercle Nautique de l'Odet")
     # The accounts helper's login page is not on this branch: a session cookie stands for a login.
     async with ctx.db.unit_of_work() as uow:
         token = await issue_token(uow, account_id=account.id, kind=TokenKind.SESSION, now=pendulum.now("UTC"))
