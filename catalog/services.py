@@ -22,7 +22,7 @@ from uuid import UUID
 
 import pendulum
 from dateutil.rrule import WEEKLY, rrule, rruleset
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import (
@@ -814,31 +814,31 @@ async def search_activities(
     ctx: Context, filters: SearchFilters, *, now: datetime
 ) -> tuple[list[CatalogItem], int]:
     """Published activities matching the filters, with their next session and the seats left in
-    sessions still open for booking, aggregated in SQL (one query for the page, one for the total)."""
+    sessions still open for booking, computed in SQL (one query for the page, one for the total).
+
+    The next session and the seats are correlated subqueries on the sessions' (activity_id,
+    starts_at) index: each costs an index range scan per matching activity, where a GROUP BY over
+    every session to come would be rebuilt for each activity by PostgreSQL's planner."""
     tz = ctx.settings.timezone
-    session_filters = [
-        ActivitySession.status == SessionStatus.SCHEDULED,
+    upcoming = [
+        ActivitySession.activity_id == Activity.id,
         ActivitySession.starts_at > now,
+        ActivitySession.status == SessionStatus.SCHEDULED,
     ]
     if filters.date_from is not None:
-        session_filters.append(ActivitySession.starts_at >= _local_day_start(filters.date_from, tz))
+        upcoming.append(ActivitySession.starts_at >= _local_day_start(filters.date_from, tz))
     if filters.date_to is not None:
-        session_filters.append(
+        upcoming.append(
             ActivitySession.starts_at < _local_day_start(filters.date_to, tz).add(days=1)  # type: ignore[attr-defined]
         )
-    bookable_seats = case(
-        (ActivitySession.booking_closes_at > now, ActivitySession.capacity - ActivitySession.taken),
-        else_=0,
+    next_session_at = (
+        select(func.min(ActivitySession.starts_at)).where(*upcoming).correlate(Activity).scalar_subquery()
     )
-    sessions = (
-        select(
-            ActivitySession.activity_id.label("activity_id"),
-            func.min(ActivitySession.starts_at).label("next_session_at"),
-            func.sum(bookable_seats).label("seats_left"),
-        )
-        .where(*session_filters)
-        .group_by(ActivitySession.activity_id)
-        .subquery("upcoming")
+    seats_left = (
+        select(func.coalesce(func.sum(ActivitySession.capacity - ActivitySession.taken), 0))
+        .where(*upcoming, ActivitySession.booking_closes_at > now)
+        .correlate(Activity)
+        .scalar_subquery()
     )
     conditions: list[Any] = [Activity.status == ActivityStatus.PUBLISHED]
     async with ctx.db.read() as session:
@@ -859,16 +859,21 @@ async def search_activities(
             for word in normalize(filters.q).split()[:8]:
                 escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 conditions.append(Activity.search_text.like(f"%{escaped}%", escape="\\"))
-        if filters.available:
-            conditions.append(sessions.c.seats_left > 0)
-        if filters.date_from is not None or filters.date_to is not None:
-            conditions.append(sessions.c.next_session_at.is_not(None))
-        base = (
-            select(Activity.id)
-            .outerjoin(sessions, sessions.c.activity_id == Activity.id)
-            .where(and_(*conditions))
+        matching = (
+            select(
+                Activity.id.label("id"),
+                next_session_at.label("next_session_at"),
+                seats_left.label("seats_left"),
+            )
+            .where(*conditions)
+            .subquery("matching")
         )
-        total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        extra: list[Any] = []
+        if filters.available:
+            extra.append(matching.c.seats_left > 0)
+        if filters.date_from is not None or filters.date_to is not None:
+            extra.append(matching.c.next_session_at.is_not(None))
+        total = await session.scalar(select(func.count()).select_from(matching).where(*extra)) or 0
         page = max(filters.page, 1)
         rows = (
             await session.execute(
@@ -883,18 +888,19 @@ async def search_activities(
                     Activity.max_age,
                     Activity.family,
                     Activity.duo,
-                    sessions.c.next_session_at,
-                    sessions.c.seats_left,
+                    matching.c.next_session_at,
+                    matching.c.seats_left,
                 )
+                .select_from(matching)
+                .join(Activity, Activity.id == matching.c.id)
                 .join(Association, Association.id == Activity.association_id)
                 .outerjoin(Domain, Domain.id == Activity.domain_id)
                 .outerjoin(Theme, Theme.id == Activity.theme_id)
                 .outerjoin(Place, Place.id == Activity.place_id)
-                .outerjoin(sessions, sessions.c.activity_id == Activity.id)
-                .where(and_(*conditions))
+                .where(*extra)
                 .order_by(
-                    sessions.c.next_session_at.is_(None),
-                    sessions.c.next_session_at,
+                    matching.c.next_session_at.is_(None),
+                    matching.c.next_session_at,
                     Activity.title,
                     Activity.id,
                 )
