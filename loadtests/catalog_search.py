@@ -134,7 +134,8 @@ async def seed(url: str, now: pendulum.DateTime) -> dict[str, list[str]]:
             min_age = rng.choice([0, 4, 6, 8, 10, 12, 14, 16, 18])
             partner = partners[n % PARTNERS]
             place = places[rng.randrange(len(places))]
-            title = f"{WORDS[theme].capitalize()} {rng.choice(['découverte', 'initiation', 'perfectionnement', 'en famille', 'stage'])} n°{n}"
+            level = rng.choice(["découverte", "initiation", "perfectionnement", "en famille", "stage"])
+            title = f"{WORDS[theme].capitalize()} {level} n°{n}"
             activities.append(
                 {
                     "association_id": partner.id,
@@ -203,7 +204,7 @@ async def explain(url: str, scenarios: list[tuple[str, dict[str, Any]]]) -> None
     from portal.context import Context
     from portal.settings import Settings
 
-    ctx = Context(Settings.from_env({}, database_url=url, secret_key="bench"))
+    ctx = Context(Settings.from_env({}, database_url=url, secret_key="bench-" * 8))
     captured: list[tuple[str, Any]] = []
 
     def capture(
@@ -294,7 +295,7 @@ async def measure(base: str, params: dict[str, Any]) -> tuple[list[float], int, 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def main() -> None:
@@ -336,7 +337,7 @@ async def main() -> None:
             {"q": "initiation", "domain": ref["domains"][1], "age": 12, "available": "true"},
         ),
     ]
-    await explain(url, [scenarios[2], scenarios[3], scenarios[5]])
+    await explain(url, [scenarios[0], scenarios[2], scenarios[3], scenarios[5], scenarios[6]])
     process, base = start_server(env)
     try:
         print(f"\n{REQUESTS} requêtes par scénario, {CONCURRENCY} à la fois, contre carnet serve ({base})")
@@ -349,9 +350,8 @@ async def main() -> None:
                 f"{name:34} {total:>6} {statistics.median(latencies):>8.1f} "
                 f"{percentile(latencies, 99):>8.1f} {rate:>7.0f}"
             )
-        print(
-            f"{'ensemble':34} {'':>6} {statistics.median(everything):>8.1f} {percentile(everything, 99):>8.1f}"
-        )
+        p50, p99 = statistics.median(everything), percentile(everything, 99)
+        print(f"{'ensemble':34} {'':>6} {p50:>8.1f} {p99:>8.1f}")
     finally:
         process.terminate()
         process.wait(10)
