@@ -268,3 +268,15 @@ async def test_the_reference_api_is_for_staff_admin(ctx, client) -> None:
     assert (await client.post("/api/v1/admin/places", json={"name": ""}, headers=headers)).status_code == 400
     listing = await client.get("/api/v1/catalog/reference")
     assert listing.status_code == 200 and [t["name"] for t in listing.json()["themes"]] == ["Musique"]
+
+
+async def test_the_catalogue_paginates_and_keeps_the_filters(ctx, client) -> None:
+    refs = await create_reference_data(ctx)
+    _, association, _ = await create_partner(ctx)
+    for n in range(23):
+        await create_activity(ctx, association, title=f"Judo n°{n:02d}", domain_id=refs["domains"][0].id)
+    first = await client.get(f"/catalogue?domain={refs['domains'][0].id}")
+    assert "23 activités — page 1 sur 2" in first.text
+    assert f'href="/catalogue?domain={refs["domains"][0].id}&amp;page=2"' in first.text
+    second = await client.get(f"/catalogue?domain={refs['domains'][0].id}&page=2")
+    assert second.text.count('class="card activity-card"') == 3 and "Page précédente" in second.text
