@@ -230,3 +230,24 @@ async def test_an_archived_activity_leaves_the_catalog(ctx, client, catalog) -> 
     assert "Tir à l'arc" in _titles(await client.get("/api/v1/catalog/activities?q=arc"))
     await services.archive_activity(ctx, actor, activity.id, now=ctx.clock.now())
     assert _titles(await client.get("/api/v1/catalog/activities?q=arc")) == []
+
+
+async def test_the_search_runs_a_fixed_number_of_queries(ctx, catalog) -> None:
+    """No N+1: the next session and seats left come with the page, whatever its size."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        items, _ = await services.search_activities(ctx, services.SearchFilters(), now=ctx.clock.now())
+        assert len(items) == 4 and len(statements) == 2  # the total, then the page
+        statements.clear()
+        await services.search_activities(ctx, services.SearchFilters(theme="Escalade"), now=ctx.clock.now())
+        assert len(statements) == 3  # plus the theme's name resolved once
+    finally:
+        event.remove(ctx.db.engine.sync_engine, "before_cursor_execute", count)
