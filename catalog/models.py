@@ -63,6 +63,8 @@ class Activity(Base):
         CheckConstraint("cancellation_deadline_days >= 0", name="cancellation_deadline"),
         CheckConstraint("max_children_per_adult >= 1", name="children_per_adult"),
         Index("ix_catalog_activities_status_association", "status", "association_id"),
+        # The public search filters published activities by age range (catalog.search).
+        Index("ix_catalog_activities_status_ages", "status", "min_age", "max_age"),
     )
 
     association_id: Mapped[UUID] = mapped_column(ForeignKey("associations.id", ondelete="RESTRICT"))
@@ -86,6 +88,9 @@ class Activity(Base):
     contact_email: Mapped[str] = mapped_column(String(320), default="")
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     status: Mapped[str] = mapped_column(String(20), default=ActivityStatus.DRAFT)
+    # Title, description, domain, theme, place and partner, lower-cased without accents: the text
+    # search (`q=`) matches the same way on SQLite and PostgreSQL ("equitation" finds "Équitation").
+    search_text: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
     sessions: Mapped[list[ActivitySession]] = relationship(

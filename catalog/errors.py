@@ -1,0 +1,49 @@
+"""The catalog's domain errors: stable codes, French messages (mapped to HTTP in portal/app.py)."""
+
+from portal.errors import Conflict, DomainError, InvalidRequest, NotFound
+
+
+class ActivityNotFound(NotFound):
+    message = "Activité introuvable."
+
+
+class SessionNotFound(NotFound):
+    message = "Séance introuvable."
+
+
+class ReferenceNotFound(NotFound):
+    message = "Élément du référentiel introuvable."
+
+
+class UnknownDomain(DomainError):
+    code = "unknown_domain"
+    status_code = 400
+    message = "Ce domaine n'existe pas dans le référentiel de la ville."
+
+
+class CapacityBelowTaken(Conflict):
+    code = "capacity_below_taken"
+    message = "La capacité ne peut pas être inférieure au nombre de places déjà réservées."
+
+
+class InvalidStatusChange(Conflict):
+    code = "invalid_status"
+    message = "Cette activité ne peut pas changer d'état de cette façon."
+
+
+class ReferenceInUse(Conflict):
+    code = "reference_in_use"
+    message = "Cet élément est utilisé par des activités : il ne peut pas être supprimé."
+
+
+class DuplicateReference(Conflict):
+    code = "duplicate_reference"
+    message = "Un élément du référentiel porte déjà ce nom."
+
+
+class InvalidSessionData(InvalidRequest):
+    message = "Les informations de la séance ne sont pas valides."
+
+
+class TooManySessions(InvalidRequest):
+    message = "Une série ne peut pas créer plus de 200 séances à la fois."

@@ -1,0 +1,986 @@
+"""The catalog's domain operations: reference data, activities, sessions, series, public search.
+
+Each operation owns its transaction and takes `now` (read once at the edge). Authorization is
+checked here, not in the routes: staff `admin` keeps the reference data; a partner member edits only
+the activities of the associations it is an active member of (`require_member`).
+
+Reference data given by name (`domain`, `theme`, `place` of an activity) is matched without regard
+to case or accents. The town keeps the list of domains: an unknown domain is refused
+(`unknown_domain`, with the known ones). Themes and places are finer-grained and partners know them
+best: an unknown theme is created under the activity's domain, an unknown place is created with its
+name only, for the town's staff to complete its address in /admin/referentiel.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from uuid import UUID
+
+import pendulum
+from dateutil.rrule import WEEKLY, rrule, rruleset
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.errors import (
+    ActivityNotFound,
+    CapacityBelowTaken,
+    DuplicateReference,
+    InvalidSessionData,
+    InvalidStatusChange,
+    ReferenceInUse,
+    ReferenceNotFound,
+    SessionNotFound,
+    TooManySessions,
+    UnknownDomain,
+)
+from catalog.models import (
+    ADULT_AGE,
+    Activity,
+    ActivitySession,
+    ActivityStatus,
+    Audience,
+    Domain,
+    Place,
+    SessionStatus,
+    Theme,
+)
+from portal.associations.access import member_association_ids, require_member
+from portal.associations.models import Association, AssociationStatus
+from portal.auth import Actor
+from portal.clock import days_before
+from portal.context import Context
+from portal.errors import InvalidRequest
+
+PAGE_SIZE = 20
+MAX_SERIES_SESSIONS = 200
+DOCUMENT_KIND = re.compile(r"^[a-z0-9_]{1,50}$")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, single spaces: how names and the search text are compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data (staff admin)
+
+REFERENCE_MODELS: dict[str, type[Domain] | type[Theme] | type[Place]] = {
+    "domains": Domain,
+    "themes": Theme,
+    "places": Place,
+}
+
+
+@dataclass
+class ReferenceData:
+    domains: list[Domain]
+    themes: list[Theme]
+    places: list[Place]
+
+
+async def list_reference_data(ctx: Context) -> ReferenceData:
+    """Everyone may read the reference data: the public search's filters are built from it."""
+    async with ctx.db.read() as session:
+        domains = list((await session.execute(select(Domain).order_by(Domain.name))).scalars())
+        themes = list((await session.execute(select(Theme).order_by(Theme.name))).scalars())
+        places = list((await session.execute(select(Place).order_by(Place.name))).scalars())
+    return ReferenceData(domains, themes, places)
+
+
+def _clean_name(name: str, limit: int) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidRequest("Le nom est obligatoire.")
+    if len(name) > limit:
+        raise InvalidRequest(f"Le nom ne doit pas dépasser {limit} caractères.")
+    return name
+
+
+async def _check_unique_name(session: AsyncSession, model: Any, name: str, exclude: UUID | None) -> None:
+    for row_id, row_name in (await session.execute(select(model.id, model.name))).all():
+        if row_id != exclude and normalize(row_name) == normalize(name):
+            raise DuplicateReference(f"« {row_name} » existe déjà.")
+
+
+async def save_reference(
+    ctx: Context,
+    actor: Actor,
+    kind: str,
+    fields: dict[str, Any],
+    *,
+    reference_id: UUID | None = None,
+) -> Domain | Theme | Place:
+    """Create (no `reference_id`) or change a domain, theme or place."""
+    actor.require_staff("admin")
+    model = REFERENCE_MODELS.get(kind)
+    if model is None:
+        raise ReferenceNotFound()
+    async with ctx.db.unit_of_work() as uow:
+        row: Any
+        if reference_id is None:
+            row = model()
+        else:
+            row = await uow.session.get(model, reference_id)
+            if row is None:
+                raise ReferenceNotFound()
+        if "name" in fields or reference_id is None:
+            name = _clean_name(str(fields.get("name", "")), 200 if model is Place else 100)
+            await _check_unique_name(uow.session, model, name, reference_id)
+            row.name = name
+        if model is Theme and "domain_id" in fields:
+            domain_id = fields["domain_id"]
+            if domain_id is not None and await uow.session.get(Domain, domain_id) is None:
+                raise ReferenceNotFound("Domaine introuvable.")
+            row.domain_id = domain_id
+        if model is Place:
+            for key, limit in (("address", 300), ("postal_code", 10), ("city", 100)):
+                if key in fields:
+                    value = " ".join(str(fields[key] or "").split())
+                    if len(value) > limit:
+                        raise InvalidRequest(f"Le champ {key} ne doit pas dépasser {limit} caractères.")
+                    row.__setattr__(key, value)
+            if row.postal_code and not re.fullmatch(r"\d{5}", row.postal_code):
+                raise InvalidRequest("Le code postal doit comporter 5 chiffres.")
+        uow.session.add(row)
+        await uow.session.flush()
+        if reference_id is not None:
+            await _refresh_search_texts(uow.session, model, reference_id)
+    return row
+
+
+async def delete_reference(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> None:
+    actor.require_staff("admin")
+    model = REFERENCE_MODELS.get(kind)
+    if model is None:
+        raise ReferenceNotFound()
+    column = {Domain: Activity.domain_id, Theme: Activity.theme_id, Place: Activity.place_id}[model]
+    async with ctx.db.unit_of_work() as uow:
+        row: Any = await uow.session.get(model, reference_id)
+        if row is None:
+            raise ReferenceNotFound()
+        used = await uow.session.scalar(select(func.count()).where(column == reference_id))
+        if used:
+            raise ReferenceInUse(f"« {row.name} » est utilisé par {used} activité(s).")
+        await uow.session.delete(row)
+
+
+async def _refresh_search_texts(session: AsyncSession, model: Any, reference_id: UUID) -> None:
+    column = {Domain: Activity.domain_id, Theme: Activity.theme_id, Place: Activity.place_id}[model]
+    activities = (await session.execute(select(Activity).where(column == reference_id))).scalars()
+    for activity in activities:
+        activity.search_text = await _search_text(session, activity)
+
+
+async def _match(session: AsyncSession, model: Any, name: str) -> Any:
+    wanted = normalize(name)
+    for row in (await session.execute(select(model))).scalars():
+        if normalize(row.name) == wanted:
+            return row
+    return None
+
+
+async def resolve_references(
+    session: AsyncSession, *, domain: str, theme: str | None, place: str | None
+) -> tuple[Domain, Theme | None, Place | None]:
+    """Domain must exist; theme and place are matched or created (see the module's docstring)."""
+    domain_row = await _match(session, Domain, domain) if domain.strip() else None
+    if domain_row is None:
+        known = [d.name for d in (await session.execute(select(Domain).order_by(Domain.name))).scalars()]
+        raise UnknownDomain(
+            f"Le domaine « {domain} » n'existe pas. Domaines connus : {', '.join(known) or 'aucun'}.",
+            extra={"known_domains": known},
+        )
+    theme_row = None
+    if theme and theme.strip():
+        theme_row = await _match(session, Theme, theme)
+        if theme_row is None:
+            theme_row = Theme(name=_clean_name(theme, 100), domain_id=domain_row.id)
+            session.add(theme_row)
+            await session.flush()
+    place_row = None
+    if place and place.strip():
+        place_row = await _match(session, Place, place)
+        if place_row is None:
+            place_row = Place(name=_clean_name(place, 200), city="")
+            session.add(place_row)
+            await session.flush()
+    return domain_row, theme_row, place_row
+
+
+async def _search_text(session: AsyncSession, activity: Activity) -> str:
+    parts = [activity.title, activity.description]
+    references: list[tuple[Any, UUID | None]] = [
+        (Domain, activity.domain_id),
+        (Theme, activity.theme_id),
+        (Place, activity.place_id),
+        (Association, activity.association_id),
+    ]
+    for model, ref_id in references:
+        row: Any = await session.get(model, ref_id) if ref_id is not None else None
+        if row is not None:
+            parts.append(row.name)
+    return normalize(" ".join(parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Activities (partner members)
+
+ACTIVITY_TEXT_LIMITS = {
+    "title": 200,
+    "description": 5000,
+    "contact_name": 200,
+    "contact_email": 320,
+    "contact_phone": 30,
+}
+
+
+@dataclass
+class ActivityInput:
+    title: str
+    description: str = ""
+    domain: str = ""
+    theme: str | None = None
+    place: str | None = None
+    min_age: int = 0
+    max_age: int = 99
+    booking_deadline_days: int = 0
+    cancellation_deadline_days: int = 0
+    family: bool = False
+    max_children_per_adult: int = 2
+    duo: bool = False
+    required_document_kinds: list[str] = field(default_factory=list)
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+
+
+def _check_activity_values(values: dict[str, Any]) -> None:
+    for key, limit in ACTIVITY_TEXT_LIMITS.items():
+        if key in values and values[key] is not None and len(str(values[key])) > limit:
+            raise InvalidRequest(f"Le champ {key} ne doit pas dépasser {limit} caractères.")
+    if "title" in values and not str(values["title"] or "").strip():
+        raise InvalidRequest("Le titre est obligatoire.")
+    for key in ("min_age", "max_age", "booking_deadline_days", "cancellation_deadline_days"):
+        if key in values and not (0 <= int(values[key]) <= 365):
+            raise InvalidRequest(f"Le champ {key} doit être un nombre entre 0 et 365.")
+    if "max_children_per_adult" in values and not (1 <= int(values["max_children_per_adult"]) <= 10):
+        raise InvalidRequest("Le nombre d'enfants par adulte doit être entre 1 et 10.")
+    kinds = values.get("required_document_kinds")
+    if kinds is not None and (
+        not isinstance(kinds, list) or not all(isinstance(k, str) and DOCUMENT_KIND.match(k) for k in kinds)
+    ):
+        raise InvalidRequest(
+            "Les justificatifs demandés sont des codes en minuscules (lettres, chiffres, _)."
+        )
+
+
+async def create_activity(
+    ctx: Context, actor: Actor, association_id: UUID, data: ActivityInput, *, now: datetime
+) -> Activity:
+    values = data.__dict__
+    _check_activity_values(values)
+    if data.max_age < data.min_age:
+        raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
+    async with ctx.db.unit_of_work() as uow:
+        await require_member(uow.session, actor, association_id)
+        domain, theme, place = await resolve_references(
+            uow.session, domain=data.domain, theme=data.theme, place=data.place
+        )
+        activity = Activity(
+            association_id=association_id,
+            title=data.title.strip(),
+            description=data.description.strip(),
+            domain_id=domain.id,
+            theme_id=theme.id if theme else None,
+            place_id=place.id if place else None,
+            min_age=data.min_age,
+            max_age=data.max_age,
+            booking_deadline_days=data.booking_deadline_days,
+            cancellation_deadline_days=data.cancellation_deadline_days,
+            family=data.family,
+            max_children_per_adult=data.max_children_per_adult,
+            duo=data.duo,
+            required_document_kinds=sorted(set(data.required_document_kinds)),
+            contact_name=data.contact_name.strip(),
+            contact_email=data.contact_email.strip(),
+            contact_phone=data.contact_phone.strip(),
+            status=ActivityStatus.DRAFT,
+        )
+        uow.session.add(activity)
+        await uow.session.flush()
+        activity.search_text = await _search_text(uow.session, activity)
+    return activity
+
+
+async def _activity_for_member(
+    session: AsyncSession, actor: Actor, activity_id: UUID, *, lock: bool = False
+) -> Activity:
+    statement = select(Activity).where(Activity.id == activity_id)
+    if lock:
+        statement = statement.with_for_update()
+    activity = (await session.execute(statement)).scalar_one_or_none()
+    if activity is None:
+        raise ActivityNotFound()
+    await require_member(session, actor, activity.association_id)
+    return activity
+
+
+async def update_activity(
+    ctx: Context, actor: Actor, activity_id: UUID, changes: dict[str, Any], *, now: datetime
+) -> Activity:
+    """Change an activity. New deadline days are applied to its sessions that have not begun."""
+    _check_activity_values(changes)
+    async with ctx.db.unit_of_work() as uow:
+        activity = await _activity_for_member(uow.session, actor, activity_id, lock=True)
+        if {"domain", "theme", "place"} & changes.keys():
+            current_domain = await uow.session.get(Domain, activity.domain_id) if activity.domain_id else None
+            current_theme = await uow.session.get(Theme, activity.theme_id) if activity.theme_id else None
+            current_place = await uow.session.get(Place, activity.place_id) if activity.place_id else None
+            domain, theme, place = await resolve_references(
+                uow.session,
+                domain=changes.get("domain") or (current_domain.name if current_domain else ""),
+                theme=changes.get("theme", current_theme.name if current_theme else None),
+                place=changes.get("place", current_place.name if current_place else None),
+            )
+            activity.domain_id = domain.id
+            activity.theme_id = theme.id if theme else None
+            activity.place_id = place.id if place else None
+        for key in (
+            "title",
+            "description",
+            "min_age",
+            "max_age",
+            "booking_deadline_days",
+            "cancellation_deadline_days",
+            "family",
+            "max_children_per_adult",
+            "duo",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+        ):
+            if key in changes and changes[key] is not None:
+                value = changes[key]
+                setattr(activity, key, value.strip() if isinstance(value, str) else value)
+        if changes.get("required_document_kinds") is not None:
+            activity.required_document_kinds = sorted(set(changes["required_document_kinds"]))
+        if activity.max_age < activity.min_age:
+            raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
+        if {"booking_deadline_days", "cancellation_deadline_days"} & changes.keys():
+            await _recompute_deadlines(uow.session, activity, ctx.settings.timezone, now)
+        activity.search_text = await _search_text(uow.session, activity)
+    return activity
+
+
+async def _recompute_deadlines(session: AsyncSession, activity: Activity, tz: str, now: datetime) -> None:
+    """Sessions that have not begun take the activity's new days; past ones keep their history."""
+    sessions = (
+        await session.execute(
+            select(ActivitySession).where(
+                ActivitySession.activity_id == activity.id, ActivitySession.starts_at > now
+            )
+        )
+    ).scalars()
+    for row in sessions:
+        row.booking_closes_at, row.cancellation_deadline_at = session_deadlines(row.starts_at, activity, tz)
+
+
+async def set_activity_status(
+    ctx: Context, actor: Actor, activity_id: UUID, status: ActivityStatus, *, now: datetime
+) -> Activity:
+    """Publish (from draft or archived) or archive (from draft or published) an activity."""
+    allowed = {
+        ActivityStatus.PUBLISHED: {ActivityStatus.DRAFT, ActivityStatus.ARCHIVED, ActivityStatus.PUBLISHED},
+        ActivityStatus.ARCHIVED: {ActivityStatus.DRAFT, ActivityStatus.PUBLISHED, ActivityStatus.ARCHIVED},
+    }
+    if status not in allowed:
+        raise InvalidStatusChange()
+    async with ctx.db.unit_of_work() as uow:
+        activity = await _activity_for_member(uow.session, actor, activity_id, lock=True)
+        if activity.status not in allowed[status]:
+            raise InvalidStatusChange()
+        if status == ActivityStatus.PUBLISHED and activity.status != ActivityStatus.PUBLISHED:
+            activity.published_at = now
+        activity.status = status
+    return activity
+
+
+async def publish_activity(ctx: Context, actor: Actor, activity_id: UUID, *, now: datetime) -> Activity:
+    return await set_activity_status(ctx, actor, activity_id, ActivityStatus.PUBLISHED, now=now)
+
+
+async def archive_activity(ctx: Context, actor: Actor, activity_id: UUID, *, now: datetime) -> Activity:
+    return await set_activity_status(ctx, actor, activity_id, ActivityStatus.ARCHIVED, now=now)
+
+
+@dataclass
+class PartnerActivity:
+    activity: Activity
+    association: Association
+    domain: Domain | None
+    theme: Theme | None
+    place: Place | None
+    sessions: list[ActivitySession]
+
+
+async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) -> PartnerActivity:
+    async with ctx.db.read() as session:
+        activity = await _activity_for_member(session, actor, activity_id)
+        sessions = list(
+            (
+                await session.execute(
+                    select(ActivitySession)
+                    .where(ActivitySession.activity_id == activity_id)
+                    .order_by(ActivitySession.starts_at, ActivitySession.audience)
+                )
+            ).scalars()
+        )
+        association = await session.get(Association, activity.association_id)
+        assert association is not None
+        return PartnerActivity(
+            activity=activity,
+            association=association,
+            domain=await session.get(Domain, activity.domain_id) if activity.domain_id else None,
+            theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
+            place=await session.get(Place, activity.place_id) if activity.place_id else None,
+            sessions=sessions,
+        )
+
+
+@dataclass
+class PartnerListing:
+    associations: list[Association]
+    activities: list[tuple[Activity, int, datetime | None]]  # activity, sessions to come, next start
+
+
+async def list_partner_activities(ctx: Context, actor: Actor, *, now: datetime) -> PartnerListing:
+    """The activities of every validated association the actor is an active member of."""
+    async with ctx.db.read() as session:
+        ids = await member_association_ids(session, actor.account_id)
+        associations = list(
+            (
+                await session.execute(
+                    select(Association)
+                    .where(Association.id.in_(ids), Association.status == AssociationStatus.VALIDATED)
+                    .order_by(Association.name)
+                )
+            ).scalars()
+        )
+        valid_ids = [a.id for a in associations]
+        upcoming = (
+            select(
+                ActivitySession.activity_id.label("activity_id"),
+                func.count().label("count"),
+                func.min(ActivitySession.starts_at).label("next_at"),
+            )
+            .where(ActivitySession.starts_at > now)
+            .group_by(ActivitySession.activity_id)
+            .subquery()
+        )
+        rows = (
+            await session.execute(
+                select(Activity, upcoming.c.count, upcoming.c.next_at)
+                .outerjoin(upcoming, upcoming.c.activity_id == Activity.id)
+                .where(Activity.association_id.in_(valid_ids))
+                .order_by(Activity.status, Activity.title)
+            )
+        ).all()
+    next_type = ActivitySession.__table__.c.starts_at.type
+    return PartnerListing(
+        associations=associations,
+        activities=[(a, count or 0, _as_datetime(next_at, next_type)) for a, count, next_at in rows],
+    )
+
+
+def _as_datetime(value: Any, _type: Any = None) -> datetime | None:
+    """Aggregates over DateTimeUTC come back as text on SQLite: bring them back to aware UTC."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if parsed.tzinfo is None:
+        return pendulum.instance(parsed, tz="UTC")
+    return pendulum.instance(parsed).in_timezone("UTC")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions
+
+
+def session_deadlines(starts_at: datetime, activity: Activity, tz: str) -> tuple[datetime, datetime]:
+    """Booking and cancellation deadlines of a session (DESIGN.md rule 4, calendar days locally)."""
+    return (
+        days_before(starts_at, activity.booking_deadline_days, tz),
+        days_before(starts_at, activity.cancellation_deadline_days, tz),
+    )
+
+
+@dataclass
+class SessionInput:
+    starts_at: datetime
+    ends_at: datetime
+    label: str = ""
+    capacity: int = 10
+    price_coupons: int = 0
+    audience: str | None = None
+
+
+def _check_session(activity: Activity, data: SessionInput) -> str:
+    if data.ends_at <= data.starts_at:
+        raise InvalidSessionData("La fin de la séance doit être après son début.")
+    if data.ends_at - data.starts_at > pendulum.duration(hours=24):
+        raise InvalidSessionData("Une séance dure au plus 24 heures.")
+    if not (0 <= data.capacity <= 10_000):
+        raise InvalidSessionData("La capacité doit être un nombre entre 0 et 10 000.")
+    if not (0 <= data.price_coupons <= 1_000):
+        raise InvalidSessionData("Le tarif doit être un nombre de coupons entre 0 et 1 000.")
+    if len(data.label) > 200:
+        raise InvalidSessionData("Le libellé ne doit pas dépasser 200 caractères.")
+    audience = data.audience or Audience.ALL
+    if audience not in {a.value for a in Audience}:
+        raise InvalidSessionData("Le public doit être « all », « adult » ou « child ».")
+    if activity.family and audience == Audience.ALL:
+        raise InvalidSessionData(
+            "Une activité en famille a des séances pour les adultes et des séances pour les enfants : "
+            "précisez le public (adult ou child)."
+        )
+    return str(audience)
+
+
+def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str) -> ActivitySession:
+    closes, cancel = session_deadlines(data.starts_at, activity, tz)
+    return ActivitySession(
+        activity_id=activity.id,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        label=data.label.strip(),
+        capacity=data.capacity,
+        taken=0,
+        price_coupons=data.price_coupons,
+        audience=audience,
+        status=SessionStatus.SCHEDULED,
+        booking_closes_at=closes,
+        cancellation_deadline_at=cancel,
+    )
+
+
+async def create_session(
+    ctx: Context, actor: Actor, activity_id: UUID, data: SessionInput, *, now: datetime
+) -> ActivitySession:
+    async with ctx.db.unit_of_work() as uow:
+        activity = await _activity_for_member(uow.session, actor, activity_id)
+        audience = _check_session(activity, data)
+        if data.starts_at <= now:
+            raise InvalidSessionData("Une nouvelle séance doit commencer dans le futur.")
+        row = _new_session(activity, data, audience, ctx.settings.timezone)
+        uow.session.add(row)
+    return row
+
+
+async def update_session(
+    ctx: Context, actor: Actor, activity_id: UUID, session_id: UUID, changes: dict[str, Any], *, now: datetime
+) -> ActivitySession:
+    """Change a session. Its capacity never goes below the seats already taken: the new capacity is
+    written by a conditional UPDATE, so a booking committed meanwhile is seen by the database, not by
+    a count read earlier (DESIGN.md rule 2)."""
+    async with ctx.db.unit_of_work() as uow:
+        activity = await _activity_for_member(uow.session, actor, activity_id)
+        row = await uow.session.get(ActivitySession, session_id)
+        if row is None or row.activity_id != activity.id:
+            raise SessionNotFound()
+        if row.status != SessionStatus.SCHEDULED:
+            raise InvalidSessionData("Une séance annulée ne peut plus être modifiée.")
+        merged = SessionInput(
+            starts_at=changes.get("starts_at") or row.starts_at,
+            ends_at=changes.get("ends_at") or row.ends_at,
+            label=changes["label"] if changes.get("label") is not None else row.label,
+            capacity=changes["capacity"] if changes.get("capacity") is not None else row.capacity,
+            price_coupons=(
+                changes["price_coupons"] if changes.get("price_coupons") is not None else row.price_coupons
+            ),
+            audience=changes.get("audience") or row.audience,
+        )
+        audience = _check_session(activity, merged)
+        if merged.starts_at != row.starts_at and row.starts_at <= now:
+            raise InvalidSessionData("Une séance déjà commencée ne peut pas être déplacée.")
+        if merged.starts_at != row.starts_at and merged.starts_at <= now:
+            raise InvalidSessionData("La séance doit commencer dans le futur.")
+        closes, cancel = session_deadlines(merged.starts_at, activity, ctx.settings.timezone)
+        result = await uow.session.execute(
+            update(ActivitySession)
+            .where(ActivitySession.id == session_id, ActivitySession.taken <= merged.capacity)
+            .values(
+                starts_at=merged.starts_at,
+                ends_at=merged.ends_at,
+                label=merged.label.strip(),
+                capacity=merged.capacity,
+                price_coupons=merged.price_coupons,
+                audience=audience,
+                booking_closes_at=closes,
+                cancellation_deadline_at=cancel,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise CapacityBelowTaken()
+        await uow.session.refresh(row)
+    return row
+
+
+async def paired_session(session: AsyncSession, activity_session: ActivitySession) -> ActivitySession | None:
+    """In a family activity, the session for the other audience at the same start time: a child's
+    session is paired with the adults' one, and the other way round."""
+    other = {Audience.ADULT: Audience.CHILD, Audience.CHILD: Audience.ADULT}.get(
+        Audience(activity_session.audience)
+    )
+    if other is None:
+        return None
+    return (
+        await session.execute(
+            select(ActivitySession)
+            .where(
+                ActivitySession.activity_id == activity_session.activity_id,
+                ActivitySession.starts_at == activity_session.starts_at,
+                ActivitySession.audience == other,
+                ActivitySession.id != activity_session.id,
+            )
+            .order_by(ActivitySession.created_at)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+def audience_for_age(age: int) -> str:
+    return Audience.ADULT if age >= ADULT_AGE else Audience.CHILD
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurring series
+
+WEEKDAYS_FR = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+@dataclass
+class SeriesInput:
+    """ "Every Tuesday 10:00–12:00 from 7 July to 25 August, except 14 July", in local time."""
+
+    weekdays: list[int]  # 0 = Monday … 6 = Sunday (dateutil's numbering)
+    start_time: time
+    end_time: time
+    first_date: date
+    last_date: date
+    except_dates: list[date] = field(default_factory=list)
+    label: str = ""
+    capacity: int = 10
+    price_coupons: int = 0
+    audience: str | None = None
+    # Family activities: when no audience is given, each occurrence gets an adults' session and a
+    # children's one; these are the children's seats and price (defaults: capacity × children per
+    # adult, the same price).
+    child_capacity: int | None = None
+    child_price_coupons: int | None = None
+
+
+def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, datetime]]:
+    """The (start, end) of each occurrence, in UTC. The recurrence is computed on local wall-clock
+    times (dateutil rrule on naive datetimes), then each is placed in the zone: 10:00 stays 10:00
+    in Paris on both sides of a DST change."""
+    if not series.weekdays or any(not (0 <= day <= 6) for day in series.weekdays):
+        raise InvalidSessionData("Choisissez au moins un jour de la semaine.")
+    if series.last_date < series.first_date:
+        raise InvalidSessionData("La date de fin doit être après la date de début.")
+    if series.end_time <= series.start_time:
+        raise InvalidSessionData("L'heure de fin doit être après l'heure de début.")
+    if (series.last_date - series.first_date).days > 366:
+        raise InvalidSessionData("Une série couvre au plus un an.")
+    rules = rruleset()
+    rules.rrule(
+        rrule(
+            WEEKLY,
+            byweekday=sorted(set(series.weekdays)),
+            dtstart=datetime.combine(series.first_date, series.start_time),
+            until=datetime.combine(series.last_date, series.start_time),
+        )
+    )
+    for day in series.except_dates:
+        rules.exdate(datetime.combine(day, series.start_time))
+    zone = pendulum.timezone(tz)
+    occurrences: list[tuple[datetime, datetime]] = []
+    for local_start in rules:
+        day = local_start.date()
+        start = pendulum.instance(datetime.combine(day, series.start_time), tz=zone)
+        end = pendulum.instance(datetime.combine(day, series.end_time), tz=zone)
+        occurrences.append((start.in_timezone("UTC"), end.in_timezone("UTC")))
+        if len(occurrences) > MAX_SERIES_SESSIONS:
+            raise TooManySessions()
+    return occurrences
+
+
+async def create_series(
+    ctx: Context, actor: Actor, activity_id: UUID, series: SeriesInput, *, now: datetime
+) -> list[ActivitySession]:
+    """Every session of a recurring series, in one transaction (all or none)."""
+    occurrences = series_occurrences(series, ctx.settings.timezone)
+    if not occurrences:
+        raise InvalidSessionData("Aucune séance ne correspond à ces jours et ces dates.")
+    async with ctx.db.unit_of_work() as uow:
+        activity = await _activity_for_member(uow.session, actor, activity_id)
+        variants: list[tuple[str | None, int, int]]
+        if activity.family and not series.audience:
+            variants = [
+                (Audience.ADULT, series.capacity, series.price_coupons),
+                (
+                    Audience.CHILD,
+                    series.child_capacity
+                    if series.child_capacity is not None
+                    else series.capacity * activity.max_children_per_adult,
+                    series.child_price_coupons
+                    if series.child_price_coupons is not None
+                    else series.price_coupons,
+                ),
+            ]
+        else:
+            variants = [(series.audience, series.capacity, series.price_coupons)]
+        if len(occurrences) * len(variants) > MAX_SERIES_SESSIONS:
+            raise TooManySessions()
+        created = []
+        for start, end in occurrences:
+            if start <= now:
+                raise InvalidSessionData("Toutes les séances d'une série doivent être dans le futur.")
+            for audience, capacity, price in variants:
+                data = SessionInput(start, end, series.label, capacity, price, audience)
+                checked = _check_session(activity, data)
+                row = _new_session(activity, data, checked, ctx.settings.timezone)
+                uow.session.add(row)
+                created.append(row)
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# Public catalog
+
+
+@dataclass
+class SearchFilters:
+    q: str | None = None
+    domain: str | None = None
+    theme: str | None = None
+    age: int | None = None
+    place: str | None = None
+    partner: str | None = None
+    available: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+
+
+@dataclass
+class CatalogItem:
+    id: UUID
+    title: str
+    domain: str | None
+    theme: str | None
+    place: str | None
+    partner: str
+    min_age: int
+    max_age: int
+    family: bool
+    duo: bool
+    next_session_at: datetime | None
+    seats_left: int
+
+
+async def _reference_id(session: AsyncSession, model: Any, value: str) -> UUID | bool | None:
+    """A filter value is an id or a name; False when it names nothing (no result then)."""
+    try:
+        return UUID(value)
+    except ValueError:
+        pass
+    row = await _match(session, model, value)
+    return row.id if row is not None else False
+
+
+def _local_day_start(day: date, tz: str) -> datetime:
+    return pendulum.datetime(day.year, day.month, day.day, tz=tz).in_timezone("UTC")
+
+
+async def search_activities(
+    ctx: Context, filters: SearchFilters, *, now: datetime
+) -> tuple[list[CatalogItem], int]:
+    """Published activities matching the filters, with their next session and the seats left in
+    sessions still open for booking, computed in SQL (one query for the page, one for the total).
+
+    The next session and the seats are correlated subqueries on the sessions' (activity_id,
+    starts_at) index: each costs an index range scan per matching activity, where a GROUP BY over
+    every session to come would be rebuilt for each activity by PostgreSQL's planner."""
+    tz = ctx.settings.timezone
+    upcoming = [
+        ActivitySession.activity_id == Activity.id,
+        ActivitySession.starts_at > now,
+        ActivitySession.status == SessionStatus.SCHEDULED,
+    ]
+    if filters.date_from is not None:
+        upcoming.append(ActivitySession.starts_at >= _local_day_start(filters.date_from, tz))
+    if filters.date_to is not None:
+        upcoming.append(
+            ActivitySession.starts_at < _local_day_start(filters.date_to, tz).add(days=1)  # type: ignore[attr-defined]
+        )
+    next_session_at = (
+        select(func.min(ActivitySession.starts_at)).where(*upcoming).correlate(Activity).scalar_subquery()
+    )
+    seats_left = (
+        select(func.coalesce(func.sum(ActivitySession.capacity - ActivitySession.taken), 0))
+        .where(*upcoming, ActivitySession.booking_closes_at > now)
+        .correlate(Activity)
+        .scalar_subquery()
+    )
+    conditions: list[Any] = [Activity.status == ActivityStatus.PUBLISHED]
+    async with ctx.db.read() as session:
+        for value, model, column in (
+            (filters.domain, Domain, Activity.domain_id),
+            (filters.theme, Theme, Activity.theme_id),
+            (filters.place, Place, Activity.place_id),
+            (filters.partner, Association, Activity.association_id),
+        ):
+            if value:
+                ref_id = await _reference_id(session, model, value)
+                if ref_id is False:
+                    return [], 0
+                conditions.append(column == ref_id)
+        if filters.age is not None:
+            conditions += [Activity.min_age <= filters.age, Activity.max_age >= filters.age]
+        if filters.q:
+            for word in normalize(filters.q).split()[:8]:
+                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                conditions.append(Activity.search_text.like(f"%{escaped}%", escape="\\"))
+        matching = (
+            select(
+                Activity.id.label("id"),
+                next_session_at.label("next_session_at"),
+                seats_left.label("seats_left"),
+            )
+            .where(*conditions)
+            .subquery("matching")
+        )
+        extra: list[Any] = []
+        if filters.available:
+            extra.append(matching.c.seats_left > 0)
+        if filters.date_from is not None or filters.date_to is not None:
+            extra.append(matching.c.next_session_at.is_not(None))
+        total = await session.scalar(select(func.count()).select_from(matching).where(*extra)) or 0
+        page = max(filters.page, 1)
+        rows = (
+            await session.execute(
+                select(
+                    Activity.id,
+                    Activity.title,
+                    Domain.name,
+                    Theme.name,
+                    Place.name,
+                    Association.name,
+                    Activity.min_age,
+                    Activity.max_age,
+                    Activity.family,
+                    Activity.duo,
+                    matching.c.next_session_at,
+                    matching.c.seats_left,
+                )
+                .select_from(matching)
+                .join(Activity, Activity.id == matching.c.id)
+                .join(Association, Association.id == Activity.association_id)
+                .outerjoin(Domain, Domain.id == Activity.domain_id)
+                .outerjoin(Theme, Theme.id == Activity.theme_id)
+                .outerjoin(Place, Place.id == Activity.place_id)
+                .where(*extra)
+                .order_by(
+                    matching.c.next_session_at.is_(None),
+                    matching.c.next_session_at,
+                    Activity.title,
+                    Activity.id,
+                )
+                .limit(PAGE_SIZE)
+                .offset((page - 1) * PAGE_SIZE)
+            )
+        ).all()
+    items = [
+        CatalogItem(
+            id=row[0],
+            title=row[1],
+            domain=row[2],
+            theme=row[3],
+            place=row[4],
+            partner=row[5],
+            min_age=row[6],
+            max_age=row[7],
+            family=row[8],
+            duo=row[9],
+            next_session_at=_as_datetime(row[10]),
+            seats_left=max(int(row[11] or 0), 0),
+        )
+        for row in rows
+    ]
+    return items, int(total)
+
+
+@dataclass
+class PublicActivity:
+    activity: Activity
+    association: Association
+    domain: Domain | None
+    theme: Theme | None
+    place: Place | None
+    sessions: list[ActivitySession]
+
+
+async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime) -> PublicActivity:
+    """A published activity with its sessions that have not ended (cancelled ones included, marked)."""
+    async with ctx.db.read() as session:
+        activity = await session.get(Activity, activity_id)
+        if activity is None or activity.status != ActivityStatus.PUBLISHED:
+            raise ActivityNotFound()
+        sessions = list(
+            (
+                await session.execute(
+                    select(ActivitySession)
+                    .where(ActivitySession.activity_id == activity_id, ActivitySession.ends_at > now)
+                    .order_by(ActivitySession.starts_at, ActivitySession.audience)
+                )
+            ).scalars()
+        )
+        association = await session.get(Association, activity.association_id)
+        assert association is not None
+        return PublicActivity(
+            activity=activity,
+            association=association,
+            domain=await session.get(Domain, activity.domain_id) if activity.domain_id else None,
+            theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
+            place=await session.get(Place, activity.place_id) if activity.place_id else None,
+            sessions=sessions,
+        )
+
+
+async def get_public_session(ctx: Context, session_id: UUID) -> tuple[ActivitySession, PublicActivity]:
+    async with ctx.db.read() as session:
+        row = await session.get(ActivitySession, session_id)
+    if row is None:
+        raise SessionNotFound()
+    try:
+        detail = await get_public_activity(ctx, row.activity_id, now=pendulum.datetime(1970, 1, 1))
+    except ActivityNotFound as exc:
+        raise SessionNotFound() from exc
+    return row, detail
+
+
+def is_bookable(row: ActivitySession, now: datetime) -> bool:
+    return (
+        row.status == SessionStatus.SCHEDULED
+        and row.taken < row.capacity
+        and now < row.booking_closes_at
+        and (row.booking_opens_at is None or row.booking_opens_at <= now)
+    )
