@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, Parameter, QueryParameter
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
@@ -91,9 +91,9 @@ async def api_stripe_webhook(ctx: Context, request: Request[Any, Any, Any]) -> d
     return {"received": True, "outcome": outcome}
 
 
-FromDate = Annotated[str | None, Parameter(query="from", description="YYYY-MM-DD, local date")]
-ToDate = Annotated[str | None, Parameter(query="to", description="YYYY-MM-DD, local date, included")]
-Format = Annotated[str | None, Parameter(query="format", description="csv for a CSV export")]
+FromDate = Annotated[str | None, QueryParameter(query="from", description="YYYY-MM-DD, local date")]
+ToDate = Annotated[str | None, QueryParameter(query="to", description="YYYY-MM-DD, local date, included")]
+Format = Annotated[str | None, QueryParameter(query="format", description="csv for a CSV export")]
 
 
 def _csv(body: str, filename: str) -> Response[str]:
