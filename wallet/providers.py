@@ -128,7 +128,7 @@ class StripeGateway:
             raise PaymentProviderUnavailable() from exc
         finally:
             await _close(client)
-        metadata: Any = session.metadata or {}
+        metadata: dict[str, Any] = session.metadata.to_dict() if session.metadata else {}
         payment_intent: Any = session.payment_intent
         if payment_intent is not None and not isinstance(payment_intent, str):
             payment_intent = payment_intent.id
