@@ -37,7 +37,10 @@ async def reset(url: str) -> None:
     finally:
         await conn.close()
     env = {**os.environ, "CARNET_DATABASE_URL": url, "CARNET_SECRET_KEY": "bench"}
-    subprocess.run([sys.executable, "-m", "portal.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True)
+    # Alembic's env runs its own event loop: migrate in a child process.
+    await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "portal.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True
+    )
 
 
 async def run(url: str, debits: int, wallets: int, concurrency: int) -> None:
@@ -45,7 +48,8 @@ async def run(url: str, debits: int, wallets: int, concurrency: int) -> None:
     from wallet.checks import check_ledger
     from wallet.ledger import debit_for_booking
 
-    ctx = Context(Settings.from_env({}, database_url=url, secret_key="bench"), db=Database(url, pool_size=concurrency))
+    settings = Settings.from_env({}, database_url=url, secret_key="bench")  # noqa: S106 (a throwaway bench database)
+    ctx = Context(settings, db=Database(url, pool_size=concurrency))
     try:
         partner = await create_association(ctx)
         families = [await create_account(ctx) for _ in range(wallets)]
@@ -79,7 +83,9 @@ async def run(url: str, debits: int, wallets: int, concurrency: int) -> None:
             print(f"{name}: {debits} débits en {elapsed:.2f} s — {debits / elapsed:.0f} débits/s")
 
         await scenario("un portefeuille (verrou de ligne, sérialisé)", [families[0].id])
-        await scenario(f"{wallets} portefeuilles en parallèle", [f.id for f in families[1:]] or [families[0].id])
+        await scenario(
+            f"{wallets} portefeuilles en parallèle", [f.id for f in families[1:]] or [families[0].id]
+        )
         report = await check_ledger(ctx)
         print("ledger ok" if report.ok else f"VIOLATIONS: {[str(v) for v in report.violations]}")
     finally:

@@ -39,9 +39,13 @@ class FakeStripe:
             def do_POST(self) -> None:
                 fake.requests.append(("POST", self.path))
                 if self.headers.get("Authorization", "") != "Bearer sk_test_carnet":
-                    return self._answer(401, {"error": {"type": "invalid_request_error", "message": "bad key"}})
+                    return self._answer(
+                        401, {"error": {"type": "invalid_request_error", "message": "bad key"}}
+                    )
                 if self.path != "/v1/checkout/sessions":
-                    return self._answer(404, {"error": {"type": "invalid_request_error", "message": "no route"}})
+                    return self._answer(
+                        404, {"error": {"type": "invalid_request_error", "message": "no route"}}
+                    )
                 length = int(self.headers.get("Content-Length") or 0)
                 form = dict(parse_qsl(self.rfile.read(length).decode()))
                 key = self.headers.get("Idempotency-Key")
@@ -76,10 +80,13 @@ class FakeStripe:
             def do_GET(self) -> None:
                 fake.requests.append(("GET", self.path))
                 prefix = "/v1/checkout/sessions/"
-                session = fake.sessions.get(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
+                session = (
+                    fake.sessions.get(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
+                )
                 if session is None:
                     return self._answer(
-                        404, {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}}
+                        404,
+                        {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}},
                     )
                 return self._answer(200, session)
 

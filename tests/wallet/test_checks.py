@@ -38,7 +38,9 @@ async def _healthy_ledger(ctx: Context):
             memo="Réservation Escalade — Lou — 12/07",
         )
     async with ctx.db.unit_of_work() as uow:
-        await release_booking(uow, booking_id=booking, code=TransferCode.SETTLE, now=ctx.clock.now(), memo="Séance")
+        await release_booking(
+            uow, booking_id=booking, code=TransferCode.SETTLE, now=ctx.clock.now(), memo="Séance"
+        )
     return family, partner, booking
 
 
@@ -109,7 +111,12 @@ async def test_a_purchase_credited_twice_and_a_double_outcome_are_named(ctx: Con
         created_at=now,
     )
     invariants = {v.invariant for v in (await check_ledger(ctx)).violations}
-    assert {"purchase_credited_twice", "booking_outcomes_multiple", "balance_mismatch", "negative_balance"} <= invariants
+    assert {
+        "purchase_credited_twice",
+        "booking_outcomes_multiple",
+        "balance_mismatch",
+        "negative_balance",
+    } <= invariants
     assert "outcome_amount_differs" in invariants or "booking_outcomes_multiple" in invariants
 
 
@@ -154,7 +161,12 @@ def _carnet(ctx: Context, *args: str) -> subprocess.CompletedProcess[str]:
         "CARNET_SECRET_KEY": TEST_SECRET,
     }
     return subprocess.run(
-        [sys.executable, "-m", "portal.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "portal.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -166,7 +178,8 @@ async def test_the_command_says_ledger_ok_or_lists_violations(ctx: Context) -> N
     assert "comptes vérifiés : 4/4" in ok.stderr  # progress, batch by batch
     async with ctx.db.unit_of_work() as uow:
         await uow.session.execute(
-            text("UPDATE ledger_accounts SET balance = 0 WHERE owner_account_id = :id"), {"id": _id(ctx, family.id)}
+            text("UPDATE ledger_accounts SET balance = 0 WHERE owner_account_id = :id"),
+            {"id": _id(ctx, family.id)},
         )
     broken = _carnet(ctx, "ledger", "check")
     assert broken.returncode == 1

@@ -60,7 +60,9 @@ async def test_bad_coupon_counts_are_refused_in_french(client: Any, ctx: Context
         answer = await client.post("/api/v1/wallet/purchases", json={"coupons": coupons}, headers=headers)
         assert answer.status_code == 400, (coupons, answer.text)
         assert answer.json()["code"] == "invalid_request"
-    assert (await client.post("/api/v1/wallet/purchases", json={"coupons": 200}, headers=headers)).status_code == 201
+    assert (
+        await client.post("/api/v1/wallet/purchases", json={"coupons": 200}, headers=headers)
+    ).status_code == 201
 
 
 async def test_the_wallet_needs_a_family_login(client: Any, ctx: Context) -> None:
@@ -95,3 +97,60 @@ async def test_finance_reads_the_ledger_check_and_the_reconciliation(client: Any
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
     bad = await client.get("/api/v1/finance/reconciliation?from=hier", headers=staff)
     assert bad.status_code == 400
+
+
+async def test_partner_statement_and_the_finance_page(client: Any, ctx: Context) -> None:
+    import uuid
+
+    from portal.accounts.models import TokenKind
+    from portal.accounts.services import issue_token
+    from tests.factories import create_association
+    from tests.wallet.factories import create_family, paid_purchase
+    from wallet.ledger import debit_for_booking, lock_family_wallet, release_booking
+    from wallet.models import TransferCode
+
+    family, actor = await create_family(ctx)
+    await paid_purchase(ctx, actor, 20)
+    partner = await create_association(ctx, name="Club d'escalade de Quimper")
+    bookings = [uuid.uuid4() for _ in range(3)]
+    for booking in bookings:
+        async with ctx.db.unit_of_work() as uow:
+            await debit_for_booking(
+                uow,
+                family_account_id=family.id,
+                booking_id=booking,
+                amount=3,
+                association_id=partner.id,
+                now=ctx.clock.now(),
+                memo="Réservation Escalade — Lou — 12/07",
+            )
+    for booking, code in zip(bookings[:2], (TransferCode.REFUND, TransferCode.FORFEIT), strict=True):
+        async with ctx.db.unit_of_work() as uow:
+            await lock_family_wallet(uow, family.id)
+            await release_booking(uow, booking_id=booking, code=code, now=ctx.clock.now(), memo=str(code))
+    staff, headers = await create_staff(ctx)
+    answer = await client.get(
+        f"/api/v1/finance/partners/{partner.id}/statement?from=2027-05-03&to=2027-05-03", headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["redeemed_coupons"], body["refunded_coupons"], body["forfeited_coupons"]) == (9, 3, 3)
+    assert body["amount_cents"] == 600 and len(body["bookings"]) == 3
+    # the day before the bookings: nothing
+    empty = await client.get(
+        f"/api/v1/finance/partners/{partner.id}/statement?from=2027-05-02&to=2027-05-02", headers=headers
+    )
+    assert empty.json()["redeemed_coupons"] == 0
+    _, family_headers = await create_user(ctx)
+    assert (
+        await client.get(f"/api/v1/finance/partners/{partner.id}/statement", headers=family_headers)
+    ).status_code == 403
+
+    async with ctx.db.unit_of_work() as uow:
+        cookie = await issue_token(uow, account_id=staff.id, kind=TokenKind.SESSION, now=ctx.clock.now())
+    page = await client.get("/finance?from=2027-05-01&to=2027-05-31", cookies={"carnet_session": cookie})
+    assert page.status_code == 200
+    assert "<svg" in page.text and "Club d&#39;escalade de Quimper" in page.text
+    assert "Aucun écart" in page.text and "6,00 €" in page.text
+    ledger = await client.get("/finance/grand-livre", cookies={"carnet_session": cookie})
+    assert "Le grand livre est cohérent" in ledger.text

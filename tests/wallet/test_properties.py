@@ -93,7 +93,9 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
                 family, booking, amount = model.bookings[a % len(model.bookings)]
                 async with ctx.db.unit_of_work() as uow:
                     await lock_family_wallet(uow, accounts[family].id)
-                    await release_booking(uow, booking_id=booking, code=TransferCode(kind), now=now, memo=kind)
+                    await release_booking(
+                        uow, booking_id=booking, code=TransferCode(kind), now=now, memo=kind
+                    )
                 if booking not in model.outcomes:
                     model.outcomes[booking] = kind
                     if kind in ("refund", "partner_cancel"):
@@ -172,4 +174,3 @@ async def test_any_sequence_of_operations_keeps_every_invariant(settings: Settin
         asyncio.run(_scenario(app_settings, ops))
 
     await asyncio.to_thread(check)
-

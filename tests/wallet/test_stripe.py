@@ -76,7 +76,10 @@ async def _purchase(ctx: Context, purchase_id) -> Purchase:
 
 def test_settings_choose_the_provider() -> None:
     assert Settings.from_env({}, secret_key="x").payment_provider == "demo"
-    assert Settings.from_env({"CARNET_STRIPE_SECRET_KEY": "sk_test"}, secret_key="x").payment_provider == "stripe"
+    assert (
+        Settings.from_env({"CARNET_STRIPE_SECRET_KEY": "sk_test"}, secret_key="x").payment_provider
+        == "stripe"
+    )
 
 
 async def test_a_checkout_session_is_created_once_with_the_purchase_as_reference(
@@ -130,7 +133,10 @@ async def test_an_unpaid_session_is_not_credited_until_stripe_says_paid(
     assert await deliver(stripe_ctx, forged) == "awaiting_payment"
     assert await _balance(stripe_ctx, actor) == 0
     paid = fake_stripe.pay(purchase.provider_reference)
-    assert await deliver(stripe_ctx, event("evt_ok", "checkout.session.async_payment_succeeded", paid)) == "credited"
+    assert (
+        await deliver(stripe_ctx, event("evt_ok", "checkout.session.async_payment_succeeded", paid))
+        == "credited"
+    )
     assert await _balance(stripe_ctx, actor) == 5
 
 
@@ -146,7 +152,10 @@ async def test_a_bad_signature_is_refused_with_400(stripe_ctx: Context, client: 
         )
     with pytest.raises(InvalidSignature):  # too old: a replayed capture
         await services.handle_stripe_webhook(
-            stripe_ctx, payload.encode(), sign(payload, timestamp=int(time.time()) - 3600), now=stripe_ctx.clock.now()
+            stripe_ctx,
+            payload.encode(),
+            sign(payload, timestamp=int(time.time()) - 3600),
+            now=stripe_ctx.clock.now(),
         )
 
 
@@ -184,7 +193,9 @@ async def test_a_card_refund_after_coupons_were_spent_records_a_shortfall(
         "refunded": True,
         "currency": "eur",
     }
-    outcomes = [await deliver(stripe_ctx, event(f"evt_refund_{n % 2}", "charge.refunded", charge)) for n in range(4)]
+    outcomes = [
+        await deliver(stripe_ctx, event(f"evt_refund_{n % 2}", "charge.refunded", charge)) for n in range(4)
+    ]
     assert outcomes.count("reversed_with_shortfall") == 1
     assert await _balance(stripe_ctx, actor) == 0  # never below zero
     async with stripe_ctx.db.read() as s:
@@ -208,7 +219,12 @@ async def test_a_refund_delivered_before_its_payment_is_applied_when_the_payment
     _, actor = await create_family(stripe_ctx)
     purchase = await services.create_purchase(stripe_ctx, actor, coupons=4, now=stripe_ctx.clock.now())
     session = fake_stripe.pay(purchase.provider_reference)
-    charge = {"id": "ch_2", "payment_intent": session["payment_intent"], "amount_refunded": 400, "refunded": True}
+    charge = {
+        "id": "ch_2",
+        "payment_intent": session["payment_intent"],
+        "amount_refunded": 400,
+        "refunded": True,
+    }
     assert await deliver(stripe_ctx, event("evt_r", "charge.refunded", charge)) == "refund_waiting"
     assert await deliver(stripe_ctx, event("evt_p", "checkout.session.completed", session)) == "credited"
     assert await _balance(stripe_ctx, actor) == 0
