@@ -170,6 +170,21 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             )
         ).scalars()
         orphans = list(orphan_refunds)
+        # Coupons credited in the period for a purchase the purchases table does not know.
+        unbacked = list(
+            (
+                await session.execute(
+                    select(Transfer).where(
+                        Transfer.code == TransferCode.PURCHASE,
+                        _in(Transfer.created_at, period),
+                        or_(
+                            Transfer.purchase_id.is_(None),
+                            Transfer.purchase_id.not_in(select(Purchase.id)),
+                        ),
+                    )
+                )
+            ).scalars()
+        )
         # Card payments evidenced in the period (one per purchase, whatever the number of events).
         evidenced = (
             await session.execute(
@@ -245,6 +260,18 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             )
         if purchase.id in partial:
             name("partial_refund", purchase, "Un remboursement partiel par carte est à traiter à la main.")
+    for transfer in unbacked:
+        mismatches.append(
+            {
+                "kind": "credited_not_paid",
+                "label": MISMATCH_LABELS["credited_not_paid"],
+                "purchase_id": str(transfer.purchase_id) if transfer.purchase_id else None,
+                "transfer_id": transfer.id,
+                "coupons": transfer.amount,
+                "amount_cents": None,
+                "detail": "Des coupons sont crédités pour un achat inconnu.",
+            }
+        )
     for event in orphans:
         mismatches.append(
             {
