@@ -9,6 +9,7 @@ import hmac
 import json
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,7 @@ from tests.wallet.factories import create_family
 from tests.wallet.fake_stripe import FakeStripe
 from wallet import services
 from wallet.checks import check_ledger
-from wallet.errors import InvalidSignature
+from wallet.errors import InvalidSignature, PaymentProviderUnavailable
 from wallet.ledger import debit_for_booking
 from wallet.models import ProviderEvent, Purchase, PurchaseReversal
 
@@ -178,7 +179,7 @@ async def test_a_card_refund_after_coupons_were_spent_records_a_shortfall(
         await debit_for_booking(
             uow,
             family_account_id=family.id,
-            booking_id=__import__("uuid").uuid4(),
+            booking_id=uuid.uuid4(),
             amount=7,
             association_id=partner.id,
             now=stripe_ctx.clock.now(),
@@ -245,3 +246,56 @@ async def test_parallel_deliveries_of_the_same_event_credit_once(
     assert set(outcomes) <= {"credited", "duplicate", "already_credited"}
     assert await _balance(stripe_ctx, actor) == 6
     assert (await check_ledger(stripe_ctx)).ok
+
+
+async def test_the_http_webhook_credits_a_purchase_bought_through_the_api(
+    stripe_ctx: Context, fake_stripe: FakeStripe, clock: Any
+) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+    from tests.factories import create_user
+
+    _, headers = await create_user(stripe_ctx)
+    app = create_app(ctx=Context(stripe_ctx.settings, clock=clock))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
+        created = await http.post("/api/v1/wallet/purchases", json={"coupons": 3}, headers=headers)
+        assert created.status_code == 201
+        body = created.json()
+        assert body["provider"] == "stripe" and body["checkout_url"].startswith(
+            "https://checkout.stripe.test/"
+        )
+        # the demo completion does not exist with Stripe
+        demo = await http.post(f"/api/v1/payments/demo/{body['id']}/complete", headers=headers)
+        assert demo.status_code == 404
+        async with stripe_ctx.db.read() as s:
+            reference = (await s.get(Purchase, uuid.UUID(body["id"]))).provider_reference
+        payload = event("evt_http", "checkout.session.completed", fake_stripe.pay(reference))
+        for _ in range(2):
+            answer = await http.post(
+                "/api/v1/payments/stripe/webhook",
+                content=payload.encode(),
+                headers={"Stripe-Signature": sign(payload), "Content-Type": "application/json"},
+            )
+            assert answer.status_code == 200
+        assert answer.json()["outcome"] == "duplicate"
+        assert (await http.get("/api/v1/wallet", headers=headers)).json() == {"balance": 3}
+        assert (await http.get(f"/api/v1/wallet/purchases/{body['id']}", headers=headers)).json()[
+            "status"
+        ] == "paid"
+
+
+async def test_an_unreachable_provider_fails_the_purchase_cleanly(stripe_ctx: Context) -> None:
+    from tests.conftest import free_port
+
+    stripe_ctx.settings = dataclasses.replace(
+        stripe_ctx.settings, stripe_api_base=f"http://127.0.0.1:{free_port()}"
+    )
+    _, actor = await create_family(stripe_ctx)
+    with pytest.raises(PaymentProviderUnavailable) as raised:
+        await services.create_purchase(stripe_ctx, actor, coupons=2, now=stripe_ctx.clock.now())
+    assert getattr(raised.value, "code", "") == "payment_provider_unavailable"
+    async with stripe_ctx.db.read() as s:
+        purchase = await s.scalar(select(Purchase))
+    assert purchase is not None and purchase.status == "failed"
+    assert await _balance(stripe_ctx, actor) == 0
