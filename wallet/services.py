@@ -425,7 +425,7 @@ async def handle_stripe_webhook(ctx: Context, payload: bytes, signature: str | N
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise InvalidSignature() from exc
     body = json.loads(payload)
-    event = _from_stripe(body)
+    event = _from_stripe(body) if isinstance(body, dict) else None
     if event is None:
         return "ignored"
     async with ctx.db.read() as session:
