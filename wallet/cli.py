@@ -23,11 +23,10 @@ def ledger() -> None:
 @click.option("--batch-size", default=2000, show_default=True, type=int, help="accounts per batch")
 def ledger_check(batch_size: int) -> None:
     """Prove every invariant from the transfer log: exit 0 and `ledger ok`, or 1 and each violation."""
-    from portal.context import Context
     from wallet.checks import check_ledger
 
     async def go() -> bool:
-        ctx = Context(Settings.from_env())
+        ctx = _context()
         try:
             report = await check_ledger(
                 ctx, batch_size=batch_size, progress=lambda line: click.echo(line, err=True)
@@ -53,6 +52,63 @@ def ledger_check(batch_size: int) -> None:
         sys.exit(1)
 
 
+@ledger.command("adjust")
+@click.option("--email", required=True, help="the family's e-mail address")
+@click.option("--coupons", required=True, type=int, help="coupons to add (negative: to take back)")
+@click.option("--reason", required=True, help="why, as the family will read it in its history")
+@click.option(
+    "--id", "adjustment_id", type=click.UUID, help="the correction's id: running it again is a no-op"
+)
+def ledger_adjust(email: str, coupons: int, reason: str, adjustment_id: UUID | None) -> None:
+    """A finance correction of a family's wallet, written as an `adjustment` transfer."""
+    import uuid as uuid_module
+
+    from portal.errors import DomainError
+    from wallet.errors import InsufficientCoupons
+    from wallet.services import adjust_wallet
+
+    correction_id = adjustment_id or uuid_module.uuid4()
+
+    async def go() -> int:
+        ctx = _context()
+        try:
+            return await adjust_wallet(
+                ctx,
+                _operator(),
+                family_email=email,
+                delta=coupons,
+                reason=reason,
+                adjustment_id=correction_id,
+                now=ctx.clock.now(),
+            )
+        finally:
+            await ctx.close()
+
+    try:
+        balance = asyncio.run(go())
+    except InsufficientCoupons as exc:
+        raise click.ClickException("le portefeuille n'a pas assez de coupons pour cette correction") from exc
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"correction {correction_id} enregistrée ; nouveau solde : {balance}")
+
+
+def _context() -> Any:
+    """A Context for a command, with every module's models mapped (foreign keys between modules)."""
+    from portal.app import import_models
+    from portal.context import Context
+
+    import_models()
+    return Context(Settings.from_env())
+
+
+def _operator() -> Any:
+    """The operator at the console acts as finance staff."""
+    from portal.auth import Actor
+
+    return Actor(account_id=UUID(int=0), email="", first_name="", last_name="", roles=["finance"])
+
+
 @click.command()
 @click.option("--from", "start", required=True, help="YYYY-MM-DD (local date, included)")
 @click.option("--to", "end", required=True, help="YYYY-MM-DD (local date, included)")
@@ -60,16 +116,13 @@ def ledger_check(batch_size: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the API's JSON instead of the summary")
 def reconcile(start: str, end: str, csv_path: Path | None, as_json: bool) -> None:
     """The finance reconciliation report (the same content as GET /api/v1/finance/reconciliation)."""
-    from portal.auth import Actor
-    from portal.context import Context
     from portal.errors import DomainError
     from wallet import finance
 
-    # The operator at the console acts as finance staff.
-    operator = Actor(account_id=UUID(int=0), email="", first_name="", last_name="", roles=["finance"])
+    operator = _operator()
 
     async def go() -> dict[str, Any]:
-        ctx = Context(Settings.from_env())
+        ctx = _context()
         try:
             period = finance.parse_period(ctx, start, end, now=ctx.clock.now())
             click.echo(f"rapprochement du {period.start} au {period.end}…", err=True)

@@ -27,7 +27,7 @@ from portal.context import Context
 from portal.db import UnitOfWork
 from portal.mail import queue_mail
 from wallet.errors import InvalidCouponCount, InvalidSignature, PurchaseNotFound
-from wallet.ledger import _insert, credit_purchase, lock_family_wallet, reverse_purchase
+from wallet.ledger import _insert, adjust, credit_purchase, lock_family_wallet, reverse_purchase
 from wallet.models import (
     LedgerAccount,
     PaymentProvider,
@@ -158,6 +158,42 @@ async def purchase_reversal(ctx: Context, purchase_id: UUID) -> PurchaseReversal
         return await session.scalar(
             select(PurchaseReversal).where(PurchaseReversal.purchase_id == purchase_id)
         )
+
+
+async def adjust_wallet(
+    ctx: Context,
+    actor: Actor,
+    *,
+    family_email: str,
+    delta: int,
+    reason: str,
+    adjustment_id: UUID,
+    now: datetime,
+) -> int:
+    """A finance correction of a family's wallet (staff finance or admin), once per adjustment id.
+
+    Returns the new balance. A negative correction never takes more than the balance.
+    """
+    actor.require_staff("finance")
+    reason = reason.strip()
+    if not reason or delta == 0:
+        raise InvalidCouponCount("Indiquez un nombre de coupons non nul et le motif de la correction.")
+    async with ctx.db.unit_of_work() as uow:
+        family = await uow.session.scalar(
+            select(Account).where(Account.email == family_email.strip().lower())
+        )
+        if family is None or family.staff_role is not None:
+            raise PurchaseNotFound("Aucun compte famille n'a cette adresse.")
+        await adjust(
+            uow,
+            adjustment_id=adjustment_id,
+            family_account_id=family.id,
+            delta=delta,
+            now=now,
+            memo=f"Correction du service finances : {reason}"[:300],
+        )
+        wallet = await lock_family_wallet(uow, family.id)
+        return wallet.balance or 0
 
 
 # --- purchases ---------------------------------------------------------------------------------

@@ -195,3 +195,33 @@ async def test_reconcile_command_prints_the_report_and_writes_the_csv(ctx: Conte
     assert "achats payés : 1 (6 coupons, 6.00 €)" in result.stdout
     assert "écarts : 0" in result.stdout
     assert str(purchase.id) in out.read_text()
+
+
+async def test_finance_corrects_a_wallet_once_with_the_adjust_command(ctx: Context) -> None:
+    _, actor = await create_family(ctx, email="famille.kerouac@exemple.fr")
+    await paid_purchase(ctx, actor, 2)
+    correction = str(uuid.uuid4())
+    args = [
+        "ledger",
+        "adjust",
+        "--email",
+        "famille.kerouac@exemple.fr",
+        "--coupons",
+        "3",
+        "--reason",
+        "geste",
+    ]
+    for _ in range(2):  # the same correction id twice: once
+        done = _carnet(ctx, *args, "--id", correction)
+        assert done.returncode == 0, done.stderr
+    assert "nouveau solde : 5" in done.stdout
+    too_much = _carnet(
+        ctx, "ledger", "adjust", "--email", "famille.kerouac@exemple.fr", "--coupons", "-9", "--reason", "x"
+    )
+    assert too_much.returncode == 1 and "pas assez de coupons" in too_much.stderr
+    from wallet.services import wallet_transactions
+
+    lines = await wallet_transactions(ctx, actor)  # (the command ran on the real clock, the test on May 2027)
+    adjustments = [(line.amount, line.label) for line in lines if line.kind == "adjustment"]
+    assert adjustments == [(3, "Correction du service finances : geste")]
+    assert (await check_ledger(ctx)).ok
