@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter, QueryParameter
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
@@ -48,8 +48,8 @@ async def api_wallet(ctx: Context, account: Actor) -> dict[str, int]:
 async def api_transactions(
     ctx: Context,
     account: Actor,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """The family's coupon movements, newest first; `amount` is signed from the family's side."""
     lines = await services.wallet_transactions(ctx, account, limit=limit, offset=offset)
