@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.context import Context
 from portal.mail import MailMessage
@@ -35,10 +35,15 @@ async def test_a_family_buys_coupons_with_the_demo_provider(client: Any, ctx: Co
     assert lines[0]["amount"] == 10 and lines[0]["kind"] == "purchase"
     assert lines[0]["label"] == "Achat de 10 coupons" and lines[0]["purchase_id"] == body["id"]
     async with ctx.db.read() as session:
-        receipts = await session.scalar(
-            select(func.count()).select_from(MailMessage).where(MailMessage.template == "wallet/receipt")
+        receipts = (
+            (await session.execute(select(MailMessage).where(MailMessage.template == "wallet/receipt")))
+            .scalars()
+            .all()
         )
-    assert receipts == 1
+    assert len(receipts) == 1
+    assert receipts[0].subject == "Votre reçu : achat de 10 coupons"
+    assert "Votre paiement de 10,00 € est confirmé" in receipts[0].body_text
+    assert f"http://testserver.local/coupons/achats/{body['id']}" in receipts[0].body_text
     assert (await check_ledger(ctx)).ok
 
 
