@@ -17,7 +17,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.db import UnitOfWork
 from wallet.errors import InsufficientCoupons
-from wallet.models import LedgerAccount, LedgerAccountKind, SystemAccount, Transfer, TransferCode
+from wallet.models import (
+    LedgerAccount,
+    LedgerAccountKind,
+    PurchaseReversal,
+    SystemAccount,
+    Transfer,
+    TransferCode,
+)
 
 RELEASE_CODES = (TransferCode.REFUND, TransferCode.PARTNER_CANCEL, TransferCode.FORFEIT, TransferCode.SETTLE)
 
@@ -235,3 +242,100 @@ async def release_booking(
     if wallet is not None:
         await _move_family_balance(uow, wallet, redeem.amount)
     return transfer
+
+
+def reversal_transfer_id(purchase_id: UUID) -> str:
+    return f"purchase:{purchase_id}:reversal"
+
+
+def adjustment_transfer_id(adjustment_id: UUID) -> str:
+    return f"adjustment:{adjustment_id}"
+
+
+async def reverse_purchase(
+    uow: UnitOfWork,
+    *,
+    purchase_id: UUID,
+    family_account_id: UUID,
+    coupons: int,
+    refunded_cents: int,
+    now: datetime,
+    memo: str,
+) -> PurchaseReversal:
+    """A card refund: take back what is left of a purchase's coupons (family → issuance), once.
+
+    The wallet never goes below zero: if the family has already spent some of the coupons, only
+    the balance is taken and the shortfall is recorded (PurchaseReversal) for finance to follow up.
+    Idempotent: the purchase's one reversal row is returned if it exists.
+    """
+    wallet = await lock_family_wallet(uow, family_account_id)
+    existing = await uow.session.scalar(
+        select(PurchaseReversal).where(PurchaseReversal.purchase_id == purchase_id)
+    )
+    if existing is not None:
+        return existing
+    credited = await uow.session.get(Transfer, purchase_transfer_id(purchase_id))
+    purchased = credited.amount if credited is not None else 0
+    if credited is not None and credited.credit_account_id != wallet.id:
+        raise ValueError("the purchase was credited to another wallet")
+    taken = min(purchased, wallet.balance or 0)
+    if taken > 0:
+        await _move_family_balance(uow, wallet, -taken)
+        issuance = await system_account_id(uow, SystemAccount.ISSUANCE)
+        await _append(
+            uow,
+            transfer_id=reversal_transfer_id(purchase_id),
+            debit=wallet.id,
+            credit=issuance,
+            amount=taken,
+            code=TransferCode.PURCHASE_REVERSAL,
+            now=now,
+            memo=memo,
+            purchase_id=purchase_id,
+        )
+    reversal = PurchaseReversal(
+        purchase_id=purchase_id,
+        family_account_id=family_account_id,
+        coupons_purchased=coupons,
+        coupons_taken=taken,
+        shortfall_coupons=max(purchased - taken, 0),
+        refunded_cents=refunded_cents,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(reversal)
+    await uow.session.flush()
+    return reversal
+
+
+async def adjust(
+    uow: UnitOfWork,
+    *,
+    adjustment_id: UUID,
+    family_account_id: UUID,
+    delta: int,
+    now: datetime,
+    memo: str,
+) -> Transfer:
+    """A finance correction of a family wallet (adjustments ↔ family), once per adjustment id.
+
+    A negative delta never takes more than the balance: InsufficientCoupons, nothing written.
+    """
+    if delta == 0:
+        raise ValueError("an adjustment moves at least one coupon")
+    wallet = await lock_family_wallet(uow, family_account_id)
+    transfer_id = adjustment_transfer_id(adjustment_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    await _move_family_balance(uow, wallet, delta)
+    adjustments = await system_account_id(uow, SystemAccount.ADJUSTMENTS)
+    return await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=adjustments if delta > 0 else wallet.id,
+        credit=wallet.id if delta > 0 else adjustments,
+        amount=abs(delta),
+        code=TransferCode.ADJUSTMENT,
+        now=now,
+        memo=memo,
+    )

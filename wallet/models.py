@@ -13,7 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, PlainBase
@@ -95,3 +95,91 @@ class Transfer(PlainBase):
     association_id: Mapped[UUID | None] = mapped_column(ForeignKey("associations.id", ondelete="RESTRICT"))
     memo: Mapped[str] = mapped_column(String(300), default="")  # the line as the family reads it
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class PurchaseStatus(enum.StrEnum):
+    PENDING = "pending"  # created, the family is at the payment page
+    PAID = "paid"  # the provider confirmed the payment; the coupons are credited
+    FAILED = "failed"  # expired, declined or abandoned: nothing was credited
+    REFUNDED = "refunded"  # the card payment was refunded; what was left of the coupons was taken back
+
+
+class PaymentProvider(enum.StrEnum):
+    DEMO = "demo"
+    STRIPE = "stripe"
+
+
+class Purchase(Base):
+    """A family buying coupons by card. The row exists before the provider is called (rule 5)."""
+
+    __tablename__ = "wallet_purchases"
+    __table_args__ = (
+        CheckConstraint("coupons > 0", name="coupons_positive"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint("status in ('pending', 'paid', 'failed', 'refunded')", name="status"),
+        Index("ix_wallet_purchases_family_created", "family_account_id", "created_at"),
+        Index("ix_wallet_purchases_paid_at", "paid_at"),
+    )
+
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    coupons: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="eur")
+    provider: Mapped[str] = mapped_column(String(20))
+    # The provider's object for this purchase (a Stripe Checkout Session id, "demo_<id>").
+    provider_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Stripe's PaymentIntent, known once paid: how a later charge.refunded finds its purchase.
+    provider_payment_reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    checkout_url: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(10), default=PurchaseStatus.PENDING)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class ProviderEvent(Base):
+    """Every payment event received, once per (provider, event id): the webhook's de-duplication
+    and the finance evidence of card payments and refunds."""
+
+    __tablename__ = "wallet_provider_events"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", name="uq_wallet_provider_events_provider_event"),
+        Index("ix_wallet_provider_events_purchase", "purchase_id"),
+        Index("ix_wallet_provider_events_received", "received_at"),
+        Index("ix_wallet_provider_events_payment_ref", "payment_reference"),
+    )
+
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(100))
+    purchase_id: Mapped[UUID | None] = mapped_column(ForeignKey("wallet_purchases.id", ondelete="RESTRICT"))
+    object_reference: Mapped[str | None] = mapped_column(String(255))  # checkout session or charge id
+    payment_reference: Mapped[str | None] = mapped_column(String(255))  # the PaymentIntent
+    payment_status: Mapped[str | None] = mapped_column(String(40))
+    amount_cents: Mapped[int | None] = mapped_column(Integer)  # paid, or refunded for a refund
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # What the event did: credited, failed, reversed, duplicate_credit, amount_differs, ignored…
+    outcome: Mapped[str] = mapped_column(String(40), default="")
+    received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class PurchaseReversal(Base):
+    """A card refund taking a purchase's coupons back: once per purchase. When the family had
+    already spent some, only what was left is taken and the shortfall is recorded for finance."""
+
+    __tablename__ = "wallet_purchase_reversals"
+    __table_args__ = (
+        CheckConstraint("coupons_taken >= 0", name="taken_not_negative"),
+        CheckConstraint("shortfall_coupons >= 0", name="shortfall_not_negative"),
+        Index("ix_wallet_purchase_reversals_created", "created_at"),
+    )
+
+    purchase_id: Mapped[UUID] = mapped_column(
+        ForeignKey("wallet_purchases.id", ondelete="RESTRICT"), unique=True
+    )
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    coupons_purchased: Mapped[int] = mapped_column(Integer)
+    coupons_taken: Mapped[int] = mapped_column(Integer)
+    shortfall_coupons: Mapped[int] = mapped_column(Integer)
+    refunded_cents: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,108 @@
+"""A local fake of the part of Stripe's HTTP API Carnet uses, for the real Stripe SDK.
+
+POST /v1/checkout/sessions (form-encoded, Idempotency-Key honoured: the same key answers the same
+session) and GET /v1/checkout/sessions/{id}. `pay(session_id)` makes a session paid, as a card
+payment on Stripe's page would. A stdlib threaded HTTP server on 127.0.0.1, one per test.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+class FakeStripe:
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.by_key: dict[str, str] = {}
+        self.created = 0  # how many sessions were really created (not replayed)
+        self.requests: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                fake.requests.append(("POST", self.path))
+                if self.headers.get("Authorization", "") != "Bearer sk_test_carnet":
+                    return self._answer(
+                        401, {"error": {"type": "invalid_request_error", "message": "bad key"}}
+                    )
+                if self.path != "/v1/checkout/sessions":
+                    return self._answer(
+                        404, {"error": {"type": "invalid_request_error", "message": "no route"}}
+                    )
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                key = self.headers.get("Idempotency-Key")
+                with fake.lock:
+                    if key and key in fake.by_key:
+                        return self._answer(200, fake.sessions[fake.by_key[key]])
+                    session_id = f"cs_test_{secrets.token_hex(8)}"
+                    amount = int(form["line_items[0][quantity]"]) * int(
+                        form["line_items[0][price_data][unit_amount]"]
+                    )
+                    session = {
+                        "id": session_id,
+                        "object": "checkout.session",
+                        "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+                        "status": "open",
+                        "payment_status": "unpaid",
+                        "amount_total": amount,
+                        "currency": form["line_items[0][price_data][currency]"],
+                        "client_reference_id": form.get("client_reference_id"),
+                        "metadata": {"purchase_id": form.get("metadata[purchase_id]")},
+                        "payment_intent": None,
+                        "success_url": form.get("success_url"),
+                        "cancel_url": form.get("cancel_url"),
+                        "mode": form.get("mode"),
+                    }
+                    fake.sessions[session_id] = session
+                    if key:
+                        fake.by_key[key] = session_id
+                    fake.created += 1
+                return self._answer(200, session)
+
+            def do_GET(self) -> None:
+                fake.requests.append(("GET", self.path))
+                prefix = "/v1/checkout/sessions/"
+                session = (
+                    fake.sessions.get(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
+                )
+                if session is None:
+                    return self._answer(
+                        404,
+                        {"error": {"type": "invalid_request_error", "message": "No such checkout.session"}},
+                    )
+                return self._answer(200, session)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FakeStripe:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def pay(self, session_id: str, *, status: str = "paid") -> dict[str, Any]:
+        session = self.sessions[session_id]
+        session.update(status="complete", payment_status=status, payment_intent=f"pi_{session_id[8:]}")
+        return session

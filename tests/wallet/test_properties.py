@@ -1,0 +1,176 @@
+"""Hypothesis: any sequence of purchases, debits, refunds, forfeits, settlements, card refunds,
+adjustments and replays keeps every ledger invariant, and each wallet equals a simple model.
+
+Each example runs in its own event loop with its own Context on the test's database (Hypothesis
+drives a synchronous function), with fresh families, so examples add up without interfering; the
+ledger check over the whole database must pass after every example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from portal.clock import FixedClock
+from portal.context import Context
+from portal.settings import Settings
+from tests.conftest import DEFAULT_NOW
+from tests.factories import create_account, create_association
+from tests.wallet.factories import actor_of
+from wallet import services
+from wallet.checks import check_ledger
+from wallet.errors import InsufficientCoupons
+from wallet.ledger import adjust, debit_for_booking, lock_family_wallet, release_booking
+from wallet.models import TransferCode
+
+FAMILIES = 2
+operation = st.one_of(
+    st.tuples(st.just("buy"), st.integers(0, FAMILIES - 1), st.integers(1, 12)),
+    st.tuples(st.just("book"), st.integers(0, FAMILIES - 1), st.integers(0, 6)),
+    st.tuples(
+        st.sampled_from(["refund", "partner_cancel", "forfeit", "settle"]), st.integers(0, 30), st.just(0)
+    ),
+    st.tuples(st.just("card_refund"), st.integers(0, 30), st.just(0)),
+    st.tuples(st.just("adjust"), st.integers(0, FAMILIES - 1), st.integers(-5, 5).filter(bool)),
+    st.tuples(st.just("replay"), st.integers(0, 50), st.just(0)),
+)
+
+
+@dataclass
+class Model:
+    balances: list[int]
+    purchases: list[tuple[int, uuid.UUID, int]] = field(default_factory=list)  # family, id, coupons
+    bookings: list[tuple[int, uuid.UUID, int]] = field(default_factory=list)  # family, id, amount
+    outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
+    reversed: set[uuid.UUID] = field(default_factory=set)
+    done: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> None:
+    ctx = Context(app_settings, clock=FixedClock(app_settings.timezone, DEFAULT_NOW))
+    try:
+        accounts = [await create_account(ctx) for _ in range(FAMILIES)]
+        actors = [actor_of(a) for a in accounts]
+        partner = await create_association(ctx)
+        model = Model(balances=[0] * FAMILIES)
+
+        async def run(op: tuple[str, int, int]) -> None:
+            kind, a, b = op
+            ctx.clock.advance(minutes=1)  # type: ignore[attr-defined]
+            now = ctx.clock.now()
+            if kind == "buy":
+                purchase = await services.create_purchase(ctx, actors[a], coupons=b, now=now)
+                await services.complete_demo_payment(ctx, actors[a], purchase.id, now=now)
+                model.purchases.append((a, purchase.id, b))
+                model.balances[a] += b
+            elif kind == "book":
+                booking = uuid.uuid4()
+                try:
+                    async with ctx.db.unit_of_work() as uow:
+                        await debit_for_booking(
+                            uow,
+                            family_account_id=accounts[a].id,
+                            booking_id=booking,
+                            amount=b,
+                            association_id=partner.id,
+                            now=now,
+                            memo="Réservation",
+                        )
+                except InsufficientCoupons:
+                    assert model.balances[a] < b
+                    return
+                if b > 0:
+                    model.bookings.append((a, booking, b))
+                    model.balances[a] -= b
+            elif kind in ("refund", "partner_cancel", "forfeit", "settle"):
+                if not model.bookings:
+                    return
+                family, booking, amount = model.bookings[a % len(model.bookings)]
+                async with ctx.db.unit_of_work() as uow:
+                    await lock_family_wallet(uow, accounts[family].id)
+                    await release_booking(
+                        uow, booking_id=booking, code=TransferCode(kind), now=now, memo=kind
+                    )
+                if booking not in model.outcomes:
+                    model.outcomes[booking] = kind
+                    if kind in ("refund", "partner_cancel"):
+                        model.balances[family] += amount
+            elif kind == "card_refund":
+                if not model.purchases:
+                    return
+                family, purchase_id, coupons = model.purchases[a % len(model.purchases)]
+                charge_event = services.PaymentEvent(
+                    provider="demo",
+                    event_id=f"refund-{purchase_id}-{len(model.done)}",  # a new event id every time
+                    type="charge.refunded",
+                    purchase_id=str(purchase_id),
+                    payment_reference=f"demo_pi_{purchase_id}",
+                    amount_cents=coupons * app_settings.coupon_price_cents,
+                    currency="eur",
+                    fully_refunded=True,
+                )
+                await services.record_payment_event(ctx, charge_event, now=now)
+                if purchase_id not in model.reversed:
+                    model.reversed.add(purchase_id)
+                    model.balances[family] -= min(coupons, model.balances[family])
+            elif kind == "adjust":
+                try:
+                    async with ctx.db.unit_of_work() as uow:
+                        await adjust(
+                            uow,
+                            adjustment_id=uuid.uuid4(),
+                            family_account_id=accounts[a].id,
+                            delta=b,
+                            now=now,
+                            memo="Correction",
+                        )
+                except InsufficientCoupons:
+                    assert model.balances[a] + b < 0
+                    return
+                model.balances[a] += b
+            elif kind == "replay" and model.done:
+                # Replays of idempotent causes: a purchase paid again, a booking debited again.
+                replay = model.done[a % len(model.done)]
+                if replay[0] == "buy" and model.purchases:
+                    family, purchase_id, _ = model.purchases[a % len(model.purchases)]
+                    await services.complete_demo_payment(ctx, actors[family], purchase_id, now=now)
+                elif model.bookings:
+                    family, booking, amount = model.bookings[a % len(model.bookings)]
+                    async with ctx.db.unit_of_work() as uow:
+                        await debit_for_booking(
+                            uow,
+                            family_account_id=accounts[family].id,
+                            booking_id=booking,
+                            amount=amount,
+                            association_id=partner.id,
+                            now=now,
+                            memo="Réservation",
+                        )
+            model.done.append(op)
+
+        for op in ops:
+            await run(op)
+        for family, actor in enumerate(actors):
+            assert await services.wallet_balance(ctx, actor) == model.balances[family]
+            lines = await services.wallet_transactions(ctx, actor, limit=500)
+            assert sum(line.amount for line in lines) == model.balances[family]
+        report = await check_ledger(ctx)
+        assert report.ok, [str(v) for v in report.violations]
+    finally:
+        await ctx.close()
+
+
+async def test_any_sequence_of_operations_keeps_every_invariant(settings: Settings) -> None:
+    app_settings = settings
+
+    @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(operation, min_size=1, max_size=25))
+    def check(ops: list[tuple[str, int, int]]) -> None:
+        asyncio.run(_scenario(app_settings, ops))
+
+    await asyncio.to_thread(check)

@@ -1,0 +1,301 @@
+"""Stripe: the real SDK against a local fake of Stripe's API; webhooks signed as Stripe signs them."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.context import Context
+from portal.settings import Settings
+from tests.factories import create_association
+from tests.wallet.factories import create_family
+from tests.wallet.fake_stripe import FakeStripe
+from wallet import services
+from wallet.checks import check_ledger
+from wallet.errors import InvalidSignature, PaymentProviderUnavailable
+from wallet.ledger import debit_for_booking
+from wallet.models import ProviderEvent, Purchase, PurchaseReversal
+
+WEBHOOK_SECRET = "whsec_test_carnet"
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stripe_ctx(ctx: Context, fake_stripe: FakeStripe) -> Context:
+    """The test's Context, configured for Stripe through CARNET_STRIPE_API_BASE."""
+    ctx.settings = dataclasses.replace(
+        ctx.settings,
+        stripe_secret_key="sk_test_carnet",
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=fake_stripe.url,
+    )
+    return ctx
+
+
+def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header, computed as Stripe does."""
+    t = timestamp or int(time.time())
+    signature = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={signature}"
+
+
+def event(event_id: str, event_type: str, obj: dict[str, Any]) -> str:
+    return json.dumps({"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}})
+
+
+async def deliver(ctx: Context, payload: str) -> str:
+    return await services.handle_stripe_webhook(ctx, payload.encode(), sign(payload), now=ctx.clock.now())
+
+
+async def _balance(ctx: Context, actor) -> int:
+    return await services.wallet_balance(ctx, actor)
+
+
+async def _purchase(ctx: Context, purchase_id) -> Purchase:
+    async with ctx.db.read() as session:
+        found = await session.get(Purchase, purchase_id)
+    assert found is not None
+    return found
+
+
+def test_settings_choose_the_provider() -> None:
+    assert Settings.from_env({}, secret_key="x").payment_provider == "demo"
+    assert (
+        Settings.from_env({"CARNET_STRIPE_SECRET_KEY": "sk_test"}, secret_key="x").payment_provider
+        == "stripe"
+    )
+
+
+async def test_a_checkout_session_is_created_once_with_the_purchase_as_reference(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    _, actor = await create_family(stripe_ctx)
+    purchase = await services.create_purchase(stripe_ctx, actor, coupons=12, now=stripe_ctx.clock.now())
+    assert purchase.provider == "stripe" and purchase.status == "pending"
+    session = fake_stripe.sessions[purchase.provider_reference]
+    assert purchase.checkout_url == session["url"]
+    assert session["client_reference_id"] == str(purchase.id)
+    assert session["metadata"] == {"purchase_id": str(purchase.id)}
+    assert session["amount_total"] == 1200 and session["currency"] == "eur"
+    assert session["success_url"] == f"http://testserver.local/coupons/achats/{purchase.id}?retour=succes"
+    # The SDK's retry of the same purchase gets the same session: the idempotency key is the purchase id.
+    again = await services.gateway(stripe_ctx.settings).create_checkout(purchase)
+    assert again.reference == purchase.provider_reference and fake_stripe.created == 1
+
+
+async def test_a_replay_storm_credits_once(stripe_ctx: Context, fake_stripe: FakeStripe) -> None:
+    """The same events many times, out of order, under different event ids for one session."""
+    _, actor = await create_family(stripe_ctx)
+    purchase = await services.create_purchase(stripe_ctx, actor, coupons=8, now=stripe_ctx.clock.now())
+    session = fake_stripe.pay(purchase.provider_reference)
+    payloads = []
+    for n in range(4):
+        payloads.append(event(f"evt_completed_{n}", "checkout.session.completed", session))
+        payloads.append(event(f"evt_async_{n}", "checkout.session.async_payment_succeeded", session))
+    payloads.append(event("evt_expired", "checkout.session.expired", {**session, "status": "expired"}))
+    storm = payloads * 3
+    random.Random(7).shuffle(storm)
+    outcomes = [await deliver(stripe_ctx, p) for p in storm]
+    assert outcomes.count("credited") == 1
+    assert await _balance(stripe_ctx, actor) == 8
+    stored = await _purchase(stripe_ctx, purchase.id)
+    assert stored.status == "paid" and stored.provider_payment_reference == session["payment_intent"]
+    async with stripe_ctx.db.read() as s:
+        assert await s.scalar(select(func.count()).select_from(ProviderEvent)) == len(payloads)
+    assert ("GET", f"/v1/checkout/sessions/{session['id']}") in fake_stripe.requests  # confirmed with Stripe
+    assert (await check_ledger(stripe_ctx)).ok
+
+
+async def test_an_unpaid_session_is_not_credited_until_stripe_says_paid(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    _, actor = await create_family(stripe_ctx)
+    purchase = await services.create_purchase(stripe_ctx, actor, coupons=5, now=stripe_ctx.clock.now())
+    session = fake_stripe.sessions[purchase.provider_reference]
+    # A forged "paid" body signed with our secret still asks Stripe, which says unpaid.
+    forged = event("evt_forged", "checkout.session.completed", {**session, "payment_status": "paid"})
+    assert await deliver(stripe_ctx, forged) == "awaiting_payment"
+    assert await _balance(stripe_ctx, actor) == 0
+    paid = fake_stripe.pay(purchase.provider_reference)
+    assert (
+        await deliver(stripe_ctx, event("evt_ok", "checkout.session.async_payment_succeeded", paid))
+        == "credited"
+    )
+    assert await _balance(stripe_ctx, actor) == 5
+
+
+async def test_a_bad_signature_is_refused_with_400(stripe_ctx: Context, client: Any) -> None:
+    payload = event("evt_1", "checkout.session.completed", {"id": "cs_x"})
+    with pytest.raises(InvalidSignature):
+        await services.handle_stripe_webhook(
+            stripe_ctx, payload.encode(), sign(payload, secret="whsec_other"), now=stripe_ctx.clock.now()
+        )
+    with pytest.raises(InvalidSignature):  # signed, then tampered with
+        await services.handle_stripe_webhook(
+            stripe_ctx, payload.replace("cs_x", "cs_y").encode(), sign(payload), now=stripe_ctx.clock.now()
+        )
+    with pytest.raises(InvalidSignature):  # too old: a replayed capture
+        await services.handle_stripe_webhook(
+            stripe_ctx,
+            payload.encode(),
+            sign(payload, timestamp=int(time.time()) - 3600),
+            now=stripe_ctx.clock.now(),
+        )
+
+
+async def test_the_webhook_route_answers_400_invalid_signature(client: Any) -> None:
+    answer = await client.post(
+        "/api/v1/payments/stripe/webhook", content=b'{"id": "evt"}', headers={"Stripe-Signature": "t=1,v1=00"}
+    )
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid_signature"
+
+
+async def test_a_card_refund_after_coupons_were_spent_records_a_shortfall(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    family, actor = await create_family(stripe_ctx)
+    purchase = await services.create_purchase(stripe_ctx, actor, coupons=10, now=stripe_ctx.clock.now())
+    session = fake_stripe.pay(purchase.provider_reference)
+    assert await deliver(stripe_ctx, event("evt_paid", "checkout.session.completed", session)) == "credited"
+    partner = await create_association(stripe_ctx)
+    async with stripe_ctx.db.unit_of_work() as uow:
+        await debit_for_booking(
+            uow,
+            family_account_id=family.id,
+            booking_id=uuid.uuid4(),
+            amount=7,
+            association_id=partner.id,
+            now=stripe_ctx.clock.now(),
+            memo="Réservation Escalade — Lou — 12/07",
+        )
+    charge = {
+        "id": "ch_1",
+        "object": "charge",
+        "payment_intent": session["payment_intent"],
+        "amount": 1000,
+        "amount_refunded": 1000,
+        "refunded": True,
+        "currency": "eur",
+    }
+    outcomes = [
+        await deliver(stripe_ctx, event(f"evt_refund_{n % 2}", "charge.refunded", charge)) for n in range(4)
+    ]
+    assert outcomes.count("reversed_with_shortfall") == 1
+    assert await _balance(stripe_ctx, actor) == 0  # never below zero
+    async with stripe_ctx.db.read() as s:
+        reversal = await s.scalar(select(PurchaseReversal))
+    assert reversal is not None
+    assert (reversal.coupons_taken, reversal.shortfall_coupons, reversal.refunded_cents) == (3, 7, 1000)
+    assert (await _purchase(stripe_ctx, purchase.id)).status == "refunded"
+    lines = await services.wallet_transactions(stripe_ctx, actor)
+    assert lines[0].amount == -3 and lines[0].label.startswith("Remboursement par carte")
+    # a late replay of the payment does not credit the refunded purchase again
+    assert await deliver(stripe_ctx, event("evt_paid_late", "checkout.session.completed", session)) == (
+        "already_credited"
+    )
+    assert await _balance(stripe_ctx, actor) == 0
+    assert (await check_ledger(stripe_ctx)).ok
+
+
+async def test_a_refund_delivered_before_its_payment_is_applied_when_the_payment_arrives(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    _, actor = await create_family(stripe_ctx)
+    purchase = await services.create_purchase(stripe_ctx, actor, coupons=4, now=stripe_ctx.clock.now())
+    session = fake_stripe.pay(purchase.provider_reference)
+    charge = {
+        "id": "ch_2",
+        "payment_intent": session["payment_intent"],
+        "amount_refunded": 400,
+        "refunded": True,
+    }
+    assert await deliver(stripe_ctx, event("evt_r", "charge.refunded", charge)) == "refund_waiting"
+    assert await deliver(stripe_ctx, event("evt_p", "checkout.session.completed", session)) == "credited"
+    assert await _balance(stripe_ctx, actor) == 0
+    assert (await _purchase(stripe_ctx, purchase.id)).status == "refunded"
+    assert (await check_ledger(stripe_ctx)).ok
+
+
+async def test_parallel_deliveries_of_the_same_event_credit_once(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    _, actor = await create_family(stripe_ctx)
+    purchase = await services.create_purchase(stripe_ctx, actor, coupons=6, now=stripe_ctx.clock.now())
+    session = fake_stripe.pay(purchase.provider_reference)
+    same = event("evt_same", "checkout.session.completed", session)
+    others = [event(f"evt_other_{n}", "checkout.session.completed", session) for n in range(5)]
+    outcomes = await asyncio.gather(*(deliver(stripe_ctx, p) for p in [same] * 10 + others))
+    assert outcomes.count("credited") == 1
+    assert set(outcomes) <= {"credited", "duplicate", "already_credited"}
+    assert await _balance(stripe_ctx, actor) == 6
+    assert (await check_ledger(stripe_ctx)).ok
+
+
+async def test_the_http_webhook_credits_a_purchase_bought_through_the_api(
+    stripe_ctx: Context, fake_stripe: FakeStripe, clock: Any
+) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+    from tests.factories import create_user
+
+    _, headers = await create_user(stripe_ctx)
+    app = create_app(ctx=Context(stripe_ctx.settings, clock=clock))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
+        created = await http.post("/api/v1/wallet/purchases", json={"coupons": 3}, headers=headers)
+        assert created.status_code == 201
+        body = created.json()
+        assert body["provider"] == "stripe" and body["checkout_url"].startswith(
+            "https://checkout.stripe.test/"
+        )
+        # the demo completion does not exist with Stripe
+        demo = await http.post(f"/api/v1/payments/demo/{body['id']}/complete", headers=headers)
+        assert demo.status_code == 404
+        async with stripe_ctx.db.read() as s:
+            reference = (await s.get(Purchase, uuid.UUID(body["id"]))).provider_reference
+        payload = event("evt_http", "checkout.session.completed", fake_stripe.pay(reference))
+        for _ in range(2):
+            answer = await http.post(
+                "/api/v1/payments/stripe/webhook",
+                content=payload.encode(),
+                headers={"Stripe-Signature": sign(payload), "Content-Type": "application/json"},
+            )
+            assert answer.status_code == 200
+        assert answer.json()["outcome"] == "duplicate"
+        assert (await http.get("/api/v1/wallet", headers=headers)).json() == {"balance": 3}
+        assert (await http.get(f"/api/v1/wallet/purchases/{body['id']}", headers=headers)).json()[
+            "status"
+        ] == "paid"
+
+
+async def test_an_unreachable_provider_fails_the_purchase_cleanly(stripe_ctx: Context) -> None:
+    from tests.conftest import free_port
+
+    stripe_ctx.settings = dataclasses.replace(
+        stripe_ctx.settings, stripe_api_base=f"http://127.0.0.1:{free_port()}"
+    )
+    _, actor = await create_family(stripe_ctx)
+    with pytest.raises(PaymentProviderUnavailable) as raised:
+        await services.create_purchase(stripe_ctx, actor, coupons=2, now=stripe_ctx.clock.now())
+    assert getattr(raised.value, "code", "") == "payment_provider_unavailable"
+    async with stripe_ctx.db.read() as s:
+        purchase = await s.scalar(select(Purchase))
+    assert purchase is not None and purchase.status == "failed"
+    assert await _balance(stripe_ctx, actor) == 0

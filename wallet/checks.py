@@ -1,0 +1,371 @@
+"""`carnet ledger check`: prove DESIGN.md rule 1 from the transfer log alone.
+
+The invariants, each with the name a violation carries:
+- `unbalanced_ledger`: Σ debits = Σ credits, summed account by account (every coupon that left an
+  account arrived in another);
+- `invalid_transfer`: every transfer moves a positive amount between two different accounts;
+- `balance_mismatch`: every family wallet's materialized balance equals the sum of its transfers;
+- `negative_balance`: no family wallet, partner account or the `held` account is below zero;
+- `transfer_accounts_invalid`: each code moves coupons between the accounts it is meant for
+  (a redeem from a family to `held`, a settle from `held` to a partner…);
+- `purchase_credited_twice`, `purchase_reversed_twice`, `reversal_exceeds_purchase`: a purchase is
+  credited at most once, and a card refund takes back at most what it credited;
+- `booking_redeemed_twice`, `booking_outcomes_multiple`, `outcome_without_redeem`,
+  `outcome_amount_differs`, `outcome_before_redeem`: a booking is redeemed at most once and has at
+  most one outcome (refund, partner_cancel, forfeit, settle), only after a redeem of the same amount.
+
+The check reads one snapshot (REPEATABLE READ on PostgreSQL, one read transaction on SQLite) and
+streams the accounts in batches, so it runs beside live traffic and reports progress on big ledgers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from portal.context import Context
+from wallet.ledger import RELEASE_CODES
+from wallet.models import LedgerAccount, LedgerAccountKind, SystemAccount, Transfer, TransferCode
+
+MAX_VIOLATIONS = 1000
+
+# (code) → (debit side, credit side); a side is a kind, or "system:<code>" for one system account.
+ALLOWED_ACCOUNTS: dict[str, tuple[set[str], set[str]]] = {
+    TransferCode.PURCHASE: ({"system:issuance"}, {"family"}),
+    TransferCode.PURCHASE_REVERSAL: ({"family"}, {"system:issuance"}),
+    TransferCode.REDEEM: ({"family"}, {"system:held"}),
+    TransferCode.REFUND: ({"system:held"}, {"family"}),
+    TransferCode.PARTNER_CANCEL: ({"system:held"}, {"family"}),
+    TransferCode.FORFEIT: ({"system:held"}, {"partner"}),
+    TransferCode.SETTLE: ({"system:held"}, {"partner"}),
+    TransferCode.ADJUSTMENT: ({"system:adjustments", "family"}, {"system:adjustments", "family"}),
+}
+
+
+@dataclass
+class Violation:
+    invariant: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"invariant": self.invariant, "message": self.message, **self.details}
+
+    def __str__(self) -> str:
+        return f"{self.invariant}: {self.message}"
+
+
+@dataclass
+class LedgerReport:
+    violations: list[Violation] = field(default_factory=list)
+    accounts: int = 0
+    transfers: int = 0
+    total_debits: int = 0
+    total_credits: int = 0
+    truncated: int = 0  # violations found beyond MAX_VIOLATIONS
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def add(self, invariant: str, message: str, **details: Any) -> None:
+        if len(self.violations) >= MAX_VIOLATIONS:
+            self.truncated += 1
+            return
+        self.violations.append(Violation(invariant, message, {k: _plain(v) for k, v in details.items()}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "violations": [v.to_dict() for v in self.violations],
+            "accounts": self.accounts,
+            "transfers": self.transfers,
+            "total_debits": self.total_debits,
+            "total_credits": self.total_credits,
+            "truncated": self.truncated,
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, int | str | float | bool | type(None)) else str(value)
+
+
+Progress = Callable[[str], None]
+
+
+def _describe(kind: str, system_code: str | None) -> str:
+    return f"system:{system_code}" if kind == LedgerAccountKind.SYSTEM else kind
+
+
+async def check_ledger(
+    ctx: Context, *, batch_size: int = 2000, progress: Progress | None = None
+) -> LedgerReport:
+    report = LedgerReport()
+    say = progress or (lambda _message: None)
+    async with ctx.db.read() as session:
+        if not ctx.db.is_sqlite:
+            # One snapshot for every query below, while bookings keep being written.
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        await _check_transfers(session, report, say)
+        await _check_accounts(session, report, say, batch_size)
+        await _check_purchases(session, report, say)
+        await _check_bookings(session, report, say)
+    if report.total_debits != report.total_credits:
+        report.add(
+            "unbalanced_ledger",
+            f"Σ débits ({report.total_debits}) ≠ Σ crédits ({report.total_credits}).",
+            total_debits=report.total_debits,
+            total_credits=report.total_credits,
+        )
+    return report
+
+
+async def _check_transfers(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    report.transfers = int(await session.scalar(select(func.count()).select_from(Transfer)) or 0)
+    say(f"transferts : {report.transfers}")
+    invalid = await session.execute(
+        select(Transfer.id, Transfer.amount)
+        .where(or_(Transfer.amount <= 0, Transfer.debit_account_id == Transfer.credit_account_id))
+        .limit(MAX_VIOLATIONS)
+    )
+    for transfer_id, amount in invalid:
+        report.add(
+            "invalid_transfer",
+            f"le transfert {transfer_id} déplace {amount} coupon(s) ou ne relie pas deux comptes distincts.",
+            transfer_id=transfer_id,
+        )
+    debit = aliased(LedgerAccount)
+    credit = aliased(LedgerAccount)
+    pairs = await session.execute(
+        select(
+            Transfer.code,
+            debit.kind,
+            debit.system_code,
+            credit.kind,
+            credit.system_code,
+            func.count(),
+            func.min(Transfer.id),
+        )
+        .join(debit, debit.id == Transfer.debit_account_id)
+        .join(credit, credit.id == Transfer.credit_account_id)
+        .group_by(Transfer.code, debit.kind, debit.system_code, credit.kind, credit.system_code)
+    )
+    for code, d_kind, d_system, c_kind, c_system, count, example in pairs:
+        allowed = ALLOWED_ACCOUNTS.get(code)
+        d_side, c_side = _describe(d_kind, d_system), _describe(c_kind, c_system)
+        if allowed is None or d_side not in allowed[0] or c_side not in allowed[1] or d_side == c_side:
+            report.add(
+                "transfer_accounts_invalid",
+                f"{count} transfert(s) « {code} » de {d_side} vers {c_side} (par exemple {example}).",
+                code=code,
+                debit=d_side,
+                credit=c_side,
+                count=count,
+                transfer_id=example,
+            )
+
+
+async def _check_accounts(
+    session: AsyncSession, report: LedgerReport, say: Progress, batch_size: int
+) -> None:
+    total = int(await session.scalar(select(func.count()).select_from(LedgerAccount)) or 0)
+    credits = (
+        select(func.coalesce(func.sum(Transfer.amount), 0))
+        .where(Transfer.credit_account_id == LedgerAccount.id)
+        .scalar_subquery()
+    )
+    debits = (
+        select(func.coalesce(func.sum(Transfer.amount), 0))
+        .where(Transfer.debit_account_id == LedgerAccount.id)
+        .scalar_subquery()
+    )
+    last_id = None
+    seen = 0
+    while True:
+        query = (
+            select(
+                LedgerAccount.id,
+                LedgerAccount.kind,
+                LedgerAccount.system_code,
+                LedgerAccount.owner_account_id,
+                LedgerAccount.association_id,
+                LedgerAccount.balance,
+                credits.label("credits"),
+                debits.label("debits"),
+            )
+            .order_by(LedgerAccount.id)
+            .limit(batch_size)
+        )
+        if last_id is not None:
+            query = query.where(LedgerAccount.id > last_id)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            break
+        for row in rows:
+            credited, debited = int(row.credits), int(row.debits)
+            report.total_credits += credited
+            report.total_debits += debited
+            computed = credited - debited
+            owner = row.owner_account_id or row.association_id or row.system_code
+            if row.kind == LedgerAccountKind.FAMILY:
+                if row.balance != computed:
+                    report.add(
+                        "balance_mismatch",
+                        f"le portefeuille de la famille {owner} affiche {row.balance} coupon(s) "
+                        f"mais ses transferts en font {computed}.",
+                        ledger_account_id=row.id,
+                        family_account_id=owner,
+                        materialized=row.balance,
+                        computed=computed,
+                    )
+                if computed < 0 or (row.balance or 0) < 0:
+                    report.add(
+                        "negative_balance",
+                        f"le portefeuille de la famille {owner} est négatif "
+                        f"({min(computed, row.balance or 0)}).",
+                        ledger_account_id=row.id,
+                        family_account_id=owner,
+                        computed=computed,
+                    )
+            elif (
+                row.kind == LedgerAccountKind.PARTNER or row.system_code == SystemAccount.HELD
+            ) and computed < 0:
+                report.add(
+                    "negative_balance",
+                    f"le compte {row.kind} {owner} est négatif ({computed}).",
+                    ledger_account_id=row.id,
+                    computed=computed,
+                )
+        seen += len(rows)
+        last_id = rows[-1].id
+        say(f"comptes vérifiés : {seen}/{total}")
+    report.accounts = seen
+
+
+async def _check_purchases(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    is_credit = Transfer.code == TransferCode.PURCHASE
+    is_reversal = Transfer.code == TransferCode.PURCHASE_REVERSAL
+    credits = func.sum(case((is_credit, 1), else_=0))
+    reversals = func.sum(case((is_reversal, 1), else_=0))
+    credited = func.sum(case((is_credit, Transfer.amount), else_=0))
+    reversed_ = func.sum(case((is_reversal, Transfer.amount), else_=0))
+    rows = await session.execute(
+        select(Transfer.purchase_id, credits, reversals, credited, reversed_)
+        .where(or_(is_credit, is_reversal))
+        .group_by(Transfer.purchase_id)
+        .having(or_(credits > 1, reversals > 1, reversed_ > credited, Transfer.purchase_id.is_(None)))
+    )
+    for purchase_id, n_credits, n_reversals, n_credited, n_reversed in rows:
+        if purchase_id is None:
+            report.add("purchase_credited_twice", "des transferts d'achat n'indiquent pas leur achat.")
+            continue
+        if n_credits > 1:
+            report.add(
+                "purchase_credited_twice",
+                f"l'achat {purchase_id} est crédité {n_credits} fois.",
+                purchase_id=purchase_id,
+                count=n_credits,
+            )
+        if n_reversals > 1:
+            report.add(
+                "purchase_reversed_twice",
+                f"l'achat {purchase_id} est repris {n_reversals} fois.",
+                purchase_id=purchase_id,
+                count=n_reversals,
+            )
+        if n_reversed > n_credited:
+            report.add(
+                "reversal_exceeds_purchase",
+                f"le remboursement de l'achat {purchase_id} reprend {n_reversed} coupon(s) "
+                f"pour {n_credited} crédité(s).",
+                purchase_id=purchase_id,
+                credited=n_credited,
+                reversed=n_reversed,
+            )
+    say("achats vérifiés")
+
+
+async def _check_bookings(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    is_redeem = Transfer.code == TransferCode.REDEEM
+    is_outcome = Transfer.code.in_([str(code) for code in RELEASE_CODES])
+    redeems = func.sum(case((is_redeem, 1), else_=0))
+    outcomes = func.sum(case((is_outcome, 1), else_=0))
+    redeemed = func.sum(case((is_redeem, Transfer.amount), else_=0))
+    outcome_min = func.min(case((is_outcome, Transfer.amount), else_=None))
+    outcome_max = func.max(case((is_outcome, Transfer.amount), else_=None))
+    redeemed_at = func.max(case((is_redeem, Transfer.created_at), else_=None))
+    first_outcome_at = func.min(case((is_outcome, Transfer.created_at), else_=None))
+    query = (
+        select(
+            Transfer.booking_id,
+            redeems,
+            outcomes,
+            redeemed,
+            outcome_min,
+            outcome_max,
+            redeemed_at,
+            first_outcome_at,
+        )
+        .where(or_(is_redeem, is_outcome))
+        .group_by(Transfer.booking_id)
+        .having(
+            or_(
+                Transfer.booking_id.is_(None),
+                redeems > 1,
+                outcomes > 1,
+                and_(outcomes > 0, redeems == 0),
+                and_(outcomes > 0, or_(outcome_min != redeemed, outcome_max != redeemed)),
+                and_(outcomes > 0, redeems > 0, first_outcome_at < redeemed_at),
+            )
+        )
+    )
+    result = await session.stream(query)
+    async for row in result:
+        booking_id, n_redeems, n_outcomes, amount, o_min, o_max, r_at, o_at = row
+        if booking_id is None:
+            report.add(
+                "outcome_without_redeem", "des transferts de réservation n'indiquent pas leur réservation."
+            )
+            continue
+        if n_redeems > 1:
+            report.add(
+                "booking_redeemed_twice",
+                f"la réservation {booking_id} est débitée {n_redeems} fois.",
+                booking_id=booking_id,
+                count=n_redeems,
+            )
+        if n_outcomes > 1:
+            report.add(
+                "booking_outcomes_multiple",
+                f"la réservation {booking_id} a {n_outcomes} issues "
+                "(remboursement, annulation, perte, règlement).",
+                booking_id=booking_id,
+                count=n_outcomes,
+            )
+        if n_outcomes > 0 and n_redeems == 0:
+            report.add(
+                "outcome_without_redeem",
+                f"la réservation {booking_id} a une issue sans avoir été débitée.",
+                booking_id=booking_id,
+            )
+        elif n_outcomes > 0 and (o_min != amount or o_max != amount):
+            report.add(
+                "outcome_amount_differs",
+                f"la réservation {booking_id} a été débitée de {amount} coupon(s) "
+                f"mais son issue en déplace {o_max}.",
+                booking_id=booking_id,
+                redeemed=amount,
+                outcome=o_max,
+            )
+        elif n_outcomes > 0 and o_at is not None and r_at is not None and o_at < r_at:
+            report.add(
+                "outcome_before_redeem",
+                f"l'issue de la réservation {booking_id} précède son débit.",
+                booking_id=booking_id,
+            )
+    say("réservations vérifiées")

@@ -1,0 +1,586 @@
+"""Finance: card payments vs purchases vs coupons credited, coupon flows, partner statements.
+
+Periods are local dates in CARNET_TIMEZONE, both days included: [from 00:00, to + 1 day 00:00) local.
+Staff `finance` or `admin` only (the check is here, not in the routes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pendulum
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from portal.associations.models import Association
+from portal.auth import Actor
+from portal.context import Context
+from portal.errors import NotFound
+from wallet.errors import InvalidPeriod
+from wallet.models import (
+    LedgerAccount,
+    LedgerAccountKind,
+    ProviderEvent,
+    Purchase,
+    PurchaseReversal,
+    PurchaseStatus,
+    Transfer,
+    TransferCode,
+)
+
+MAX_PERIOD_DAYS = 366
+FLOW_CODES = (
+    TransferCode.PURCHASE,
+    TransferCode.PURCHASE_REVERSAL,
+    TransferCode.REDEEM,
+    TransferCode.REFUND,
+    TransferCode.PARTNER_CANCEL,
+    TransferCode.FORFEIT,
+    TransferCode.SETTLE,
+    TransferCode.ADJUSTMENT,
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # included
+    starts_at: datetime  # UTC
+    ends_at: datetime  # UTC, excluded
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
+def parse_period(ctx: Context, start: str | None, end: str | None, *, now: datetime) -> Period:
+    """From two YYYY-MM-DD local dates; by default the current month up to today."""
+    today = ctx.clock.local(now).date()
+    try:
+        first = date.fromisoformat(start) if start else today.replace(day=1)
+        last = date.fromisoformat(end) if end else today
+    except ValueError as exc:
+        raise InvalidPeriod() from exc
+    if last < first:
+        raise InvalidPeriod()
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise InvalidPeriod(f"La période est limitée à {MAX_PERIOD_DAYS} jours.")
+    tz = ctx.settings.timezone
+    starts_at = pendulum.datetime(first.year, first.month, first.day, tz=tz).in_timezone("UTC")
+    after = last + timedelta(days=1)
+    ends_at = pendulum.datetime(after.year, after.month, after.day, tz=tz).in_timezone("UTC")
+    return Period(first, last, starts_at, ends_at)
+
+
+def _in(column: Any, period: Period) -> Any:
+    return and_(column >= period.starts_at, column < period.ends_at)
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+MISMATCH_LABELS = {
+    "paid_not_credited": "payé mais non crédité",
+    "credited_not_paid": "crédité sans paiement",
+    "amount_differs": "montant différent",
+    "refunded": "remboursé",
+    "refund_waiting": "remboursement sans paiement connu",
+    "partial_refund": "remboursement partiel",
+}
+
+
+async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
+    """Card payments (provider events) vs purchases vs coupons credited, every mismatch named."""
+    actor.require_staff("finance")
+    price = ctx.settings.coupon_price_cents
+    async with ctx.db.read() as session:
+        if not ctx.db.is_sqlite:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        paid_event = ProviderEvent.payment_status == "paid"
+        touched = (
+            select(Purchase.id)
+            .where(
+                or_(
+                    _in(Purchase.paid_at, period),
+                    _in(Purchase.refunded_at, period),
+                    Purchase.id.in_(
+                        select(Transfer.purchase_id).where(
+                            Transfer.code == TransferCode.PURCHASE, _in(Transfer.created_at, period)
+                        )
+                    ),
+                    Purchase.id.in_(
+                        select(ProviderEvent.purchase_id).where(
+                            ProviderEvent.purchase_id.is_not(None), _in(ProviderEvent.received_at, period)
+                        )
+                    ),
+                )
+            )
+            .scalar_subquery()
+        )
+        purchases = {
+            p.id: p
+            for p in (
+                await session.execute(
+                    select(Purchase).where(Purchase.id.in_(touched)).order_by(Purchase.created_at)
+                )
+            ).scalars()
+        }
+        credits = {
+            t.purchase_id: t
+            for t in (
+                await session.execute(
+                    select(Transfer).where(
+                        Transfer.code == TransferCode.PURCHASE, Transfer.purchase_id.in_(touched)
+                    )
+                )
+            ).scalars()
+        }
+        payments: dict[UUID, list[ProviderEvent]] = defaultdict(list)
+        events = (
+            await session.execute(
+                select(ProviderEvent)
+                .where(ProviderEvent.purchase_id.in_(touched))
+                .order_by(ProviderEvent.received_at, ProviderEvent.id)
+            )
+        ).scalars()
+        partial: set[UUID] = set()
+        for event in events:
+            assert event.purchase_id is not None
+            if event.payment_status == "paid":
+                payments[event.purchase_id].append(event)
+            if event.outcome == "partial_refund":
+                partial.add(event.purchase_id)
+        reversals = {
+            r.purchase_id: r
+            for r in (
+                await session.execute(
+                    select(PurchaseReversal).where(PurchaseReversal.purchase_id.in_(touched))
+                )
+            ).scalars()
+        }
+        orphan_refunds = (
+            await session.execute(
+                select(ProviderEvent).where(
+                    ProviderEvent.outcome == "refund_waiting", _in(ProviderEvent.received_at, period)
+                )
+            )
+        ).scalars()
+        orphans = list(orphan_refunds)
+        # Coupons credited in the period for a purchase the purchases table does not know.
+        unbacked = list(
+            (
+                await session.execute(
+                    select(Transfer).where(
+                        Transfer.code == TransferCode.PURCHASE,
+                        _in(Transfer.created_at, period),
+                        or_(
+                            Transfer.purchase_id.is_(None),
+                            Transfer.purchase_id.not_in(select(Purchase.id)),
+                        ),
+                    )
+                )
+            ).scalars()
+        )
+        # Card payments evidenced in the period (one per purchase, whatever the number of events).
+        evidenced = (
+            await session.execute(
+                select(ProviderEvent.purchase_id, func.min(ProviderEvent.amount_cents))
+                .where(
+                    paid_event, ProviderEvent.purchase_id.is_not(None), _in(ProviderEvent.received_at, period)
+                )
+                .group_by(ProviderEvent.purchase_id)
+            )
+        ).all()
+        credited_in_period = (
+            await session.execute(
+                select(func.count(), func.coalesce(func.sum(Transfer.amount), 0)).where(
+                    Transfer.code == TransferCode.PURCHASE, _in(Transfer.created_at, period)
+                )
+            )
+        ).one()
+
+    paid_in_period = [
+        p
+        for p in purchases.values()
+        if p.paid_at is not None and period.starts_at <= p.paid_at < period.ends_at
+    ]
+    mismatches: list[dict[str, Any]] = []
+
+    def name(kind: str, purchase: Purchase, detail: str, **extra: Any) -> None:
+        mismatches.append(
+            {
+                "kind": kind,
+                "label": MISMATCH_LABELS[kind],
+                "purchase_id": str(purchase.id),
+                "family_account_id": str(purchase.family_account_id),
+                "status": purchase.status,
+                "coupons": purchase.coupons,
+                "amount_cents": purchase.amount_cents,
+                "detail": detail,
+                **extra,
+            }
+        )
+
+    for purchase in purchases.values():
+        credit = credits.get(purchase.id)
+        evidence = payments.get(purchase.id, [])
+        marked_paid = purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED)
+        if (marked_paid or evidence) and credit is None:
+            name("paid_not_credited", purchase, "Le paiement est reçu mais les coupons ne sont pas crédités.")
+        if credit is not None and (not evidence or not marked_paid):
+            name(
+                "credited_not_paid", purchase, "Des coupons sont crédités sans paiement par carte enregistré."
+            )
+        amounts = {e.amount_cents for e in evidence}
+        if any(a != purchase.amount_cents for a in amounts) or (
+            credit is not None and credit.amount != purchase.coupons
+        ):
+            name(
+                "amount_differs",
+                purchase,
+                "Le montant payé ou le nombre de coupons crédités ne correspond pas à l'achat.",
+                paid_cents=sorted(a for a in amounts if a is not None),
+                credited_coupons=credit.amount if credit else 0,
+            )
+        if (reversal := reversals.get(purchase.id)) is not None or purchase.status == PurchaseStatus.REFUNDED:
+            taken = reversal.coupons_taken if reversal else 0
+            shortfall = reversal.shortfall_coupons if reversal else 0
+            name(
+                "refunded",
+                purchase,
+                f"Paiement remboursé : {taken} coupon(s) repris"
+                + (f", {shortfall} déjà utilisé(s) non repris." if shortfall else "."),
+                refunded_cents=reversal.refunded_cents if reversal else None,
+                coupons_taken=taken,
+                shortfall_coupons=shortfall,
+            )
+        if purchase.id in partial:
+            name("partial_refund", purchase, "Un remboursement partiel par carte est à traiter à la main.")
+    for transfer in unbacked:
+        mismatches.append(
+            {
+                "kind": "credited_not_paid",
+                "label": MISMATCH_LABELS["credited_not_paid"],
+                "purchase_id": str(transfer.purchase_id) if transfer.purchase_id else None,
+                "transfer_id": transfer.id,
+                "coupons": transfer.amount,
+                "amount_cents": None,
+                "detail": "Des coupons sont crédités pour un achat inconnu.",
+            }
+        )
+    for event in orphans:
+        mismatches.append(
+            {
+                "kind": "refund_waiting",
+                "label": MISMATCH_LABELS["refund_waiting"],
+                "purchase_id": None,
+                "event_id": event.event_id,
+                "amount_cents": event.amount_cents,
+                "detail": "Un remboursement par carte ne correspond à aucun paiement connu.",
+            }
+        )
+    reversals_in_period = [r for r in reversals.values() if period.starts_at <= r.created_at < period.ends_at]
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "coupon_price_cents": price,
+        "purchases": {
+            "count": len(paid_in_period),
+            "coupons": sum(p.coupons for p in paid_in_period),
+            "amount_cents": sum(p.amount_cents for p in paid_in_period),
+        },
+        "payments": {"count": len(evidenced), "amount_cents": sum(a or 0 for _, a in evidenced)},
+        "credited": {"count": int(credited_in_period[0]), "coupons": int(credited_in_period[1])},
+        "refunds": {
+            "count": len(reversals_in_period),
+            "amount_cents": sum(r.refunded_cents for r in reversals_in_period),
+            "coupons_taken": sum(r.coupons_taken for r in reversals_in_period),
+            "shortfall_coupons": sum(r.shortfall_coupons for r in reversals_in_period),
+        },
+        "mismatches": mismatches,
+        "rows": [
+            {
+                "purchase_id": str(p.id),
+                "family_account_id": str(p.family_account_id),
+                "created_at": p.created_at.isoformat(),
+                "paid_at": p.paid_at.isoformat() if p.paid_at else "",
+                "status": p.status,
+                "provider": p.provider,
+                "coupons": p.coupons,
+                "amount_cents": p.amount_cents,
+                "paid_cents": sum(e.amount_cents or 0 for e in payments.get(p.id, [])[:1]),
+                "credited_coupons": credits[p.id].amount if p.id in credits else 0,
+                "reversed_coupons": reversals[p.id].coupons_taken if p.id in reversals else 0,
+                "shortfall_coupons": reversals[p.id].shortfall_coupons if p.id in reversals else 0,
+                "mismatches": " ".join(m["kind"] for m in mismatches if m.get("purchase_id") == str(p.id)),
+            }
+            for p in purchases.values()
+        ],
+    }
+
+
+RECONCILIATION_COLUMNS = [
+    "purchase_id",
+    "family_account_id",
+    "created_at",
+    "paid_at",
+    "status",
+    "provider",
+    "coupons",
+    "amount_cents",
+    "paid_cents",
+    "credited_coupons",
+    "reversed_coupons",
+    "shortfall_coupons",
+    "mismatches",
+]
+
+
+def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    return buffer.getvalue()
+
+
+# --- coupon flows ------------------------------------------------------------------------------
+
+
+async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
+    """Coupons bought, redeemed, refunded, forfeited, settled per local day, and those outstanding in
+    family wallets at the end of each day (from the log, so any past period is exact)."""
+    actor.require_staff("finance")
+    family_debit = aliased(LedgerAccount)
+    family_credit = aliased(LedgerAccount)
+    into_family = case((family_credit.kind == LedgerAccountKind.FAMILY, Transfer.amount), else_=0)
+    out_of_family = case((family_debit.kind == LedgerAccountKind.FAMILY, Transfer.amount), else_=0)
+    tz = pendulum.timezone(ctx.settings.timezone)
+    days = {day: dict.fromkeys([str(c) for c in FLOW_CODES], 0) for day in period.days()}
+    net_by_day: dict[date, int] = defaultdict(int)
+    async with ctx.db.read() as session:
+        if not ctx.db.is_sqlite:
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        opening = await session.scalar(
+            select(func.coalesce(func.sum(into_family - out_of_family), 0))
+            .select_from(Transfer)
+            .join(family_debit, family_debit.id == Transfer.debit_account_id)
+            .join(family_credit, family_credit.id == Transfer.credit_account_id)
+            .where(Transfer.created_at < period.starts_at)
+        )
+        rows = await session.stream(
+            select(Transfer.created_at, Transfer.code, Transfer.amount, into_family - out_of_family)
+            .join(family_debit, family_debit.id == Transfer.debit_account_id)
+            .join(family_credit, family_credit.id == Transfer.credit_account_id)
+            .where(_in(Transfer.created_at, period))
+            .execution_options(yield_per=5000)
+        )
+        async for created_at, code, amount, net in rows:
+            day = pendulum.instance(created_at).in_timezone(tz).date()
+            day = date(day.year, day.month, day.day)
+            if day in days and code in days[day]:
+                days[day][code] += amount
+            net_by_day[day] += int(net)
+    series = []
+    outstanding = int(opening or 0)
+    for day, amounts in days.items():
+        outstanding += net_by_day.get(day, 0)
+        series.append({"date": day.isoformat(), **amounts, "outstanding": outstanding})
+    totals = {str(code): sum(d[str(code)] for d in days.values()) for code in FLOW_CODES}
+    return {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "opening_outstanding": int(opening or 0),
+        "closing_outstanding": outstanding,
+        "purchased": totals[TransferCode.PURCHASE],
+        "reversed": totals[TransferCode.PURCHASE_REVERSAL],
+        "redeemed": totals[TransferCode.REDEEM],
+        "refunded": totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL],
+        "partner_cancelled": totals[TransferCode.PARTNER_CANCEL],
+        "forfeited": totals[TransferCode.FORFEIT],
+        "settled": totals[TransferCode.SETTLE],
+        "days": series,
+    }
+
+
+FLOWS_COLUMNS = ["date", *[str(c) for c in FLOW_CODES], "outstanding"]
+
+
+def flows_svg(flows: dict[str, Any]) -> str:
+    """A bar chart per day (bought, redeemed, refunded, forfeited + settled) with the outstanding
+    coupons as a line: plain SVG, readable without JavaScript; the table beside it has the numbers."""
+    days = flows["days"]
+    series = [
+        ("purchase", "Achetés", "#0b5cad"),
+        ("redeem", "Utilisés", "#d9822b"),
+        ("refund", "Rendus", "#2e8540"),
+        ("forfeit", "Perdus / réglés", "#8a3ab9"),
+    ]
+
+    def value(day: dict[str, Any], key: str) -> int:
+        if key == "refund":
+            return int(day["refund"] + day["partner_cancel"])
+        if key == "forfeit":
+            return int(day["forfeit"] + day["settle"])
+        return int(day[key])
+
+    width, height, left, bottom, top = 720, 260, 40, 30, 20
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    peak = max([1, *[value(d, k) for d in days for k, _, _ in series], *[d["outstanding"] for d in days]])
+    slot = plot_w / max(len(days), 1)
+    bar = max(slot / (len(series) + 1), 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 24}" role="img" '
+        f'aria-labelledby="flux-titre" class="chart" width="100%">',
+        '<title id="flux-titre">Mouvements de coupons par jour</title>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#4f5a66"/>',
+        f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" font-size="10">{peak}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="10">0</text>',
+    ]
+    points = []
+    for i, day in enumerate(days):
+        x0 = left + i * slot
+        for j, (key, label, colour) in enumerate(series):
+            v = value(day, key)
+            if v:
+                h = plot_h * v / peak
+                parts.append(
+                    f'<rect x="{x0 + (j + 0.5) * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
+                    f'height="{h:.1f}" fill="{colour}"><title>{day["date"]} — {label} : {v}</title></rect>'
+                )
+        points.append(f"{x0 + slot / 2:.1f},{top + plot_h - plot_h * day['outstanding'] / peak:.1f}")
+        if len(days) <= 16 or i % max(len(days) // 8, 1) == 0:
+            parts.append(
+                f'<text x="{x0 + slot / 2:.1f}" y="{height - 12}" text-anchor="middle" font-size="10">'
+                f"{day['date'][8:10]}/{day['date'][5:7]}</text>"
+            )
+    if points:
+        parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#1b1f24" stroke-width="2"/>')
+    legend = [*series, ("outstanding", "En portefeuille (ligne)", "#1b1f24")]
+    for k, (_, label, colour) in enumerate(legend):
+        x = left + k * 135
+        parts.append(f'<rect x="{x}" y="{height + 6}" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{x + 14}" y="{height + 15}" font-size="11">{label}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# --- partner statements ------------------------------------------------------------------------
+
+
+async def partner_statement(
+    ctx: Context, actor: Actor, association_id: UUID, period: Period
+) -> dict[str, Any]:
+    """Coupons redeemed for one partner's sessions in the period, and what the town owes it.
+
+    Every booking transfer carries its association, so this reads only the log. The amount owed is
+    (redeemed − refunded) × the coupon price: a forfeited or settled booking stays with the partner,
+    a refund (by the family in time, or by the partner cancelling) gives the coupons back; a refund
+    in a later period lowers that period's amount, so the statements of consecutive periods add up.
+    """
+    actor.require_staff("finance")
+    price = ctx.settings.coupon_price_cents
+    async with ctx.db.read() as session:
+        association = await session.get(Association, association_id)
+        if association is None:
+            raise NotFound("Ce partenaire n'existe pas.")
+        in_period = (
+            select(Transfer.booking_id)
+            .where(Transfer.association_id == association_id, _in(Transfer.created_at, period))
+            .scalar_subquery()
+        )
+        transfers = list(
+            (
+                await session.execute(
+                    select(Transfer)
+                    .where(Transfer.booking_id.in_(in_period), Transfer.association_id == association_id)
+                    .order_by(Transfer.created_at, Transfer.id)
+                )
+            ).scalars()
+        )
+    totals: dict[str, int] = defaultdict(int)
+    bookings: dict[UUID, dict[str, Any]] = {}
+    for t in transfers:
+        assert t.booking_id is not None
+        line = bookings.setdefault(
+            t.booking_id,
+            {
+                "booking_id": str(t.booking_id),
+                "label": "",
+                "coupons": 0,
+                "redeemed_at": None,
+                "outcome": None,
+                "outcome_at": None,
+            },
+        )
+        if t.code == TransferCode.REDEEM:
+            line.update(label=t.memo, coupons=t.amount, redeemed_at=t.created_at.isoformat())
+        else:
+            line.update(outcome=t.code, outcome_at=t.created_at.isoformat())
+            line["coupons"] = line["coupons"] or t.amount
+        if period.starts_at <= t.created_at < period.ends_at:
+            totals[t.code] += t.amount
+    refunded = totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL]
+    return {
+        "association_id": str(association_id),
+        "association_name": association.name,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "coupon_price_cents": price,
+        "redeemed_coupons": totals[TransferCode.REDEEM],
+        "refunded_coupons": refunded,
+        "partner_cancelled_coupons": totals[TransferCode.PARTNER_CANCEL],
+        "forfeited_coupons": totals[TransferCode.FORFEIT],
+        "settled_coupons": totals[TransferCode.SETTLE],
+        "amount_cents": (totals[TransferCode.REDEEM] - refunded) * price,
+        "bookings": list(bookings.values()),
+    }
+
+
+STATEMENT_COLUMNS = ["booking_id", "label", "coupons", "redeemed_at", "outcome", "outcome_at"]
+
+
+async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[dict[str, Any]]:
+    """Every partner with coupon movements in the period, for the finance page's list."""
+    actor.require_staff("finance")
+    price = ctx.settings.coupon_price_cents
+
+    def total(*codes: TransferCode) -> Any:
+        return func.coalesce(
+            func.sum(case((Transfer.code.in_([str(c) for c in codes]), Transfer.amount), else_=0)), 0
+        )
+
+    async with ctx.db.read() as session:
+        rows = (
+            await session.execute(
+                select(
+                    Association.id,
+                    Association.name,
+                    total(TransferCode.REDEEM),
+                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL),
+                    total(TransferCode.FORFEIT),
+                    total(TransferCode.SETTLE),
+                )
+                .join(Association, Association.id == Transfer.association_id)
+                .where(_in(Transfer.created_at, period))
+                .group_by(Association.id, Association.name)
+                .order_by(Association.name)
+            )
+        ).all()
+    return [
+        {
+            "association_id": str(row[0]),
+            "name": row[1],
+            "redeemed_coupons": int(row[2]),
+            "refunded_coupons": int(row[3]),
+            "forfeited_coupons": int(row[4]),
+            "settled_coupons": int(row[5]),
+            "amount_cents": (int(row[2]) - int(row[3])) * price,
+        }
+        for row in rows
+    ]

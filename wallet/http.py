@@ -1,0 +1,329 @@
+"""The wallet's routes: thin — parse, call one operation, render (JSON under /api/v1, French pages)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, QueryParameter
+from litestar.response import Redirect, Template
+from msgspec import Struct
+
+from portal.auth import Actor
+from portal.context import Context
+from portal.errors import DomainError, NotAuthenticated
+from wallet import finance, services
+from wallet.checks import check_ledger
+from wallet.models import PaymentProvider, Purchase
+
+# --- JSON API ----------------------------------------------------------------------------------
+
+
+class PurchaseRequest(Struct):
+    coupons: int
+
+
+def purchase_json(purchase: Purchase) -> dict[str, Any]:
+    return {
+        "id": str(purchase.id),
+        "status": purchase.status,
+        "coupons": purchase.coupons,
+        "amount_cents": purchase.amount_cents,
+        "provider": purchase.provider,
+        "checkout_url": purchase.checkout_url,
+        "created_at": purchase.created_at.isoformat(),
+        "paid_at": purchase.paid_at.isoformat() if purchase.paid_at else None,
+    }
+
+
+@get("/wallet", tags=["wallet"])
+async def api_wallet(ctx: Context, account: Actor) -> dict[str, int]:
+    """The family's balance, in coupons."""
+    return {"balance": await services.wallet_balance(ctx, account)}
+
+
+@get("/wallet/transactions", tags=["wallet"])
+async def api_transactions(
+    ctx: Context,
+    account: Actor,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """The family's coupon movements, newest first; `amount` is signed from the family's side."""
+    lines = await services.wallet_transactions(ctx, account, limit=limit, offset=offset)
+    return [line.to_dict() for line in lines]
+
+
+@post("/wallet/purchases", tags=["wallet"], status_code=201)
+async def api_create_purchase(ctx: Context, account: Actor, data: PurchaseRequest) -> dict[str, Any]:
+    """Start buying coupons: a pending purchase and where to pay it."""
+    purchase = await services.create_purchase(ctx, account, coupons=data.coupons, now=ctx.clock.now())
+    return purchase_json(purchase)
+
+
+@get("/wallet/purchases", tags=["wallet"])
+async def api_list_purchases(ctx: Context, account: Actor) -> list[dict[str, Any]]:
+    return [purchase_json(p) for p in await services.list_purchases(ctx, account)]
+
+
+@get("/wallet/purchases/{purchase_id:uuid}", tags=["wallet"])
+async def api_get_purchase(ctx: Context, account: Actor, purchase_id: UUID) -> dict[str, Any]:
+    """One of the family's purchases (404 for anyone else's)."""
+    return purchase_json(await services.get_purchase(ctx, account, purchase_id))
+
+
+@post("/payments/demo/{purchase_id:uuid}/complete", tags=["payments"], status_code=200)
+async def api_demo_complete(ctx: Context, account: Actor, purchase_id: UUID) -> dict[str, Any]:
+    """Demo provider only: pay the purchase and credit the wallet, once."""
+    purchase = await services.complete_demo_payment(ctx, account, purchase_id, now=ctx.clock.now())
+    return purchase_json(purchase)
+
+
+@post("/payments/stripe/webhook", tags=["payments"], status_code=200)
+async def api_stripe_webhook(ctx: Context, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Stripe events; the `Stripe-Signature` header is checked on the raw body."""
+    payload = await request.body()
+    outcome = await services.handle_stripe_webhook(
+        ctx, payload, request.headers.get("stripe-signature"), now=ctx.clock.now()
+    )
+    return {"received": True, "outcome": outcome}
+
+
+FromDate = Annotated[str | None, QueryParameter(query="from", description="YYYY-MM-DD, local date")]
+ToDate = Annotated[str | None, QueryParameter(query="to", description="YYYY-MM-DD, local date, included")]
+Format = Annotated[str | None, QueryParameter(query="format", description="csv for a CSV export")]
+
+
+def _csv(body: str, filename: str) -> Response[str]:
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@get("/finance/reconciliation", tags=["finance"])
+async def api_reconciliation(
+    ctx: Context, account: Actor, from_: FromDate = None, to: ToDate = None, format_: Format = None
+) -> Any:
+    """Card payments vs purchases vs coupons credited, with every mismatch named."""
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    report = await finance.reconciliation(ctx, account, period)
+    if format_ == "csv":
+        return _csv(
+            finance.to_csv(finance.RECONCILIATION_COLUMNS, report["rows"]),
+            f"rapprochement-{period.start}-{period.end}.csv",
+        )
+    return report
+
+
+@get("/finance/flows", tags=["finance"])
+async def api_flows(
+    ctx: Context, account: Actor, from_: FromDate = None, to: ToDate = None, format_: Format = None
+) -> Any:
+    """Coupons bought, redeemed, refunded, forfeited, settled and outstanding, per local day."""
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    flows = await finance.coupon_flows(ctx, account, period)
+    if format_ == "csv":
+        return _csv(
+            finance.to_csv(finance.FLOWS_COLUMNS, flows["days"]), f"coupons-{period.start}-{period.end}.csv"
+        )
+    return flows
+
+
+@get("/finance/ledger/check", tags=["finance"])
+async def api_ledger_check(ctx: Context, account: Actor) -> dict[str, Any]:
+    """Every invariant of the ledger, proved from the transfer log."""
+    account.require_staff("finance")
+    report = await check_ledger(ctx)
+    return report.to_dict()
+
+
+@get("/finance/partners/{association_id:uuid}/statement", tags=["finance"])
+async def api_partner_statement(
+    ctx: Context,
+    account: Actor,
+    association_id: UUID,
+    from_: FromDate = None,
+    to: ToDate = None,
+    format_: Format = None,
+) -> Any:
+    """Coupons redeemed for one partner in the period and the amount owed at the coupon price."""
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    statement = await finance.partner_statement(ctx, account, association_id, period)
+    if format_ == "csv":
+        return _csv(
+            finance.to_csv(finance.STATEMENT_COLUMNS, statement["bookings"]),
+            f"releve-{association_id}-{period.start}-{period.end}.csv",
+        )
+    return statement
+
+
+api_routes = [
+    api_wallet,
+    api_transactions,
+    api_create_purchase,
+    api_list_purchases,
+    api_get_purchase,
+    api_demo_complete,
+    api_stripe_webhook,
+    api_reconciliation,
+    api_flows,
+    api_ledger_check,
+    api_partner_statement,
+]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def _family_page(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise NotAuthenticated()
+    actor.require_family()
+    return actor
+
+
+async def _coupons_context(ctx: Context, actor: Actor) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "balance": await services.wallet_balance(ctx, actor),
+        "lines": await services.wallet_transactions(ctx, actor, limit=200),
+        "purchases": await services.list_purchases(ctx, actor, limit=10),
+        "price_cents": ctx.settings.coupon_price_cents,
+        "max_coupons": ctx.settings.max_coupons_per_purchase,
+        "provider": ctx.settings.payment_provider,
+    }
+
+
+@get("/coupons", include_in_schema=False)
+async def coupons_page(ctx: Context, actor: Actor | None) -> Template:
+    actor = _family_page(actor)
+    return Template("wallet/coupons.html", context=await _coupons_context(ctx, actor))
+
+
+@post("/coupons/achats", include_in_schema=False)
+async def coupons_buy(
+    ctx: Context,
+    actor: Actor | None,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    actor = _family_page(actor)
+    raw = (data.get("coupons") or "").strip()
+    try:
+        purchase = await services.create_purchase(
+            ctx, actor, coupons=int(raw) if raw.isdigit() else raw, now=ctx.clock.now()
+        )
+    except DomainError as exc:
+        context = await _coupons_context(ctx, actor)
+        context.update(error=exc.detail, coupons_value=raw)
+        return Template("wallet/coupons.html", context=context, status_code=exc.status_code)
+    return Redirect(purchase.checkout_url or f"/coupons/achats/{purchase.id}", status_code=303)
+
+
+@get("/coupons/achats/{purchase_id:uuid}", include_in_schema=False)
+async def purchase_page(
+    ctx: Context, actor: Actor | None, purchase_id: UUID, retour: str | None = None
+) -> Template:
+    actor = _family_page(actor)
+    purchase = await services.get_purchase(ctx, actor, purchase_id)
+    return Template(
+        "wallet/purchase.html",
+        context={
+            "actor": actor,
+            "purchase": purchase,
+            "reversal": await services.purchase_reversal(ctx, purchase.id),
+            "retour": retour,
+            "price_cents": ctx.settings.coupon_price_cents,
+        },
+    )
+
+
+@get("/paiement/demo/{purchase_id:uuid}", include_in_schema=False)
+async def demo_payment_page(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Template:
+    actor = _family_page(actor)
+    purchase = await services.get_purchase(ctx, actor, purchase_id)
+    if ctx.settings.payment_provider != PaymentProvider.DEMO or purchase.provider != PaymentProvider.DEMO:
+        raise services.PurchaseNotFound()
+    return Template("wallet/demo_payment.html", context={"actor": actor, "purchase": purchase})
+
+
+@post("/paiement/demo/{purchase_id:uuid}", include_in_schema=False)
+async def demo_payment_pay(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Redirect:
+    actor = _family_page(actor)
+    await services.complete_demo_payment(ctx, actor, purchase_id, now=ctx.clock.now())
+    return Redirect(f"/coupons/achats/{purchase_id}?retour=succes", status_code=303)
+
+
+def _staff_page(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise NotAuthenticated()
+    actor.require_staff("finance")
+    return actor
+
+
+@get("/finance", include_in_schema=False)
+async def finance_page(
+    ctx: Context, actor: Actor | None, from_: FromDate = None, to: ToDate = None
+) -> Template:
+    actor = _staff_page(actor)
+    try:
+        period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+        error = None
+    except DomainError as exc:
+        period, error = finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+    report = await finance.reconciliation(ctx, actor, period)
+    flows = await finance.coupon_flows(ctx, actor, period)
+    return Template(
+        "wallet/finance.html",
+        context={
+            "actor": actor,
+            "period": period,
+            "error": error,
+            "report": report,
+            "flows": flows,
+            "chart": finance.flows_svg(flows),
+            "partners": await finance.partners_overview(ctx, actor, period),
+            "query": f"from={period.start}&to={period.end}",
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@get("/finance/partenaires/{association_id:uuid}", include_in_schema=False)
+async def finance_partner_page(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Template:
+    actor = _staff_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    statement = await finance.partner_statement(ctx, actor, association_id, period)
+    return Template(
+        "wallet/statement.html",
+        context={
+            "actor": actor,
+            "period": period,
+            "statement": statement,
+            "query": f"from={period.start}&to={period.end}",
+        },
+    )
+
+
+@get("/finance/grand-livre", include_in_schema=False)
+async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
+    actor = _staff_page(actor)
+    report = await check_ledger(ctx)
+    return Template("wallet/ledger.html", context={"actor": actor, "report": report})
+
+
+page_routes = [
+    coupons_page,
+    coupons_buy,
+    purchase_page,
+    demo_payment_page,
+    demo_payment_pay,
+    finance_page,
+    finance_partner_page,
+    ledger_page,
+]

@@ -1,0 +1,534 @@
+"""The wallet's domain operations: a family's balance and history, purchases, payment events.
+
+Every operation owns its transaction and takes `now`. Authorization is decided here: a family only
+ever reads its own wallet and purchases (another family's purchase is "not found").
+
+Payments (DESIGN.md rule 5): the purchase row is committed before the provider is called; every
+provider event — a Stripe webhook or the demo page's "Payer" button — goes through
+`record_payment_event`, which stores the event id once and credits through the ledger's
+deterministic transfer id, so any number of deliveries, in any order, credit a purchase once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import stripe
+from sqlalchemy import or_, select
+
+from portal.accounts.models import Account
+from portal.auth import Actor
+from portal.context import Context
+from portal.db import UnitOfWork
+from portal.mail import queue_mail
+from wallet.errors import InvalidCouponCount, InvalidSignature, PurchaseNotFound
+from wallet.ledger import _insert, adjust, credit_purchase, lock_family_wallet, reverse_purchase
+from wallet.models import (
+    LedgerAccount,
+    PaymentProvider,
+    ProviderEvent,
+    Purchase,
+    PurchaseReversal,
+    PurchaseStatus,
+    Transfer,
+)
+from wallet.providers import gateway
+
+log = logging.getLogger(__name__)
+
+# What an event asks for, whatever provider sent it.
+PAYMENT_SUCCEEDED = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+PAYMENT_FAILED = {"checkout.session.async_payment_failed", "checkout.session.expired"}
+PAYMENT_REFUNDED = {"charge.refunded"}
+DEMO_PAID = "demo.payment.succeeded"
+
+
+def purchase_memo(coupons: int) -> str:
+    return f"Achat de {coupons} coupon{'s' if coupons > 1 else ''}"
+
+
+def reversal_memo(coupons: int, taken: int) -> str:
+    memo = f"Remboursement par carte de l'achat de {coupons} coupon{'s' if coupons > 1 else ''}"
+    if taken < coupons:
+        memo += f" ({taken} repris, {coupons - taken} déjà utilisés)"
+    return memo
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+async def wallet_balance(ctx: Context, actor: Actor) -> int:
+    actor.require_family()
+    async with ctx.db.read() as session:
+        balance = await session.scalar(
+            select(LedgerAccount.balance).where(LedgerAccount.owner_account_id == actor.account_id)
+        )
+    return balance or 0
+
+
+@dataclass(frozen=True)
+class WalletLine:
+    id: str
+    amount: int  # signed, from the family's point of view
+    kind: str
+    label: str
+    created_at: datetime
+    booking_id: UUID | None
+    purchase_id: UUID | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "amount": self.amount,
+            "kind": self.kind,
+            "label": self.label,
+            "created_at": self.created_at.isoformat(),
+            "booking_id": str(self.booking_id) if self.booking_id else None,
+            "purchase_id": str(self.purchase_id) if self.purchase_id else None,
+        }
+
+
+async def wallet_transactions(
+    ctx: Context, actor: Actor, *, limit: int = 100, offset: int = 0
+) -> list[WalletLine]:
+    """The family's movements, newest first; every line carries the label written when it moved."""
+    actor.require_family()
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    async with ctx.db.read() as session:
+        wallet_id = await session.scalar(
+            select(LedgerAccount.id).where(LedgerAccount.owner_account_id == actor.account_id)
+        )
+        if wallet_id is None:
+            return []
+        rows = (
+            await session.execute(
+                select(Transfer)
+                .where(or_(Transfer.debit_account_id == wallet_id, Transfer.credit_account_id == wallet_id))
+                .order_by(Transfer.created_at.desc(), Transfer.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        ).scalars()
+        return [
+            WalletLine(
+                id=t.id,
+                amount=t.amount if t.credit_account_id == wallet_id else -t.amount,
+                kind=t.code,
+                label=t.memo or t.code,
+                created_at=t.created_at,
+                booking_id=t.booking_id,
+                purchase_id=t.purchase_id,
+            )
+            for t in rows
+        ]
+
+
+async def get_purchase(ctx: Context, actor: Actor, purchase_id: UUID) -> Purchase:
+    """A purchase, for its owner only: anyone else is told it does not exist."""
+    async with ctx.db.read() as session:
+        purchase = await session.get(Purchase, purchase_id)
+    if purchase is None or purchase.family_account_id != actor.account_id:
+        raise PurchaseNotFound()
+    return purchase
+
+
+async def list_purchases(ctx: Context, actor: Actor, *, limit: int = 50) -> list[Purchase]:
+    actor.require_family()
+    async with ctx.db.read() as session:
+        return list(
+            (
+                await session.execute(
+                    select(Purchase)
+                    .where(Purchase.family_account_id == actor.account_id)
+                    .order_by(Purchase.created_at.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+
+
+async def purchase_reversal(ctx: Context, purchase_id: UUID) -> PurchaseReversal | None:
+    async with ctx.db.read() as session:
+        return await session.scalar(
+            select(PurchaseReversal).where(PurchaseReversal.purchase_id == purchase_id)
+        )
+
+
+async def adjust_wallet(
+    ctx: Context,
+    actor: Actor,
+    *,
+    family_email: str,
+    delta: int,
+    reason: str,
+    adjustment_id: UUID,
+    now: datetime,
+) -> int:
+    """A finance correction of a family's wallet (staff finance or admin), once per adjustment id.
+
+    Returns the new balance. A negative correction never takes more than the balance.
+    """
+    actor.require_staff("finance")
+    reason = reason.strip()
+    if not reason or delta == 0:
+        raise InvalidCouponCount("Indiquez un nombre de coupons non nul et le motif de la correction.")
+    async with ctx.db.unit_of_work() as uow:
+        family = await uow.session.scalar(
+            select(Account).where(Account.email == family_email.strip().lower())
+        )
+        if family is None or family.staff_role is not None:
+            raise PurchaseNotFound("Aucun compte famille n'a cette adresse.")
+        await adjust(
+            uow,
+            adjustment_id=adjustment_id,
+            family_account_id=family.id,
+            delta=delta,
+            now=now,
+            memo=f"Correction du service finances : {reason}"[:300],
+        )
+        wallet = await lock_family_wallet(uow, family.id)
+        return wallet.balance or 0
+
+
+# --- purchases ---------------------------------------------------------------------------------
+
+
+async def create_purchase(ctx: Context, actor: Actor, *, coupons: Any, now: datetime) -> Purchase:
+    """A pending purchase, then a checkout at the provider (outside the transaction: it is a network
+    call). If the provider fails, the purchase is marked failed and the error is the family's."""
+    actor.require_family()
+    maximum = ctx.settings.max_coupons_per_purchase
+    if isinstance(coupons, bool) or not isinstance(coupons, int) or not 1 <= coupons <= maximum:
+        raise InvalidCouponCount(f"Indiquez un nombre de coupons entre 1 et {maximum}.")
+    provider = gateway(ctx.settings)
+    async with ctx.db.unit_of_work() as uow:
+        purchase = Purchase(
+            family_account_id=actor.account_id,
+            coupons=coupons,
+            amount_cents=coupons * ctx.settings.coupon_price_cents,
+            currency="eur",
+            provider=provider.name,
+            status=PurchaseStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(purchase)
+    try:
+        checkout = await provider.create_checkout(purchase)
+    except Exception:
+        async with ctx.db.unit_of_work() as uow:
+            failed = await uow.session.get(Purchase, purchase.id, with_for_update=True)
+            if failed is not None and failed.status == PurchaseStatus.PENDING:
+                failed.status = PurchaseStatus.FAILED
+                failed.failed_at = now
+                failed.failure_reason = "Le prestataire de paiement n'a pas répondu."
+        raise
+    async with ctx.db.unit_of_work() as uow:
+        stored = await uow.session.get(Purchase, purchase.id, with_for_update=True)
+        assert stored is not None
+        stored.provider_reference = checkout.reference
+        stored.checkout_url = checkout.url
+        purchase = stored
+    return purchase
+
+
+# --- payment events ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A provider's event, reduced to what the wallet needs."""
+
+    provider: str
+    event_id: str
+    type: str
+    purchase_id: str | None = None
+    object_reference: str | None = None  # checkout session (or charge) id
+    payment_reference: str | None = None  # PaymentIntent
+    payment_status: str | None = None
+    amount_cents: int | None = None
+    currency: str | None = None
+    fully_refunded: bool = False
+
+
+def _as_uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def _find_purchase(ctx: Context, event: PaymentEvent) -> Purchase | None:
+    async with ctx.db.read() as session:
+        purchase_id = _as_uuid(event.purchase_id)
+        if purchase_id is not None and (found := await session.get(Purchase, purchase_id)) is not None:
+            return found
+        if event.object_reference:
+            found = await session.scalar(
+                select(Purchase).where(Purchase.provider_reference == event.object_reference)
+            )
+            if found is not None:
+                return found
+        if event.payment_reference:
+            return await session.scalar(
+                select(Purchase).where(Purchase.provider_payment_reference == event.payment_reference)
+            )
+    return None
+
+
+async def record_payment_event(ctx: Context, event: PaymentEvent, *, now: datetime) -> str:
+    """Store the event once and apply it to its purchase. Returns what it did (its `outcome`)."""
+    purchase = await _find_purchase(ctx, event)
+    async with ctx.db.unit_of_work() as uow:
+        if purchase is not None:
+            # Lock order: the family's wallet, then the purchase (DESIGN.md rule 2).
+            await lock_family_wallet(uow, purchase.family_account_id)
+            purchase = (
+                await uow.session.execute(
+                    select(Purchase)
+                    .where(Purchase.id == purchase.id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            ).scalar_one()
+        inserted = await uow.session.execute(
+            _insert(uow)(ProviderEvent)
+            .values(
+                provider=event.provider,
+                event_id=event.event_id,
+                type=event.type,
+                purchase_id=purchase.id if purchase else None,
+                object_reference=event.object_reference,
+                payment_reference=event.payment_reference,
+                payment_status=event.payment_status,
+                amount_cents=event.amount_cents,
+                currency=event.currency,
+                outcome="",
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+        )
+        if inserted.rowcount != 1:  # type: ignore[attr-defined]
+            return "duplicate"
+        outcome = await _apply(ctx, uow, event, purchase, now)
+        stored = await uow.session.scalar(
+            select(ProviderEvent).where(
+                ProviderEvent.provider == event.provider, ProviderEvent.event_id == event.event_id
+            )
+        )
+        assert stored is not None
+        stored.outcome = outcome
+    log.info("payment event %s %s %s: %s", event.provider, event.type, event.event_id, outcome)
+    return outcome
+
+
+async def _apply(
+    ctx: Context, uow: UnitOfWork, event: PaymentEvent, purchase: Purchase | None, now: datetime
+) -> str:
+    if event.type in PAYMENT_REFUNDED:
+        if not event.fully_refunded:
+            return "partial_refund"  # finance decides: see the reconciliation
+        if purchase is None or purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED):
+            # A refund delivered before its payment: applied when the payment arrives.
+            return "refund_waiting"
+        return await _reverse(ctx, uow, purchase, event.amount_cents, now)
+    if purchase is None:
+        return "unknown_purchase"
+    if event.type in PAYMENT_FAILED:
+        if purchase.status != PurchaseStatus.PENDING:
+            return "ignored"
+        purchase.status = PurchaseStatus.FAILED
+        purchase.failed_at = now
+        purchase.failure_reason = "Paiement expiré ou refusé."
+        return "failed"
+    if event.type in PAYMENT_SUCCEEDED or event.type == DEMO_PAID:
+        if event.payment_status != "paid":
+            return "awaiting_payment"
+        if event.amount_cents != purchase.amount_cents or (event.currency or "").lower() != purchase.currency:
+            return "amount_differs"  # never credit what was not paid; the reconciliation names it
+        return await _pay(ctx, uow, purchase, event.payment_reference, now)
+    return "ignored"
+
+
+async def _pay(
+    ctx: Context, uow: UnitOfWork, purchase: Purchase, payment_reference: str | None, now: datetime
+) -> str:
+    if purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED):
+        return "already_credited"
+    purchase.status = PurchaseStatus.PAID
+    purchase.paid_at = now
+    purchase.failed_at = None
+    purchase.failure_reason = None
+    if payment_reference:
+        purchase.provider_payment_reference = payment_reference
+    _, credited = await credit_purchase(
+        uow,
+        purchase_id=purchase.id,
+        family_account_id=purchase.family_account_id,
+        coupons=purchase.coupons,
+        now=now,
+        memo=purchase_memo(purchase.coupons),
+    )
+    if credited:
+        family = await uow.session.get(Account, purchase.family_account_id)
+        if family is not None and family.email:
+            await queue_mail(
+                ctx,
+                uow,
+                to=family.email,
+                template="wallet/receipt",
+                purchase=purchase,
+                family=family,
+                coupon_price_cents=ctx.settings.coupon_price_cents,
+            )
+    # A refund that arrived before this payment is applied now.
+    if payment_reference:
+        waiting = await uow.session.scalar(
+            select(ProviderEvent).where(
+                ProviderEvent.payment_reference == payment_reference,
+                ProviderEvent.outcome == "refund_waiting",
+            )
+        )
+        if waiting is not None:
+            waiting.purchase_id = purchase.id
+            waiting.outcome = await _reverse(ctx, uow, purchase, waiting.amount_cents, now)
+    return "credited" if credited else "already_credited"
+
+
+async def _reverse(
+    ctx: Context, uow: UnitOfWork, purchase: Purchase, refunded_cents: int | None, now: datetime
+) -> str:
+    if purchase.status == PurchaseStatus.REFUNDED:
+        return "already_reversed"
+    wallet = await lock_family_wallet(uow, purchase.family_account_id)
+    taken = min(purchase.coupons, wallet.balance or 0)
+    reversal = await reverse_purchase(
+        uow,
+        purchase_id=purchase.id,
+        family_account_id=purchase.family_account_id,
+        coupons=purchase.coupons,
+        refunded_cents=refunded_cents if refunded_cents is not None else purchase.amount_cents,
+        now=now,
+        memo=reversal_memo(purchase.coupons, taken),
+    )
+    purchase.status = PurchaseStatus.REFUNDED
+    purchase.refunded_at = now
+    return "reversed_with_shortfall" if reversal.shortfall_coupons else "reversed"
+
+
+async def complete_demo_payment(ctx: Context, actor: Actor, purchase_id: UUID, *, now: datetime) -> Purchase:
+    """The demo provider's "Payer": only with the demo provider, only by the purchase's family.
+
+    It follows the webhook's path: a provider event (one id per purchase, so a second click is a
+    duplicate) credited through the same service.
+    """
+    if ctx.settings.payment_provider != PaymentProvider.DEMO:
+        raise PurchaseNotFound()
+    purchase = await get_purchase(ctx, actor, purchase_id)
+    if purchase.provider != PaymentProvider.DEMO:
+        raise PurchaseNotFound()
+    await record_payment_event(
+        ctx,
+        PaymentEvent(
+            provider=PaymentProvider.DEMO,
+            event_id=f"demo_{purchase.id}_paid",
+            type=DEMO_PAID,
+            purchase_id=str(purchase.id),
+            object_reference=purchase.provider_reference,
+            payment_reference=f"demo_pi_{purchase.id}",
+            payment_status="paid",
+            amount_cents=purchase.amount_cents,
+            currency=purchase.currency,
+        ),
+        now=now,
+    )
+    return await get_purchase(ctx, actor, purchase_id)
+
+
+async def handle_stripe_webhook(ctx: Context, payload: bytes, signature: str | None, *, now: datetime) -> str:
+    """Verify the signature on the raw body, then record the event (400 on anything untrusted)."""
+    secret = ctx.settings.stripe_webhook_secret
+    if not secret or not signature:
+        raise InvalidSignature()
+    try:
+        stripe.Webhook.construct_event(payload, signature, secret)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise InvalidSignature() from exc
+    body = json.loads(payload)
+    event = _from_stripe(body) if isinstance(body, dict) else None
+    if event is None:
+        return "ignored"
+    async with ctx.db.read() as session:
+        seen = await session.scalar(
+            select(ProviderEvent.id).where(
+                ProviderEvent.provider == PaymentProvider.STRIPE, ProviderEvent.event_id == event.event_id
+            )
+        )
+    if seen is not None:
+        return "duplicate"
+    if event.type in PAYMENT_SUCCEEDED and event.object_reference and ctx.settings.stripe_secret_key:
+        # Confirm with Stripe what the event says: the session as it is now is the truth.
+        state = await gateway(ctx.settings).retrieve_checkout(event.object_reference)
+        if state is None:
+            event = replace(event, payment_status="unconfirmed")
+        else:
+            event = replace(
+                event,
+                payment_status=state.payment_status,
+                amount_cents=state.amount_total,
+                currency=state.currency,
+                payment_reference=state.payment_intent or event.payment_reference,
+                purchase_id=event.purchase_id or state.purchase_id,
+            )
+    return await record_payment_event(ctx, event, now=now)
+
+
+def _from_stripe(body: dict[str, Any]) -> PaymentEvent | None:
+    event_id, event_type = body.get("id"), body.get("type")
+    obj = (body.get("data") or {}).get("object") or {}
+    if not isinstance(event_id, str) or not isinstance(event_type, str) or not isinstance(obj, dict):
+        return None
+    metadata: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+    if event_type in PAYMENT_SUCCEEDED or event_type in PAYMENT_FAILED:
+        return PaymentEvent(
+            provider=PaymentProvider.STRIPE,
+            event_id=event_id,
+            type=event_type,
+            purchase_id=metadata.get("purchase_id") or obj.get("client_reference_id"),
+            object_reference=obj.get("id"),
+            payment_reference=_ref(obj.get("payment_intent")),
+            payment_status=obj.get("payment_status"),
+            amount_cents=_int(obj.get("amount_total")),
+            currency=obj.get("currency"),
+        )
+    if event_type in PAYMENT_REFUNDED:
+        return PaymentEvent(
+            provider=PaymentProvider.STRIPE,
+            event_id=event_id,
+            type=event_type,
+            purchase_id=metadata.get("purchase_id"),
+            object_reference=obj.get("id"),
+            payment_reference=_ref(obj.get("payment_intent")),
+            payment_status="refunded",
+            amount_cents=_int(obj.get("amount_refunded")),
+            currency=obj.get("currency"),
+            fully_refunded=bool(obj.get("refunded")),
+        )
+    # Any other event is acknowledged and stored, so Stripe stops sending it.
+    return PaymentEvent(provider=PaymentProvider.STRIPE, event_id=event_id, type=event_type[:100])
+
+
+def _ref(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
