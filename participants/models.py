@@ -110,7 +110,5 @@ class DocumentDownload(Base):
     document_id: Mapped[UUID] = mapped_column(ForeignKey("proof_documents.id", ondelete="CASCADE"))
     account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     capacity: Mapped[str] = mapped_column(String(20))  # "family", "staff" or "partner"
-    association_id: Mapped[UUID | None] = mapped_column(
-        ForeignKey("associations.id", ondelete="SET NULL")
-    )
+    association_id: Mapped[UUID | None] = mapped_column(ForeignKey("associations.id", ondelete="SET NULL"))
     downloaded_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
