@@ -713,7 +713,7 @@ async def _read_document(
         ).one_or_none()
         if row is None:
             raise DocumentNotFound()
-        document, kind_code = row.tuple()
+        document, kind_code = row
         if document.archived_at is not None and not include_archived:
             raise DocumentNotFound()
         try:
