@@ -7,14 +7,13 @@ in the services.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Response, get, patch, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import UNSET
 
@@ -33,8 +32,8 @@ from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
 
-Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Multipart = MultipartBody[dict[str, Any]]
+Form = URLEncodedBody[dict[str, Any]]
 
 
 def _today(ctx: Context) -> date:
@@ -108,7 +107,9 @@ def _download(document: DocumentFile) -> Response[bytes]:
 
 
 @post("/participants", tags=["participants"], status_code=201)
-async def api_create_participant(ctx: Context, account: Actor, data: ParticipantCreate) -> dict[str, str]:
+async def api_create_participant(
+    ctx: Context, account: Actor, data: JSONBody[ParticipantCreate]
+) -> dict[str, str]:
     """Declare a participant. The adult referent (`is_referent: true`, 18 or over) comes first."""
     participant = await services.create_participant(
         ctx,
@@ -142,7 +143,7 @@ async def api_get_participant(ctx: Context, account: Actor, participant_id: UUID
 
 @patch("/participants/{participant_id:uuid}", tags=["participants"])
 async def api_update_participant(
-    ctx: Context, account: Actor, participant_id: UUID, data: ParticipantPatch
+    ctx: Context, account: Actor, participant_id: UUID, data: JSONBody[ParticipantPatch]
 ) -> dict[str, Any]:
     """Change the identity or the registration sheet (only the fields sent)."""
     participant = await services.update_participant(
@@ -211,7 +212,7 @@ async def api_admin_document_kinds(ctx: Context, account: Actor) -> list[dict[st
 
 @post("/admin/document-kinds", tags=["admin"], status_code=201)
 async def api_admin_create_document_kind(
-    ctx: Context, account: Actor, data: DocumentKindCreate
+    ctx: Context, account: Actor, data: JSONBody[DocumentKindCreate]
 ) -> dict[str, Any]:
     kind = await services.create_document_kind(
         ctx,
@@ -226,7 +227,7 @@ async def api_admin_create_document_kind(
 
 @patch("/admin/document-kinds/{code:str}", tags=["admin"])
 async def api_admin_update_document_kind(
-    ctx: Context, account: Actor, code: str, data: DocumentKindPatch
+    ctx: Context, account: Actor, code: str, data: JSONBody[DocumentKindPatch]
 ) -> dict[str, Any]:
     kind = await services.update_document_kind(
         ctx,
