@@ -73,5 +73,5 @@ async def test_participants_contract_over_http(ctx: Context, live_server: Any) -
         anonymous = await api.get("/participants", headers={"Authorization": ""})
         assert anonymous.status_code == 401
 
-        schema = httpx.get(f"{live_server.url}/schema/openapi.json", timeout=10).json()
+        schema = (await api.get(f"{live_server.url}/schema/openapi.json")).json()
         assert "/api/v1/participants" in schema["paths"]
