@@ -241,6 +241,20 @@ async def api_admin_update_document_kind(
     return kind_dict(kind)
 
 
+@get("/admin/documents/{document_id:uuid}/downloads", tags=["admin"])
+async def api_admin_document_downloads(ctx: Context, account: Actor, document_id: UUID) -> list[dict[str, Any]]:
+    """Who downloaded a proof document, when, in which capacity (staff admin)."""
+    return [
+        {
+            "account_id": str(row.account_id) if row.account_id else None,
+            "capacity": row.capacity,
+            "association_id": str(row.association_id) if row.association_id else None,
+            "downloaded_at": row.downloaded_at.isoformat(),
+        }
+        for row in await services.list_downloads(ctx, account, document_id)
+    ]
+
+
 api_routes = [
     api_create_participant,
     api_list_participants,
@@ -255,6 +269,7 @@ api_routes = [
     api_admin_document_kinds,
     api_admin_create_document_kind,
     api_admin_update_document_kind,
+    api_admin_document_downloads,
 ]
 
 
