@@ -242,7 +242,9 @@ async def api_admin_update_document_kind(
 
 
 @get("/admin/documents/{document_id:uuid}/downloads", tags=["admin"])
-async def api_admin_document_downloads(ctx: Context, account: Actor, document_id: UUID) -> list[dict[str, Any]]:
+async def api_admin_document_downloads(
+    ctx: Context, account: Actor, document_id: UUID
+) -> list[dict[str, Any]]:
     """Who downloaded a proof document, when, in which capacity (staff admin)."""
     return [
         {

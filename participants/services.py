@@ -109,12 +109,13 @@ def clean_phone(value: str) -> str:
 
 
 def clean_authorisations(value: dict[str, Any]) -> dict[str, bool]:
+    """The authorisations given, checked: known keys, yes/no values. Keys not given are left out."""
     unknown = set(value) - set(AUTHORISATIONS)
     if unknown:
         raise _invalid("authorisations", f"Autorisation inconnue : {', '.join(sorted(unknown))}.")
     if not all(isinstance(flag, bool) for flag in value.values()):
         raise _invalid("authorisations", "Chaque autorisation vaut oui (true) ou non (false).")
-    return {key: bool(value.get(key, False)) for key in AUTHORISATIONS}
+    return {key: bool(flag) for key, flag in value.items()}
 
 
 def _text(value: str, field: str, label: str, limit: int) -> str:
@@ -440,6 +441,11 @@ async def update_participant(
             raise ParticipantArchived()
         if participant.is_referent and "birth_date" in values:
             check_referent_age(values["birth_date"], today)
+        if "authorisations" in values:  # a PATCH of one authorisation leaves the others as they are
+            current = {
+                key: bool((participant.authorisations or {}).get(key, False)) for key in AUTHORISATIONS
+            }
+            values["authorisations"] = {**current, **values["authorisations"]}
         for name, value in values.items():
             setattr(participant, name, value)
     return participant

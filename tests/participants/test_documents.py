@@ -187,11 +187,23 @@ async def test_staff_and_an_authorized_partner_read_it_and_the_audit_says_who(ct
             document_id=document.id,
             now=now,
         )
+    await archive_document(ctx, actor_of(owner), child.id, document.id, now=now)
+    with pytest.raises(DocumentNotFound):  # a withdrawn document is no longer the partner's to read
+        await read_document_for_partner(
+            ctx,
+            partner_account_id=partner.id,
+            association_id=association.id,
+            participant_id=child.id,
+            document_id=document.id,
+            now=now,
+        )
+    assert (await read_document(ctx, admin, child.id, document.id, now=now)).content == PDF  # staff: history
     audit = await list_downloads(ctx, admin, document.id)
     assert [(row.account_id, row.capacity, row.association_id) for row in audit] == [
         (admin_account.id, "staff", None),
         (finance.account_id, "staff", None),
         (partner.id, "partner", association.id),
+        (admin_account.id, "staff", None),
     ]
     with pytest.raises(Forbidden):
         await list_downloads(ctx, actor_of(owner), document.id)
@@ -257,3 +269,14 @@ async def test_staff_admin_configures_document_kinds(ctx: Context) -> None:
     )
     assert (restored.archived_at, restored.label) == (None, "Licence fédérale")
     assert (await _upload(ctx, account, child, kind="licence_ffn")).kind_label == "Licence fédérale"
+
+
+async def test_no_document_is_handed_in_for_an_archived_participant(ctx: Context) -> None:
+    from participants.errors import ParticipantArchived
+    from participants.services import archive_participant
+
+    account, child = await _child(ctx)
+    await archive_participant(ctx, actor_of(account), child.id, now=ctx.clock.now())
+    with pytest.raises(ParticipantArchived):
+        await _upload(ctx, account, child)
+    assert not list(files_root(ctx.settings).rglob("*.*"))

@@ -229,7 +229,9 @@ async def test_documents_over_the_api(ctx: Context, client: Any) -> None:
     _, admin = await create_user(ctx, staff_role="admin")
     audit = await client.get(f"{API}/admin/documents/{ok.json()['id']}/downloads", headers=admin)
     assert [row["capacity"] for row in audit.json()] == ["family"]
-    assert (await client.get(f"{API}/admin/documents/{ok.json()['id']}/downloads", headers=headers)).status_code == 403
+    assert (
+        await client.get(f"{API}/admin/documents/{ok.json()['id']}/downloads", headers=headers)
+    ).status_code == 403
     ctx.clock.advance(days=18)  # 21 May: expired
     assert (await client.get(f"{API}/participants/{referent_id}/documents", headers=headers)).json()[0][
         "expired"

@@ -241,6 +241,12 @@ async def test_the_registration_sheet_is_saved_and_checked(ctx: Context) -> None
     assert reread.image_rights_consent is True
     assert reread.authorisations == {"leave_alone": False, "transport": True, "emergency_care": True}
 
+    # One authorisation changed alone leaves the others as they were.
+    again = await update_participant(
+        ctx, family, child.id, ParticipantChanges(authorisations={"transport": False}), now=now
+    )
+    assert again.authorisations == {"leave_alone": False, "transport": False, "emergency_care": True}
+
     with pytest.raises(InvalidRequest, match="numéro de téléphone n'est pas valide"):
         await update_participant(
             ctx, family, child.id, ParticipantChanges(emergency_contact_phone="appelez-moi"), now=now
