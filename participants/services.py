@@ -9,6 +9,7 @@ sessions.
 Functions for other modules (booking), which take a session and do not authorize the caller:
 - `get_family_participant(session, family_account_id, participant_id)` → the family's participant
 - `missing_documents(session, participant_id, kinds, on)` → required kinds lacking or expired on a day
+- `document_kind_labels(session, codes)` → the French labels of document kind codes, for messages
 - `list_participant_documents(session, participant_id)` → the current documents of a participant
 - `read_document_for_partner(ctx, …)` → a document's bytes for an already-authorized partner
 """
@@ -178,6 +179,16 @@ async def missing_documents(
     )
     present = set(rows.scalars())
     return [code for code in wanted if code not in present]
+
+
+async def document_kind_labels(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """The French label of each code (the code itself for an unknown one), for messages such as
+    « Justificatif manquant : Certificat médical » built from `missing_documents`."""
+    rows = await session.execute(
+        select(DocumentKind.code, DocumentKind.label).where(DocumentKind.code.in_(codes))
+    )
+    labels = dict(rows.tuples().all())
+    return {code: labels.get(code, code) for code in codes}
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from participants.models import DocumentDownload
 from participants.services import (
     archive_document,
     create_document_kind,
+    document_kind_labels,
     list_documents,
     list_downloads,
     missing_documents,
@@ -228,6 +229,10 @@ async def test_missing_documents_on_the_session_date(ctx: Context) -> None:
         ]
         assert await missing_documents(session, child.id, [], date(2027, 6, 1)) == []
         assert await missing_documents(session, child.id, ["licence"], date(2027, 6, 1)) == ["licence"]
+        assert await document_kind_labels(session, ["certificat_medical", "licence"]) == {
+            "certificat_medical": "Certificat médical",
+            "licence": "licence",
+        }
         _, other = await create_family(ctx)
         assert await missing_documents(session, other.id, kinds, date(2027, 6, 1)) == kinds
     await archive_document(ctx, actor_of(account), child.id, insurance.id, now=ctx.clock.now())
