@@ -444,3 +444,13 @@ async def test_pages_of_another_family_are_404_and_staff_pages_are_guarded(ctx: 
     assert refused.status_code == 400
     assert "Le code doit commencer" in refused.text
     assert owner  # keeps the family alive for the 404 above
+
+
+async def test_names_are_escaped_on_pages(ctx: Context, client: Any) -> None:
+    owner, _ = await create_family(ctx)
+    child = await create_participant(ctx, owner, first_name="<script>alert(1)</script>", last_name="Le Gall")
+    await _login_page_client(ctx, client, owner)
+    for path in ("/participants", f"/participants/{child.id}"):
+        page = await client.get(path)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+        assert "<script>alert(1)" not in page.text

@@ -294,3 +294,22 @@ async def test_archiving_keeps_the_row_and_hides_the_participant(ctx: Context) -
         assert (
             await get_family_participant(session, account.id, child.id, include_archived=True)
         ).id == child.id
+
+
+async def test_a_family_declares_at_most_20_participants(ctx: Context) -> None:
+    from participants.errors import TooManyParticipants
+    from tests.factories import create_participant as add
+
+    account, _ = await create_family(ctx)
+    for n in range(19):
+        await add(ctx, account, first_name=f"Enfant {n}")
+    with pytest.raises(TooManyParticipants) as refused:
+        await create_participant(
+            ctx,
+            actor_of(account),
+            first_name="Un",
+            last_name="De trop",
+            birth_date=date(2020, 1, 1),
+            now=ctx.clock.now(),
+        )
+    assert refused.value.code == "too_many_participants"
