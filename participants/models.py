@@ -64,6 +64,11 @@ class Participant(Base):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    @property
+    def sheet_is_complete(self) -> bool:
+        """Someone to call in an emergency: what partners need before welcoming the participant."""
+        return bool(self.emergency_contact_name.strip() and self.emergency_contact_phone.strip())
+
     def authorised(self, key: str) -> bool:
         return bool((self.authorisations or {}).get(key, False))
 

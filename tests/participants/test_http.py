@@ -365,6 +365,7 @@ async def test_pages_ask_for_the_referent_first_then_manage_participants(ctx: Co
     assert "Fiche d'inscription" in detail.text
     assert 'enctype="multipart/form-data"' in detail.text
 
+    assert "Fiche à compléter" in (await client.get("/participants")).text
     bad_phone = await client.post(
         f"{detail_url}/fiche",
         data={
@@ -390,6 +391,7 @@ async def test_pages_ask_for_the_referent_first_then_manage_participants(ctx: Co
     )
     assert sheet.status_code == 200
     assert "La fiche d&#39;inscription est enregistrée." in sheet.text
+    assert "Fiche à compléter" not in (await client.get("/participants")).text
 
     html_pdf = await client.post(
         f"{detail_url}/justificatifs",

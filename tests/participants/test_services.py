@@ -236,6 +236,7 @@ async def test_the_registration_sheet_is_saved_and_checked(ctx: Context) -> None
         now=now,
     )
     assert updated.emergency_contact_phone == "06 12 34 56 78"
+    assert updated.sheet_is_complete
     reread = await get_participant(ctx, family, child.id)
     assert reread.health_notes == "Allergie aux arachides"
     assert reread.image_rights_consent is True
