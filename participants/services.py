@@ -619,6 +619,12 @@ async def upload_document(
         async with ctx.db.unit_of_work() as uow:
             # Re-read under the transaction: the participant may have been archived meanwhile.
             participant = await get_family_participant(uow.session, actor.account_id, participant_id)
+            # Two uploads of one kind at once must not both find "no previous document" and leave
+            # two current ones: the participant's row serializes them (PostgreSQL; SQLite's writers
+            # are serialized already).
+            await uow.session.execute(
+                select(Participant.id).where(Participant.id == participant.id).with_for_update()
+            )
             previous = (
                 await uow.session.execute(
                     select(ProofDocument).where(

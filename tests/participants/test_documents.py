@@ -285,3 +285,14 @@ async def test_no_document_is_handed_in_for_an_archived_participant(ctx: Context
     with pytest.raises(ParticipantArchived):
         await _upload(ctx, account, child)
     assert not list(files_root(ctx.settings).rglob("*.*"))
+
+
+async def test_concurrent_uploads_of_one_kind_leave_one_current_document(ctx: Context) -> None:
+    import asyncio
+
+    account, child = await _child(ctx)
+    results = await asyncio.gather(*(_upload(ctx, account, child) for _ in range(8)))
+    assert len({document.id for document in results}) == 8
+    current = await list_documents(ctx, actor_of(account), child.id)
+    assert len(current) == 1
+    assert len(await list_documents(ctx, actor_of(account), child.id, include_archived=True)) == 8
