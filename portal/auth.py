@@ -89,6 +89,15 @@ async def actor_for_token(ctx: Context, token: str, kinds: tuple[str, ...]) -> A
     )
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _cookie_allowed(request: Request) -> bool:
+    """The JSON API is exempt from CSRF checks, so there a page's session cookie may only read:
+    a write under /api/ needs a bearer token, which another site cannot make a browser send."""
+    return not request.url.path.startswith("/api/") or request.method in _SAFE_METHODS
+
+
 async def resolve_actor(request: Request) -> Actor | None:
     """Litestar dependency `actor`: None for an anonymous visitor."""
     if "carnet_actor" in request.scope:
@@ -100,7 +109,7 @@ async def resolve_actor(request: Request) -> Actor | None:
         actor = await actor_for_token(ctx, header[7:].strip(), (TokenKind.API,))
         if actor is None:
             raise NotAuthenticated("Jeton d'accès invalide ou expiré.")
-    elif cookie := request.cookies.get(SESSION_COOKIE):
+    elif (cookie := request.cookies.get(SESSION_COOKIE)) and _cookie_allowed(request):
         actor = await actor_for_token(ctx, cookie, (TokenKind.SESSION,))
     request.scope["carnet_actor"] = actor  # type: ignore[typeddict-unknown-key]
     return actor

@@ -165,7 +165,14 @@ async def ctx(settings: Settings, clock: FixedClock) -> AsyncIterator[Context]:
 
 @pytest.fixture
 async def client(ctx: Context) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(ctx=ctx)
+    """The app behind Litestar's test client, on the test's database, settings and clock.
+
+    The test client runs the app in anyio's blocking portal, another thread and event loop, and
+    an asyncpg connection belongs to the loop that opened it: the app gets a Context (an engine and
+    pool) of its own rather than the test's, whose pool the factories filled. Its on_shutdown
+    closes it.
+    """
+    app = create_app(ctx=Context(ctx.settings, clock=ctx.clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
         yield test_client
 
@@ -209,7 +216,7 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded CI machine imports slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server stopped:\n{self.log_path.read_text()}")

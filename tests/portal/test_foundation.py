@@ -95,3 +95,21 @@ def test_age_on_the_session_date() -> None:
     assert age_on(date(2015, 7, 12), date(2027, 7, 11)) == 11
     assert age_on(date(2015, 7, 12), date(2027, 7, 12)) == 12
     assert age_on(datetime(2008, 2, 29).date(), date(2026, 2, 28)) == 17
+
+
+async def test_the_api_refuses_writes_carried_by_a_page_cookie(ctx: Context, client) -> None:
+    """/api/ is exempt from CSRF: a cross-site form must not be able to write with the cookie."""
+    from portal.accounts.models import TokenKind
+    from portal.accounts.services import issue_token
+    from portal.auth import SESSION_COOKIE
+
+    account = await create_account(ctx)
+    async with ctx.db.unit_of_work() as uow:
+        cookie = await issue_token(uow, account_id=account.id, kind=TokenKind.SESSION, now=ctx.clock.now())
+    client.cookies.set(SESSION_COOKIE, cookie)
+    assert (await client.get("/api/v1/me")).status_code == 200  # reading is harmless
+    response = await client.post(
+        "/api/v1/participants", json={"first_name": "A", "last_name": "B", "birth_date": "2015-01-01"}
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
