@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pendulum
 from litestar import MediaType, Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
@@ -45,7 +45,7 @@ from portal.errors import DomainError, NotFound
 from wallet.models import LedgerAccount
 
 IdempotencyHeader = Annotated[
-    str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
 ]
 
 
@@ -83,7 +83,7 @@ class AttendanceIn:
 
 @post("/bookings", status_code=201, tags=["booking"])
 async def create_booking(
-    ctx: Context, account: Actor, data: BookingIn, idempotency_key: IdempotencyHeader = None
+    ctx: Context, account: Actor, data: JSONBody[BookingIn], idempotency_key: IdempotencyHeader = None
 ) -> dict[str, Any]:
     """Book a participant of the family on a session, paying in coupons."""
     return await book_session(
@@ -99,7 +99,7 @@ async def create_booking(
 
 @post("/bookings/group", status_code=201, tags=["booking"])
 async def create_group(
-    ctx: Context, account: Actor, data: GroupIn, idempotency_key: IdempotencyHeader = None
+    ctx: Context, account: Actor, data: JSONBody[GroupIn], idempotency_key: IdempotencyHeader = None
 ) -> dict[str, Any]:
     """Several bookings, all or nothing (family activities: each child with an adult)."""
     return await book_group(
@@ -134,7 +134,7 @@ async def cancel_my_booking(ctx: Context, account: Actor, booking_id: UUID) -> d
 
 @post("/sessions/{session_id:uuid}/waitlist", status_code=201, tags=["booking"])
 async def join_session_waitlist(
-    ctx: Context, account: Actor, session_id: UUID, data: WaitlistIn
+    ctx: Context, account: Actor, session_id: UUID, data: JSONBody[WaitlistIn]
 ) -> dict[str, Any]:
     return await join_waitlist(
         ctx,
@@ -221,7 +221,7 @@ async def session_attendees(
 
 @post("/partner/sessions/{session_id:uuid}/cancel", status_code=200, tags=["booking"])
 async def partner_cancel_session(
-    ctx: Context, account: Actor, session_id: UUID, data: CancelSessionIn
+    ctx: Context, account: Actor, session_id: UUID, data: JSONBody[CancelSessionIn]
 ) -> dict[str, Any]:
     """Cancel a session: every booking refunded in full, every family e-mailed."""
     return await cancel_session(ctx, account, session_id, reason=data.reason, now=ctx.clock.now())
@@ -229,7 +229,7 @@ async def partner_cancel_session(
 
 @post("/partner/sessions/{session_id:uuid}/attendance", status_code=200, tags=["booking"])
 async def partner_attendance(
-    ctx: Context, account: Actor, session_id: UUID, data: AttendanceIn
+    ctx: Context, account: Actor, session_id: UUID, data: JSONBody[AttendanceIn]
 ) -> dict[str, Any]:
     return await mark_attendance(
         ctx, account, session_id, booking_id=data.booking_id, attendance=data.attendance, now=ctx.clock.now()
@@ -410,9 +410,7 @@ async def bookings_page(
     elif quitte:
         flash = "Vous avez quitté la liste complémentaire."
     now = ctx.clock.now()
-    upcoming = [
-        b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now
-    ]
+    upcoming = [b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now]
     others = [b for b in bookings if b not in upcoming]
     return _page("list.html", account, upcoming=upcoming, others=others, waitlists=waitlists, flash=flash)
 

@@ -52,7 +52,9 @@ async def test_refusals_carry_the_contract_codes(api, ctx: Context, clock) -> No
     response = await post(poor)
     assert (response.status_code, response.json()["code"]) == (409, "insufficient_coupons")
     assert response.json()["detail"].startswith("Vous n'avez pas assez de coupons")
-    adult = await create_participant(ctx, rich.account, first_name="Anne", birth_date=pendulum.date(1985, 1, 1))
+    adult = await create_participant(
+        ctx, rich.account, first_name="Anne", birth_date=pendulum.date(1985, 1, 1)
+    )
     response = await post(rich, adult)
     assert (response.status_code, response.json()["code"]) == (422, "age_not_eligible")
     assert (await post(rich)).status_code == 201
@@ -83,9 +85,7 @@ async def test_idempotency_key_header(api, ctx: Context) -> None:
     second = await api.post("/api/v1/bookings", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
-    reused = await api.post(
-        "/api/v1/bookings", json={**body, "session_id": str(other.id)}, headers=headers
-    )
+    reused = await api.post("/api/v1/bookings", json={**body, "session_id": str(other.id)}, headers=headers)
     assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
     async with ctx.db.read() as db:
         assert len((await db.execute(select(Booking))).scalars().all()) == 1
@@ -169,7 +169,9 @@ async def test_partner_attendees_json_and_csv_and_cancel(api, ctx: Context) -> N
     assert (await api.get(url, headers=family.headers)).status_code == 403
 
     cancel = f"/api/v1/partner/sessions/{session.id}/cancel"
-    assert (await api.post(cancel, json={"reason": "Gymnase fermé"}, headers=stranger.headers)).status_code == 403
+    assert (
+        await api.post(cancel, json={"reason": "Gymnase fermé"}, headers=stranger.headers)
+    ).status_code == 403
     response = await api.post(cancel, json={"reason": "Gymnase fermé"}, headers=partner.headers)
     assert response.status_code == 200
     assert response.json() == {
