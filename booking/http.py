@@ -412,7 +412,9 @@ async def bookings_page(
     now = ctx.clock.now()
     upcoming = [b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now]
     others = [b for b in bookings if b not in upcoming]
-    return _page("list.html", account, upcoming=upcoming, others=others, waitlists=waitlists, flash=flash)
+    return _page(
+        "list.html", account, upcoming=upcoming, others=others, waitlists=waitlists, flash=flash, parse=_parse
+    )
 
 
 async def _my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""The family and partner pages: French, forms with CSRF, the consequence shown before confirming."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from booking.models import Booking, BookingStatus
+from portal.accounts.models import TokenKind
+from portal.accounts.services import issue_token
+from portal.context import Context
+from tests.booking.factories import a_family, a_partner, a_session
+
+
+async def login(api, ctx: Context, account) -> None:
+    async with ctx.db.unit_of_work() as uow:
+        token = await issue_token(uow, account_id=account.id, kind=TokenKind.SESSION, now=ctx.clock.now())
+    api.cookies.set("carnet_session", token)
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "the form has no CSRF field"
+    return match.group(1)
+
+
+async def test_a_family_books_from_the_page_and_cancels_seeing_the_refund(api, ctx: Context) -> None:
+    family = await a_family(ctx, 10)
+    activity, session = await a_session(
+        ctx, price_coupons=3, activity_fields={"cancellation_deadline_days": 2}
+    )
+    await login(api, ctx, family.account)
+    page = await api.get(f"/reservations/nouvelle?session_id={session.id}")
+    assert page.status_code == 200
+    assert activity.title in page.text and "Votre solde" in page.text and "10 coupons" in page.text
+    assert "Annulation remboursée jusqu" in page.text
+    response = await api.post(
+        "/reservations/nouvelle",
+        data={
+            "_csrf_token": csrf(page.text),
+            "session_id": str(session.id),
+            f"participants_{session.id}": str(family.child.id),
+        },
+    )
+    assert response.status_code == 303
+    detail = await api.get(response.headers["location"])
+    assert "Réservation confirmée" in detail.text and activity.title in detail.text
+    async with ctx.db.read() as db:
+        booking = (await db.execute(select(Booking))).scalar_one()
+    listing = await api.get("/reservations")
+    assert activity.title in listing.text and "Consulter" in listing.text
+    ics = await api.get(f"/reservations/{booking.id}.ics")
+    assert ics.headers["content-type"].startswith("text/calendar") and "BEGIN:VEVENT" in ics.text
+
+    confirm = await api.get(f"/reservations/{booking.id}/annuler")
+    assert "Vous serez remboursé de 3 coupons" in confirm.text
+    done = await api.post(f"/reservations/{booking.id}/annuler", data={"_csrf_token": csrf(confirm.text)})
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        assert (await db.get(Booking, booking.id)).status == BookingStatus.CANCELLED  # type: ignore[union-attr]
+
+
+async def test_the_cancel_page_warns_that_coupons_will_be_lost_after_the_deadline(
+    api, ctx: Context, clock
+) -> None:
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, activity_fields={"cancellation_deadline_days": 2})
+    from booking.services import book_session
+
+    receipt = await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    clock.set(session.cancellation_deadline_at)
+    await login(api, ctx, family.account)
+    confirm = await api.get(f"/reservations/{receipt['id']}/annuler")
+    assert "ces coupons seront perdus" in confirm.text
+
+
+async def test_a_refusal_is_shown_on_the_booking_page(api, ctx: Context) -> None:
+    family = await a_family(ctx, 1)
+    _, session = await a_session(ctx, price_coupons=3)
+    await login(api, ctx, family.account)
+    page = await api.get(f"/reservations/nouvelle?session_id={session.id}")
+    response = await api.post(
+        "/reservations/nouvelle",
+        data={
+            "_csrf_token": csrf(page.text),
+            "session_id": str(session.id),
+            f"participants_{session.id}": str(family.child.id),
+        },
+    )
+    assert response.status_code == 409
+    assert "pas assez de coupons" in response.text
+
+
+async def test_a_post_without_csrf_is_refused(api, ctx: Context) -> None:
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx)
+    await login(api, ctx, family.account)
+    response = await api.post(
+        "/reservations/nouvelle",
+        data={"session_id": str(session.id), f"participants_{session.id}": str(family.child.id)},
+    )
+    assert response.status_code == 403
+    async with ctx.db.read() as db:
+        assert (await db.execute(select(Booking))).first() is None
+
+
+async def test_the_partner_page_lists_attendees_and_cancels_the_session(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, partner.association)
+    from booking.services import book_session
+
+    await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    await login(api, ctx, partner.account)
+    page = await api.get(f"/partenaire/seances/{session.id}")
+    assert (
+        page.status_code == 200 and "Lou Le Gall" in page.text and "Télécharger la liste (CSV)" in page.text
+    )
+    response = await api.post(
+        f"/partenaire/seances/{session.id}/annuler",
+        data={"_csrf_token": csrf(page.text), "reason": "Gymnase fermé"},
+    )
+    assert response.status_code == 303
+    after = await api.get(response.headers["location"])
+    assert "Séance annulée" in after.text
+
+    await login(api, ctx, family.account)
+    assert (await api.get(f"/partenaire/seances/{session.id}")).status_code == 403
+
+
+async def test_pages_need_a_login(api, ctx: Context) -> None:
+    response = await api.get("/reservations", headers={"Accept": "text/html"})
+    assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
