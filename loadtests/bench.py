@@ -26,7 +26,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -34,7 +33,7 @@ import pendulum
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/carnet_bench"
-SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 (a throwaway bench key)
 
 
 def _dsn(url: str) -> str:
@@ -245,7 +244,8 @@ async def run_sql(url: str, seed_data: Seed, concurrency: int) -> tuple[float, l
                         now,
                     )
                     await conn.execute(
-                        "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, code, "
+                        "INSERT INTO ledger_transfers "
+                        "(id, debit_account_id, credit_account_id, amount, code, "
                         "booking_id, association_id, memo, created_at) "
                         "VALUES ($1, $2, $3, $4, 'redeem', $5, $6, 'Réservation', $7)",
                         f"booking:{booking_id}:redeem",
@@ -338,7 +338,8 @@ async def main() -> int:
     await reset_database(url)
     await asyncio.to_thread(migrate, env)
     print(
-        f"données : {families} familles, {sessions} séances, {requests} réservations par phase, {concurrency} clients"
+        f"données : {families} familles, {sessions} séances, {requests} réservations par phase, "
+        f"{concurrency} clients"
     )
     seed_data = await seed(url, families, sessions, requests)
     port = _free_port()
@@ -356,11 +357,13 @@ async def main() -> int:
     sql_elapsed, sql_latencies, booked = await run_sql(url, seed_data, concurrency)
     sql_rate = report("SQL", sql_elapsed, sql_latencies, booked)
     print(
-        f"ratio HTTP / SQL : {http_rate / sql_rate:.2f} (l'application complète fait {100 * http_rate / sql_rate:.0f} % du débit de la transaction seule)"
+        f"ratio HTTP / SQL : {http_rate / sql_rate:.2f} (l'application complète fait "
+        f"{100 * http_rate / sql_rate:.0f} % du débit de la transaction seule)"
     )
     taken, confirmed = await check(url)
     print(
-        f"contrôle : places prises {taken} = réservations confirmées {confirmed} : {'ok' if taken == confirmed else 'ÉCART'}"
+        f"contrôle : places prises {taken} = réservations confirmées {confirmed} : "
+        f"{'ok' if taken == confirmed else 'ÉCART'}"
     )
     return 0 if taken == confirmed and set(statuses) == {201} else 1
 
