@@ -764,16 +764,46 @@ async def cancel_session(
                 # Rule 2: every wallet first, in a sorted order, then the session.
                 for family_id in sorted(families):
                     await lock_family_wallet(uow, family_id)
-                result = await db.execute(
-                    update(ActivitySession)
-                    .where(
-                        ActivitySession.id == session_id, ActivitySession.status == SessionStatus.SCHEDULED
-                    )
-                    .values(status=SessionStatus.CANCELLED, cancelled_at=now, cancel_reason=reason, taken=0)
-                    .execution_options(synchronize_session=False)
+                # Children of a family activity accompanied by this session's adults lose their
+                # companion: they are cancelled and refunded too. Their bookings only change under
+                # their family's wallet lock, held now, so this list is stable.
+                children = list(
+                    (
+                        await db.execute(
+                            select(Booking)
+                            .where(
+                                Booking.accompanying_booking_id.in_(
+                                    select(Booking.id).where(
+                                        Booking.session_id == session_id,
+                                        Booking.status == BookingStatus.CONFIRMED,
+                                    )
+                                ),
+                                Booking.status == BookingStatus.CONFIRMED,
+                            )
+                            .order_by(Booking.id)
+                        )
+                    ).scalars()
                 )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    raise SessionCancelled("Cette séance est déjà annulée.")
+                child_seats: dict[UUID, int] = defaultdict(int)
+                for child in children:
+                    child_seats[child.session_id] += 1
+                for locked_id in sorted({session_id, *child_seats}):  # sessions in a sorted order
+                    if locked_id != session_id:
+                        await _release_seats(db, {locked_id: child_seats[locked_id]})
+                        continue
+                    result = await db.execute(
+                        update(ActivitySession)
+                        .where(
+                            ActivitySession.id == session_id,
+                            ActivitySession.status == SessionStatus.SCHEDULED,
+                        )
+                        .values(
+                            status=SessionStatus.CANCELLED, cancelled_at=now, cancel_reason=reason, taken=0
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                    if result.rowcount != 1:  # type: ignore[attr-defined]
+                        raise SessionCancelled("Cette séance est déjà annulée.")
                 bookings = list(
                     (
                         await db.execute(
@@ -789,8 +819,10 @@ async def cancel_session(
                 if {b.family_account_id for b in bookings} - families:
                     raise _FamiliesChanged()
                 result_data = await _refund_partner_cancel(
-                    ctx, uow, session, activity, bookings, reason, now, tz
+                    ctx, uow, session, activity, bookings, children, reason, now, tz
                 )
+                for child_session_id in child_seats:
+                    ctx.jobs.enqueue(uow, PROMOTE_JOB, str(child_session_id))
                 await db.execute(
                     update(WaitlistEntry)
                     .where(
@@ -811,6 +843,7 @@ async def _refund_partner_cancel(
     session: ActivitySession,
     activity: Activity,
     bookings: list[Booking],
+    children: list[Booking],
     reason: str,
     now: datetime,
     tz: str,
@@ -820,7 +853,9 @@ async def _refund_partner_cancel(
         p.id: p
         for p in (
             await db.execute(
-                select(Participant).where(Participant.id.in_({b.participant_id for b in bookings}))
+                select(Participant).where(
+                    Participant.id.in_({b.participant_id for b in [*bookings, *children]})
+                )
             )
         ).scalars()
     }
@@ -840,6 +875,23 @@ async def _refund_partner_cancel(
         refunded_coupons += refunded
         by_family[b.family_account_id].append(
             {"booking": b, "participant": participant, "refunded": refunded}
+        )
+    for child in children:
+        participant = people[child.participant_id]
+        memo = (
+            f"Séance adulte annulée par le partenaire : {activity.title} — {participant.first_name} — "
+            f"{session_date(session.starts_at, tz):%d/%m}"
+        )
+        refunded = await _close_booking(
+            uow,
+            child,
+            code=TransferCode.PARTNER_CANCEL,
+            cancelled_by=CancelledBy.COMPANION,
+            now=now,
+            memo=memo,
+        )
+        by_family[child.family_account_id].append(
+            {"booking": child, "participant": participant, "refunded": refunded}
         )
     for family_id, lines in by_family.items():
         email = await _family_email(db, family_id)

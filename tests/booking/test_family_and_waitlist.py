@@ -255,3 +255,52 @@ async def test_a_reminder_is_sent_the_day_before_the_cancellation_deadline_once(
     async with ctx.db.read() as db:
         subjects = [m.subject for m in (await db.execute(select(MailMessage))).scalars()]
     assert sum("Rappel" in s for s in subjects) == 1
+
+
+async def test_a_partner_cancelling_the_adult_session_refunds_the_accompanied_children(ctx: Context) -> None:
+    from booking.services import cancel_session
+    from tests.booking.factories import a_partner
+
+    partner = await a_partner(ctx)
+    activity, adult_session = await a_session(
+        ctx, partner.association, audience="adult", price_coupons=4, activity_fields={"family": True}
+    )
+    child_session = await create_session(
+        ctx, activity, starts_at=adult_session.starts_at, audience="child", price_coupons=2
+    )
+    family, parent, kids = await household(ctx)
+    await book_group(
+        ctx,
+        family.actor,
+        requests=[BookingRequest(adult_session.id, parent.id), BookingRequest(child_session.id, kids[0].id)],
+        now=ctx.clock.now(),
+    )
+    result = await cancel_session(
+        ctx, partner.actor, adult_session.id, reason="Mur fermé", now=ctx.clock.now()
+    )
+    assert result["refunded_bookings"] == 1 and result["refunded_coupons"] == 4
+    assert await balance_of(ctx, family.account) == 30
+    async with ctx.db.read() as db:
+        assert set((await db.execute(select(Booking.status))).scalars()) == {BookingStatus.CANCELLED}
+        mail = (
+            await db.execute(select(MailMessage).where(MailMessage.template == "booking/session_cancelled"))
+        ).scalar_one()
+    assert "Lou" in mail.body_text and "Anne" in mail.body_text
+    await assert_ledger_consistent(ctx)
+
+
+async def test_staff_admin_may_cancel_any_session(ctx: Context) -> None:
+    from booking.services import cancel_session
+    from tests.booking.factories import actor_of
+    from tests.factories import create_account
+
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, price_coupons=3)
+    await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    staff = actor_of(await create_account(ctx, staff_role="admin"))
+    result = await cancel_session(ctx, staff, session.id, reason="Alerte météo", now=ctx.clock.now())
+    assert result["refunded_coupons"] == 3
+    assert await balance_of(ctx, family.account) == 10
+    await assert_ledger_consistent(ctx)

@@ -136,3 +136,28 @@ async def test_the_partner_page_lists_attendees_and_cancels_the_session(api, ctx
 async def test_pages_need_a_login(api, ctx: Context) -> None:
     response = await api.get("/reservations", headers={"Accept": "text/html"})
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+
+
+async def test_a_full_session_offers_the_waiting_list_on_the_page(api, ctx: Context) -> None:
+    first, second = await a_family(ctx, 10), await a_family(ctx, 10)
+    _, session = await a_session(ctx, capacity=1)
+    from booking.services import book_session
+
+    await book_session(
+        ctx, first.actor, session_id=session.id, participant_id=first.child.id, now=ctx.clock.now()
+    )
+    await login(api, ctx, second.account)
+    page = await api.get(f"/reservations/nouvelle?session_id={session.id}")
+    assert "liste complémentaire" in page.text
+    response = await api.post(
+        "/reservations/nouvelle",
+        data={
+            "_csrf_token": csrf(page.text),
+            "session_id": str(session.id),
+            f"participants_{session.id}": str(second.child.id),
+            "waitlist": "1",
+        },
+    )
+    assert response.status_code == 303
+    listing = await api.get(response.headers["location"])
+    assert "position 1" in listing.text and "Quitter la liste" in listing.text
