@@ -318,13 +318,13 @@ async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> 
     }
 
 
-@get("/reservations/nouvelle", include_in_schema=False)
+@get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
 async def new_booking_page(ctx: Context, account: Actor, session_id: UUID) -> Template:
     context = await _new_booking_context(ctx, account, session_id)
     return _page("new.html", account, **context, errors=None, now=ctx.clock.now())
 
 
-@post("/reservations/nouvelle", include_in_schema=False)
+@post("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
 async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any, Any, Any]) -> Any:
     form = await request.form()
     try:
@@ -392,7 +392,7 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
         )
 
 
-@get("/reservations", include_in_schema=False)
+@get("/reservations", include_in_schema=False, media_type=MediaType.HTML)
 async def bookings_page(
     ctx: Context,
     account: Actor,
@@ -437,7 +437,7 @@ def _ref(ref: str) -> UUID:
         raise NotFound("Réservation introuvable.") from exc
 
 
-@get("/reservations/{ref:str}", include_in_schema=False)
+@get("/reservations/{ref:str}", include_in_schema=False, media_type=MediaType.HTML)
 async def booking_page(
     ctx: Context, account: Actor, ref: str, confirmee: str | None = None, annulee: str | None = None
 ) -> Any:
@@ -504,14 +504,14 @@ async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dic
     return {"b": b, "refund": refunded == "refund", "children": children}
 
 
-@get("/reservations/{ref:str}/annuler", include_in_schema=False)
+@get("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
 async def cancel_page(ctx: Context, account: Actor, ref: str) -> Template:
     booking_id = _ref(ref)
     context = await _cancel_context(ctx, account, booking_id)
     return _page("cancel.html", account, **context, errors=None)
 
 
-@post("/reservations/{ref:str}/annuler", include_in_schema=False)
+@post("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
 async def cancel_submit(ctx: Context, account: Actor, ref: str) -> Any:
     booking_id = _ref(ref)
     try:
@@ -522,7 +522,7 @@ async def cancel_submit(ctx: Context, account: Actor, ref: str) -> Any:
     return Redirect(f"/reservations/{booking_id}?annulee=1", status_code=303)
 
 
-@post("/reservations/liste/{entry_id:uuid}/quitter", include_in_schema=False)
+@post("/reservations/liste/{entry_id:uuid}/quitter", include_in_schema=False, media_type=MediaType.HTML)
 async def leave_waitlist_submit(ctx: Context, account: Actor, entry_id: UUID) -> Redirect:
     await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
     return Redirect("/reservations?quitte=1", status_code=303)
@@ -553,7 +553,7 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
     }
 
 
-@get("/partenaire/seances/{session_id:uuid}", include_in_schema=False)
+@get("/partenaire/seances/{session_id:uuid}", include_in_schema=False, media_type=MediaType.HTML)
 async def partner_session_page(
     ctx: Context, account: Actor, session_id: UUID, message: str | None = None
 ) -> Template:
@@ -570,7 +570,7 @@ async def _partner_action(ctx: Context, account: Actor, session_id: UUID, action
     return Redirect(f"/partenaire/seances/{session_id}?message={quote(done)}", status_code=303)
 
 
-@post("/partenaire/seances/{session_id:uuid}/presence", include_in_schema=False)
+@post("/partenaire/seances/{session_id:uuid}/presence", include_in_schema=False, media_type=MediaType.HTML)
 async def partner_attendance_submit(
     ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
 ) -> Any:
@@ -590,7 +590,7 @@ async def partner_attendance_submit(
     return await _partner_action(ctx, account, session_id, action, "Présence enregistrée.")
 
 
-@post("/partenaire/seances/{session_id:uuid}/annuler", include_in_schema=False)
+@post("/partenaire/seances/{session_id:uuid}/annuler", include_in_schema=False, media_type=MediaType.HTML)
 async def partner_cancel_submit(
     ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
 ) -> Any:
@@ -601,7 +601,7 @@ async def partner_cancel_submit(
     )
 
 
-@post("/partenaire/seances/{session_id:uuid}/liste/{entry_id:uuid}/retirer", include_in_schema=False)
+@post("/partenaire/seances/{session_id:uuid}/liste/{entry_id:uuid}/retirer", include_in_schema=False, media_type=MediaType.HTML)
 async def partner_waitlist_remove_submit(
     ctx: Context, account: Actor, session_id: UUID, entry_id: UUID
 ) -> Any:

@@ -46,6 +46,7 @@ async def test_a_family_books_from_the_page_and_cancels_seeing_the_refund(api, c
     assert response.status_code == 303
     detail = await api.get(response.headers["location"])
     assert "Réservation confirmée" in detail.text and activity.title in detail.text
+    assert detail.headers["content-type"].startswith("text/html")
     async with ctx.db.read() as db:
         booking = (await db.execute(select(Booking))).scalar_one()
     listing = await api.get("/reservations")
