@@ -601,7 +601,11 @@ async def partner_cancel_submit(
     )
 
 
-@post("/partenaire/seances/{session_id:uuid}/liste/{entry_id:uuid}/retirer", include_in_schema=False, media_type=MediaType.HTML)
+@post(
+    "/partenaire/seances/{session_id:uuid}/liste/{entry_id:uuid}/retirer",
+    include_in_schema=False,
+    media_type=MediaType.HTML,
+)
 async def partner_waitlist_remove_submit(
     ctx: Context, account: Actor, session_id: UUID, entry_id: UUID
 ) -> Any:

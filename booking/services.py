@@ -474,8 +474,9 @@ async def _confirmation_mail(
     booked: list[tuple[Booking, ActivitySession, Activity, Participant]],
     *,
     template: str = "booking/confirmation",
+    email: str | None = None,
 ) -> None:
-    email = await _family_email(uow.session, family_account_id)
+    email = email or await _family_email(uow.session, family_account_id)
     if email is None:
         return
     lines = [
@@ -529,7 +530,7 @@ async def book_session(
                     response=receipt,
                 )
             )
-        await _confirmation_mail(ctx, uow, actor.account_id, booked)
+        await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
     return receipt
 
 
@@ -573,7 +574,7 @@ async def book_group(
                     response=receipt,
                 )
             )
-        await _confirmation_mail(ctx, uow, actor.account_id, booked)
+        await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
     return receipt
 
 
@@ -684,9 +685,15 @@ async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: d
                 )
             ).all()
         }
-        people = await _family_participants(
-            db, booking.family_account_id, {b.participant_id for b in to_close}
-        )
+        # Not the ownership check: a participant archived since keeps their bookings cancellable.
+        people = {
+            p.id: p
+            for p in (
+                await db.execute(
+                    select(Participant).where(Participant.id.in_({b.participant_id for b in to_close}))
+                )
+            ).scalars()
+        }
         seats: dict[UUID, int] = defaultdict(int)
         for b in to_close:
             seats[b.session_id] += 1

@@ -330,3 +330,20 @@ async def test_staff_admin_cancels_with_a_full_refund_even_after_the_deadline(ct
     assert cancelled.refunded_coupons == 4
     assert await balance(ctx, family) == 10
     await assert_ledger_consistent(ctx)
+
+
+async def test_a_booking_of_an_archived_participant_can_still_be_cancelled(ctx: Context) -> None:
+    from participants.models import Participant
+
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, price_coupons=3)
+    receipt = await book(ctx, family, session)
+    async with ctx.db.unit_of_work() as uow:
+        participant = await uow.session.get(Participant, family.child.id)
+        assert participant is not None
+        participant.archived_at = ctx.clock.now()
+    cancelled = await cancel_booking(ctx, family.actor, receipt["id"], now=ctx.clock.now())
+    assert cancelled.refunded_coupons == 3
+    with pytest.raises(NotFound):  # but nobody books an archived participant
+        await book(ctx, family, session)
+    await assert_ledger_consistent(ctx)
