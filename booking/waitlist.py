@@ -128,37 +128,35 @@ async def join_waitlist(
     return {"id": str(entry.id), "position": position, "session_id": str(session_id)}
 
 
+async def _close_entry(uow: Any, entry_id: UUID, status: WaitlistStatus, now: datetime) -> None:
+    await uow.session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .values(status=status, closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def leave_waitlist(ctx: Context, actor: Actor, entry_id: UUID, *, now: datetime) -> None:
-    """The family leaves (or the partner removes) an entry."""
+    """The family leaves one of its waiting lists."""
+    actor.require_family()
     async with ctx.db.unit_of_work() as uow:
         entry = await uow.session.get(WaitlistEntry, entry_id)
-        if entry is None:
+        if entry is None or entry.family_account_id != actor.account_id:
             raise NotFound("Inscription sur liste complémentaire introuvable.")
-        if actor.is_family:
-            if entry.family_account_id != actor.account_id:
-                raise NotFound("Inscription sur liste complémentaire introuvable.")
-            status = WaitlistStatus.LEFT
-        else:
-            await _partner_session(uow.session, actor, entry.session_id)
-            status = WaitlistStatus.REMOVED
-        await uow.session.execute(
-            update(WaitlistEntry)
-            .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WaitlistStatus.WAITING)
-            .values(status=status, closed_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await _close_entry(uow, entry_id, WaitlistStatus.LEFT, now)
 
 
 async def remove_waitlist_entry(
     ctx: Context, actor: Actor, session_id: UUID, entry_id: UUID, *, now: datetime
 ) -> None:
     """The partner removes an entry of its session's list."""
-    async with ctx.db.read() as db:
-        await _partner_session(db, actor, session_id)
-        entry = await db.get(WaitlistEntry, entry_id)
+    async with ctx.db.unit_of_work() as uow:
+        await _partner_session(uow.session, actor, session_id)
+        entry = await uow.session.get(WaitlistEntry, entry_id)
         if entry is None or entry.session_id != session_id:
             raise NotFound("Inscription sur liste complémentaire introuvable.")
-    await leave_waitlist(ctx, actor, entry_id, now=now)
+        await _close_entry(uow, entry_id, WaitlistStatus.REMOVED, now)
 
 
 async def session_waitlist(ctx: Context, actor: Actor, session_id: UUID) -> list[dict[str, Any]]:

@@ -226,3 +226,30 @@ async def test_a_family_sees_only_its_own_bookings(api, ctx: Context) -> None:
     assert (await api.get(f"/api/v1/bookings/{booking['id']}", headers=other_headers)).status_code == 404
     response = await api.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=other_headers)
     assert response.status_code == 404
+
+
+async def test_the_partner_sees_and_trims_the_waiting_list(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    booked, first, second = [await a_family(ctx, 10, api=True) for _ in range(3)]
+    _, session = await a_session(ctx, partner.association, capacity=1)
+    await api.post(
+        "/api/v1/bookings",
+        json={"session_id": str(session.id), "participant_id": str(booked.child.id)},
+        headers=booked.headers,
+    )
+    for family in (first, second):
+        joined = await api.post(
+            f"/api/v1/sessions/{session.id}/waitlist",
+            json={"participant_id": str(family.child.id)},
+            headers=family.headers,
+        )
+        assert joined.status_code == 201
+    url = f"/api/v1/partner/sessions/{session.id}/waitlist"
+    listed = (await api.get(url, headers=partner.headers)).json()
+    assert [w["position"] for w in listed] == [1, 2]
+    assert (await api.get(url, headers=first.headers)).status_code == 403
+    removed = await api.delete(f"{url}/{listed[0]['id']}", headers=partner.headers)
+    assert removed.status_code == 204
+    remaining = (await api.get(url, headers=partner.headers)).json()
+    assert [(w["id"], w["position"]) for w in remaining] == [(listed[1]["id"], 1)]
+    assert (await api.get("/api/v1/waitlist", headers=second.headers)).json()[0]["position"] == 1
