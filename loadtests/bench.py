@@ -10,7 +10,8 @@ missing and reset on each run): migrate, seed families with coupons and sessions
 
 It prints bookings per second and p50/p99 latency for each, and their ratio (the headline figure:
 what the whole application costs on top of the bare transaction). Settings: BENCH_FAMILIES,
-BENCH_SESSIONS, BENCH_CONCURRENCY, BENCH_REQUESTS.
+BENCH_SESSIONS, BENCH_CONCURRENCY, BENCH_REQUESTS, BENCH_WORKERS (uvicorn processes,
+default 1).
 """
 
 from __future__ import annotations
@@ -274,9 +275,9 @@ async def check(url: str) -> tuple[int, int]:
     return int(taken or 0), int(confirmed or 0)
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         cwd=ROOT,
         stdout=log.open("wb"),
@@ -324,6 +325,9 @@ async def main() -> int:
     sessions = int(os.environ.get("BENCH_SESSIONS", "20"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "16"))
     requests = int(os.environ.get("BENCH_REQUESTS", "1000"))
+    # uvicorn processes behind the port (DESIGN.md: N stateless app processes). One by default:
+    # on a loaded machine uvicorn's supervisor kills children that miss its health checks.
+    workers = int(os.environ.get("BENCH_WORKERS") or 1)
     data_dir = Path(tempfile.mkdtemp(prefix="carnet-bench-"))
     env = {
         **os.environ,
@@ -339,11 +343,11 @@ async def main() -> int:
     await asyncio.to_thread(migrate, env)
     print(
         f"données : {families} familles, {sessions} séances, {requests} réservations par phase, "
-        f"{concurrency} clients"
+        f"{concurrency} clients, carnet serve --workers {workers}"
     )
     seed_data = await seed(url, families, sessions, requests)
     port = _free_port()
-    server = start_server(env, port, data_dir / "server.log")
+    server = start_server(env, port, data_dir / "server.log", workers)
     try:
         elapsed, latencies, statuses = await run_http(f"http://127.0.0.1:{port}", seed_data, concurrency)
     finally:
