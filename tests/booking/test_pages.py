@@ -162,3 +162,66 @@ async def test_a_full_session_offers_the_waiting_list_on_the_page(api, ctx: Cont
     assert response.status_code == 303
     listing = await api.get(response.headers["location"])
     assert "position 1" in listing.text and "Quitter la liste" in listing.text
+
+
+async def test_a_family_activity_page_shows_the_paired_sessions_and_books_them_together(
+    api, ctx: Context
+) -> None:
+    from datetime import date
+
+    from tests.factories import create_association, create_participant, create_session
+
+    family = await a_family(ctx, 20)
+    parent = await create_participant(ctx, family.account, first_name="Anne", birth_date=date(1984, 2, 2))
+    activity, adult = await a_session(
+        ctx,
+        await create_association(ctx),
+        audience="adult",
+        price_coupons=4,
+        label="Adultes",
+        activity_fields={"family": True},
+    )
+    child = await create_session(
+        ctx, activity, starts_at=adult.starts_at, audience="child", price_coupons=2, label="Enfants"
+    )
+    await login(api, ctx, family.account)
+    page = await api.get(f"/reservations/nouvelle?session_id={child.id}")
+    assert "Adultes" in page.text and "Enfants" in page.text and "Activité en famille" in page.text
+    response = await api.post(
+        "/reservations/nouvelle",
+        data={
+            "_csrf_token": csrf(page.text),
+            "session_id": str(child.id),
+            f"participants_{adult.id}": str(parent.id),
+            f"participants_{child.id}": str(family.child.id),
+        },
+    )
+    assert response.status_code == 303
+    async with ctx.db.read() as db:
+        bookings = (await db.execute(select(Booking))).scalars().all()
+    assert len(bookings) == 2 and len({b.group_id for b in bookings}) == 1
+
+
+async def test_the_partner_takes_attendance_on_the_page(api, ctx: Context, clock) -> None:
+    partner = await a_partner(ctx)
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, partner.association)
+    from booking.services import book_session
+
+    receipt = await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    await login(api, ctx, partner.account)
+    before = await api.get(f"/partenaire/seances/{session.id}")
+    assert "Présence de Lou" not in before.text  # not before the session begins
+    clock.set(session.starts_at)
+    await login(api, ctx, partner.account)
+    page = await api.get(f"/partenaire/seances/{session.id}")
+    assert "Présence de Lou" in page.text
+    response = await api.post(
+        f"/partenaire/seances/{session.id}/presence",
+        data={"_csrf_token": csrf(page.text), "booking_id": receipt["id"], "attendance": "absent"},
+    )
+    assert response.status_code == 303
+    async with ctx.db.read() as db:
+        assert (await db.execute(select(Booking.attendance))).scalar_one() == "absent"
