@@ -269,6 +269,10 @@ async def promote_waitlist(
         passed.add(entry.id)
 
 
+class _EntryGone(Exception):
+    pass
+
+
 async def _promote_entry(
     ctx: Context, entry_id: UUID, *, now: datetime, document_check: DocumentCheck
 ) -> str:
@@ -281,9 +285,11 @@ async def _promote_entry(
     try:
         async with ctx.db.unit_of_work() as uow:
             await lock_family_wallet(uow, entry.family_account_id)
-            # Re-check under the lock: another run of this job may have served the entry already.
+            # Re-check after the wallet lock: another run of this job may have served the entry.
+            # The entry row itself is only locked last (its conditional UPDATE below), after the
+            # session row, the order a partner's cancellation takes too (wallets, session, entries).
             status = await uow.session.scalar(
-                select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id).with_for_update()
+                select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id)
             )
             if status != WaitlistStatus.WAITING:
                 return "gone"
@@ -296,16 +302,20 @@ async def _promote_entry(
                 document_check=document_check,
                 from_waitlist=True,
             )
-            await uow.session.execute(
+            promoted = await uow.session.execute(
                 update(WaitlistEntry)
-                .where(WaitlistEntry.id == entry_id)
+                .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WaitlistStatus.WAITING)
                 .values(
                     status=WaitlistStatus.PROMOTED, booking_id=booked[0][0].id, closed_at=now, skip_code=None
                 )
                 .execution_options(synchronize_session=False)
             )
+            if promoted.rowcount != 1:  # type: ignore[attr-defined]
+                raise _EntryGone()  # left or removed meanwhile: roll the booking back
             await _confirmation_mail(ctx, uow, entry.family_account_id, booked, template="booking/promoted")
         return "booked"
+    except _EntryGone:
+        return "gone"
     except DomainError as refusal:
         if refusal.code in ("session_full", "booking_closed"):
             return "full"

@@ -171,3 +171,36 @@ async def test_concurrent_groups_are_all_or_nothing(ctx: Context, backend: str) 
         )
     assert balances == [6] + [10] * (len(families) - 1)
     await assert_ledger_consistent(ctx)
+
+
+async def test_two_promotion_jobs_at_once_book_one_seat_once(ctx: Context, monkeypatch) -> None:
+    from booking.waitlist import join_waitlist, promote_waitlist
+
+    _, session = await a_session(ctx, capacity=1, price_coupons=2)
+    booked = await a_family(ctx, 10)
+    waiting = [await a_family(ctx, 10) for _ in range(3)]
+    now = ctx.clock.now()
+    receipt = await book_session(
+        ctx, booked.actor, session_id=session.id, participant_id=booked.child.id, now=now
+    )
+    for family in waiting:
+        await join_waitlist(ctx, family.actor, session.id, participant_id=family.child.id, now=now)
+    # Free the seat without its after-commit job, then race two runs of the job by hand.
+    monkeypatch.setattr(ctx.jobs, "enqueue", lambda *args, **kwargs: None)
+    await cancel_booking(ctx, booked.actor, uuid.UUID(receipt["id"]), now=now)
+    made = await asyncio.gather(
+        promote_waitlist(ctx, session.id, now=now), promote_waitlist(ctx, session.id, now=now)
+    )
+    assert sorted(len(m) for m in made) == [0, 1]
+    async with ctx.db.read() as db:
+        confirmed = (
+            (
+                await db.execute(
+                    select(Booking.family_account_id).where(Booking.status == BookingStatus.CONFIRMED)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert list(confirmed) == [waiting[0].account.id]  # the first in line, once
+    await assert_ledger_consistent(ctx)
