@@ -1,0 +1,75 @@
+"""Booking's refusals: the contract's codes, a French message a family can act on."""
+
+from portal.errors import Conflict, DomainError
+
+
+class SessionFull(Conflict):
+    code = "session_full"
+    message = "Cette séance est complète. Vous pouvez vous inscrire sur la liste complémentaire."
+
+
+class BookingClosed(Conflict):
+    code = "booking_closed"
+    message = "Les réservations ne sont pas ouvertes pour cette séance."
+
+
+class AlreadyBooked(Conflict):
+    code = "already_booked"
+    message = "Ce participant est déjà inscrit à cette séance."
+
+
+class OverlappingBooking(Conflict):
+    code = "overlapping_booking"
+    message = "Ce participant est déjà inscrit à une autre séance au même moment."
+
+
+class SessionStarted(Conflict):
+    code = "session_started"
+    message = "La séance a commencé : la réservation ne peut plus être annulée."
+
+
+class SessionNotStarted(Conflict):
+    code = "session_not_started"
+    message = "La présence se note une fois la séance commencée."
+
+
+class SessionNotFull(Conflict):
+    code = "session_not_full"
+    message = "Il reste des places : réservez directement la séance."
+
+
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+    message = "Ce participant est déjà sur la liste complémentaire de cette séance."
+
+
+class SessionCancelled(Conflict):
+    code = "session_cancelled"
+    message = "Cette séance est annulée."
+
+
+class AgeNotEligible(DomainError):
+    code = "age_not_eligible"
+    status_code = 422
+    message = "L'âge de ce participant ne correspond pas à cette séance."
+
+
+class MissingDocuments(DomainError):
+    code = "missing_documents"
+    status_code = 422
+    message = "Des justificatifs manquent ou ne sont plus valables pour ce participant."
+
+
+class CompanionRequired(DomainError):
+    code = "companion_required"
+    status_code = 422
+    message = (
+        "Un enfant doit être accompagné d'un adulte du foyer inscrit sur la séance adulte à la même heure "
+        "(2 enfants au plus par adulte)."
+    )
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = 422
+    message = "Cette clé d'idempotence a déjà servi pour une autre demande."

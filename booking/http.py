@@ -1,0 +1,628 @@
+"""Booking's HTTP side: the JSON API of CONTRACT.md and the family and partner pages. Thin:
+parse, call one service, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
+
+import pendulum
+from litestar import MediaType, Request, Response, delete, get, post
+from litestar.params import HeaderParameter, JSONBody
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from booking.models import Booking, BookingStatus
+from booking.rules import cancellation_outcome
+from booking.services import (
+    BookingRequest,
+    book_group,
+    book_session,
+    cancel_booking,
+    cancel_session,
+    list_attendees,
+    list_family_bookings,
+    mark_attendance,
+    paired_session,
+)
+from booking.waitlist import (
+    family_waitlists,
+    join_waitlist,
+    leave_waitlist,
+    remove_waitlist_entry,
+    session_waitlist,
+)
+from catalog.models import Activity, ActivitySession, Audience, Place
+from participants.models import Participant
+from portal.associations.models import Association
+from portal.auth import Actor
+from portal.context import Context
+from portal.errors import DomainError, NotFound
+from wallet.models import LedgerAccount
+
+IdempotencyHeader = Annotated[
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
+]
+
+
+# --- JSON API ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BookingIn:
+    session_id: UUID
+    participant_id: UUID
+    companion_participant_id: UUID | None = None
+
+
+@dataclass
+class GroupIn:
+    items: list[BookingIn]
+
+
+@dataclass
+class WaitlistIn:
+    participant_id: UUID
+    companion_participant_id: UUID | None = None
+
+
+@dataclass
+class CancelSessionIn:
+    reason: str
+
+
+@dataclass
+class AttendanceIn:
+    booking_id: UUID
+    attendance: str
+
+
+@post("/bookings", status_code=201, tags=["booking"])
+async def create_booking(
+    ctx: Context, account: Actor, data: JSONBody[BookingIn], idempotency_key: IdempotencyHeader = None
+) -> dict[str, Any]:
+    """Book a participant of the family on a session, paying in coupons."""
+    return await book_session(
+        ctx,
+        account,
+        session_id=data.session_id,
+        participant_id=data.participant_id,
+        companion_participant_id=data.companion_participant_id,
+        idempotency_key=idempotency_key,
+        now=ctx.clock.now(),
+    )
+
+
+@post("/bookings/group", status_code=201, tags=["booking"])
+async def create_group(
+    ctx: Context, account: Actor, data: JSONBody[GroupIn], idempotency_key: IdempotencyHeader = None
+) -> dict[str, Any]:
+    """Several bookings, all or nothing (family activities: each child with an adult)."""
+    return await book_group(
+        ctx,
+        account,
+        requests=[
+            BookingRequest(i.session_id, i.participant_id, i.companion_participant_id) for i in data.items
+        ],
+        idempotency_key=idempotency_key,
+        now=ctx.clock.now(),
+    )
+
+
+@get("/bookings", tags=["booking"])
+async def my_bookings(ctx: Context, account: Actor) -> list[dict[str, Any]]:
+    return await list_family_bookings(ctx, account)
+
+
+@get("/bookings/{booking_id:uuid}", tags=["booking"])
+async def my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
+    rows = await list_family_bookings(ctx, account, booking_id=booking_id)
+    if not rows:
+        raise NotFound("Réservation introuvable.")
+    return rows[0]
+
+
+@post("/bookings/{booking_id:uuid}/cancel", status_code=200, tags=["booking"])
+async def cancel_my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
+    """Full refund before the cancellation deadline, nothing after; 409 once the session began."""
+    return (await cancel_booking(ctx, account, booking_id, now=ctx.clock.now())).as_dict()
+
+
+@post("/sessions/{session_id:uuid}/waitlist", status_code=201, tags=["booking"])
+async def join_session_waitlist(
+    ctx: Context, account: Actor, session_id: UUID, data: JSONBody[WaitlistIn]
+) -> dict[str, Any]:
+    return await join_waitlist(
+        ctx,
+        account,
+        session_id,
+        participant_id=data.participant_id,
+        companion_participant_id=data.companion_participant_id,
+        now=ctx.clock.now(),
+    )
+
+
+@get("/waitlist", tags=["booking"])
+async def my_waitlists(ctx: Context, account: Actor) -> list[dict[str, Any]]:
+    rows = await family_waitlists(ctx, account)
+    return [
+        {
+            "id": r["id"],
+            "position": r["position"],
+            "participant": r["participant"],
+            "session_id": str(r["session"].id),
+            "starts_at": r["session"].starts_at.isoformat(),
+            "activity": r["activity"].title,
+        }
+        for r in rows
+    ]
+
+
+@delete("/waitlist/{entry_id:uuid}", status_code=204, tags=["booking"])
+async def leave_my_waitlist(ctx: Context, account: Actor, entry_id: UUID) -> None:
+    await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
+
+
+def attendees_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(
+        [
+            "Nom",
+            "Prénom",
+            "Âge",
+            "Enfant accompagnant",
+            "Famille",
+            "Courriel",
+            "Statut",
+            "Présence",
+            "Santé",
+            "Contact d'urgence",
+            "Téléphone d'urgence",
+        ]
+    )
+    for r in rows:
+        writer.writerow(
+            [
+                r["last_name"],
+                r["first_name"],
+                r["age"],
+                r["companion"] or "",
+                r["family_name"],
+                r["family_email"] or "",
+                "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
+                {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
+                r["health_notes"],
+                r["emergency_contact_name"],
+                r["emergency_contact_phone"],
+            ]
+        )
+    return out.getvalue()
+
+
+@get("/partner/sessions/{session_id:uuid}/attendees", tags=["booking"])
+async def session_attendees(
+    ctx: Context, account: Actor, session_id: UUID, format: str | None = None
+) -> Response[Any]:
+    """The attendee list; `?format=csv` for a spreadsheet (text/csv with a header row)."""
+    rows = await list_attendees(ctx, account, session_id)
+    if format == "csv":
+        return Response(
+            attendees_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
+        )
+    return Response(rows, media_type=MediaType.JSON)
+
+
+@post("/partner/sessions/{session_id:uuid}/cancel", status_code=200, tags=["booking"])
+async def partner_cancel_session(
+    ctx: Context, account: Actor, session_id: UUID, data: JSONBody[CancelSessionIn]
+) -> dict[str, Any]:
+    """Cancel a session: every booking refunded in full, every family e-mailed."""
+    return await cancel_session(ctx, account, session_id, reason=data.reason, now=ctx.clock.now())
+
+
+@post("/partner/sessions/{session_id:uuid}/attendance", status_code=200, tags=["booking"])
+async def partner_attendance(
+    ctx: Context, account: Actor, session_id: UUID, data: JSONBody[AttendanceIn]
+) -> dict[str, Any]:
+    return await mark_attendance(
+        ctx, account, session_id, booking_id=data.booking_id, attendance=data.attendance, now=ctx.clock.now()
+    )
+
+
+@get("/partner/sessions/{session_id:uuid}/waitlist", tags=["booking"])
+async def partner_waitlist(ctx: Context, account: Actor, session_id: UUID) -> list[dict[str, Any]]:
+    return await session_waitlist(ctx, account, session_id)
+
+
+@delete("/partner/sessions/{session_id:uuid}/waitlist/{entry_id:uuid}", status_code=204, tags=["booking"])
+async def partner_remove_waitlist(ctx: Context, account: Actor, session_id: UUID, entry_id: UUID) -> None:
+    await remove_waitlist_entry(ctx, account, session_id, entry_id, now=ctx.clock.now())
+
+
+api_routes = [
+    create_booking,
+    create_group,
+    my_bookings,
+    my_booking,
+    cancel_my_booking,
+    join_session_waitlist,
+    my_waitlists,
+    leave_my_waitlist,
+    session_attendees,
+    partner_cancel_session,
+    partner_attendance,
+    partner_waitlist,
+    partner_remove_waitlist,
+]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def _page(name: str, actor: Actor, status_code: int = 200, **context: Any) -> Template:
+    return Template(f"booking/{name}", context={"actor": actor, **context}, status_code=status_code)
+
+
+async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> dict[str, Any]:
+    actor.require_family()
+    async with ctx.db.read() as db:
+        row = (
+            await db.execute(
+                select(ActivitySession, Activity, Association, Place)
+                .join(Activity, Activity.id == ActivitySession.activity_id)
+                .join(Association, Association.id == Activity.association_id)
+                .outerjoin(Place, Place.id == Activity.place_id)
+                .where(ActivitySession.id == session_id)
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound("Séance introuvable.")
+        session, activity, association, place = row
+        sessions = [session]
+        if activity.family:
+            other = Audience.CHILD if session.audience == Audience.ADULT else Audience.ADULT
+            if (paired := await paired_session(db, session, other)) is not None:
+                sessions = sorted([session, paired], key=lambda s: s.audience != Audience.ADULT)
+        participants = list(
+            (
+                await db.execute(
+                    select(Participant)
+                    .where(
+                        Participant.family_account_id == actor.account_id, Participant.archived_at.is_(None)
+                    )
+                    .order_by(Participant.is_referent.desc(), Participant.first_name)
+                )
+            ).scalars()
+        )
+        balance = (
+            await db.scalar(
+                select(LedgerAccount.balance).where(LedgerAccount.owner_account_id == actor.account_id)
+            )
+            or 0
+        )
+    return {
+        "session": session,
+        "sessions": sessions,
+        "activity": activity,
+        "association": association,
+        "place": place,
+        "participants": participants,
+        "balance": balance,
+    }
+
+
+@get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
+async def new_booking_page(ctx: Context, account: Actor, session_id: UUID) -> Template:
+    context = await _new_booking_context(ctx, account, session_id)
+    return _page("new.html", account, **context, errors=None, now=ctx.clock.now())
+
+
+@post("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
+async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any, Any, Any]) -> Any:
+    form = await request.form()
+    try:
+        session_id = UUID(str(form.get("session_id", "")))
+    except ValueError as exc:
+        raise NotFound("Séance introuvable.") from exc
+    context = await _new_booking_context(ctx, account, session_id)
+    requests: list[BookingRequest] = []
+    companion = form.get("companion_participant_id") or None
+    try:
+        for s in context["sessions"]:
+            for value in form.getall(f"participants_{s.id}", []):
+                requests.append(
+                    BookingRequest(
+                        s.id,
+                        UUID(str(value)),
+                        UUID(str(companion)) if companion and context["activity"].duo else None,
+                    )
+                )
+    except ValueError:
+        requests = []
+    if not requests:
+        return _page(
+            "new.html",
+            account,
+            400,
+            **context,
+            now=ctx.clock.now(),
+            errors="Choisissez au moins un participant.",
+        )
+    try:
+        if form.get("waitlist"):
+            result = await join_waitlist(
+                ctx,
+                account,
+                requests[0].session_id,
+                participant_id=requests[0].participant_id,
+                companion_participant_id=requests[0].companion_participant_id,
+                now=ctx.clock.now(),
+            )
+            return Redirect(f"/reservations?liste={result['position']}", status_code=303)
+        if len(requests) == 1:
+            receipt = await book_session(
+                ctx,
+                account,
+                session_id=requests[0].session_id,
+                participant_id=requests[0].participant_id,
+                companion_participant_id=requests[0].companion_participant_id,
+                idempotency_key=str(form.get("idempotency_key") or "") or None,
+                now=ctx.clock.now(),
+            )
+            return Redirect(f"/reservations/{receipt['id']}?confirmee=1", status_code=303)
+        await book_group(
+            ctx,
+            account,
+            requests=requests,
+            idempotency_key=str(form.get("idempotency_key") or "") or None,
+            now=ctx.clock.now(),
+        )
+        return Redirect("/reservations?confirmee=1", status_code=303)
+    except DomainError as refusal:
+        context = await _new_booking_context(ctx, account, session_id)
+        return _page(
+            "new.html", account, refusal.status_code, **context, now=ctx.clock.now(), errors=refusal.detail
+        )
+
+
+@get("/reservations", include_in_schema=False, media_type=MediaType.HTML)
+async def bookings_page(
+    ctx: Context,
+    account: Actor,
+    confirmee: str | None = None,
+    liste: str | None = None,
+    quitte: str | None = None,
+) -> Template:
+    bookings = await list_family_bookings(ctx, account)
+    waitlists = await family_waitlists(ctx, account)
+    flash = None
+    if confirmee:
+        flash = "Réservation confirmée : les coupons ont été débités de votre compte."
+    elif liste:
+        flash = f"Inscription sur la liste complémentaire enregistrée (position {liste})."
+    elif quitte:
+        flash = "Vous avez quitté la liste complémentaire."
+    now = ctx.clock.now()
+    upcoming = [b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now]
+    others = [b for b in bookings if b not in upcoming]
+    return _page(
+        "list.html", account, upcoming=upcoming, others=others, waitlists=waitlists, flash=flash, parse=_parse
+    )
+
+
+async def _my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
+    rows = await list_family_bookings(ctx, account, booking_id=booking_id)
+    if not rows:
+        raise NotFound("Réservation introuvable.")
+    return rows[0]
+
+
+def _parse(value: str) -> pendulum.DateTime:
+    parsed = pendulum.parse(value)
+    assert isinstance(parsed, pendulum.DateTime)
+    return parsed
+
+
+def _ref(ref: str) -> UUID:
+    try:
+        return UUID(ref.removesuffix(".ics"))
+    except ValueError as exc:
+        raise NotFound("Réservation introuvable.") from exc
+
+
+@get("/reservations/{ref:str}", include_in_schema=False, media_type=MediaType.HTML)
+async def booking_page(
+    ctx: Context, account: Actor, ref: str, confirmee: str | None = None, annulee: str | None = None
+) -> Any:
+    """/reservations/{id}, and /reservations/{id}.ics for a calendar."""
+    booking_id = _ref(ref)
+    if ref.endswith(".ics"):
+        return await booking_ics(ctx, account, booking_id)
+    booking = await _my_booking(ctx, account, booking_id)
+    now = ctx.clock.now()
+    can_cancel = booking["status"] == "confirmed" and now < _parse(booking["session"]["starts_at"])
+    flash = "Réservation confirmée." if confirmee else ("Réservation annulée." if annulee else None)
+    return _page("detail.html", account, b=booking, can_cancel=can_cancel, flash=flash, parse=_parse)
+
+
+def _ics_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Response[str]:
+    b = await _my_booking(ctx, account, booking_id)
+    fmt = "YYYYMMDD[T]HHmmss[Z]"
+    place = b["place"]
+    location = ", ".join(x for x in [place["name"], place["address"], place["city"]] if x) if place else ""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Carnet//Atout Sport//FR",
+        "BEGIN:VEVENT",
+        f"UID:booking-{b['id']}@carnet",
+        f"DTSTAMP:{ctx.clock.now().format(fmt)}",
+        f"DTSTART:{_parse(b['session']['starts_at']).in_timezone('UTC').format(fmt)}",
+        f"DTEND:{_parse(b['session']['ends_at']).in_timezone('UTC').format(fmt)}",
+        f"SUMMARY:{_ics_escape(b['activity']['title'] + ' — ' + b['participant']['first_name'])}",
+        f"LOCATION:{_ics_escape(location)}",
+        f"DESCRIPTION:{_ics_escape(b['session']['label'])}",
+        "STATUS:" + ("CONFIRMED" if b["status"] == "confirmed" else "CANCELLED"),
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return Response(
+        "\r\n".join(lines) + "\r\n",
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="reservation-{b["id"]}.ics"'},
+    )
+
+
+async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
+    b = await _my_booking(ctx, account, booking_id)
+    now = ctx.clock.now()
+    refunded = cancellation_outcome(now=now, cancellation_deadline_at=_parse(b["cancellation_deadline_at"]))
+    async with ctx.db.read() as db:
+        children = list(
+            (
+                await db.execute(
+                    select(Participant.first_name)
+                    .join(Booking, Booking.participant_id == Participant.id)
+                    .where(
+                        Booking.accompanying_booking_id == booking_id,
+                        Booking.status == BookingStatus.CONFIRMED,
+                    )
+                )
+            ).scalars()
+        )
+    return {"b": b, "refund": refunded == "refund", "children": children}
+
+
+@get("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
+async def cancel_page(ctx: Context, account: Actor, ref: str) -> Template:
+    booking_id = _ref(ref)
+    context = await _cancel_context(ctx, account, booking_id)
+    return _page("cancel.html", account, **context, errors=None)
+
+
+@post("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
+async def cancel_submit(ctx: Context, account: Actor, ref: str) -> Any:
+    booking_id = _ref(ref)
+    try:
+        await cancel_booking(ctx, account, booking_id, now=ctx.clock.now())
+    except DomainError as refusal:
+        context = await _cancel_context(ctx, account, booking_id)
+        return _page("cancel.html", account, refusal.status_code, **context, errors=refusal.detail)
+    return Redirect(f"/reservations/{booking_id}?annulee=1", status_code=303)
+
+
+@post("/reservations/liste/{entry_id:uuid}/quitter", include_in_schema=False, media_type=MediaType.HTML)
+async def leave_waitlist_submit(ctx: Context, account: Actor, entry_id: UUID) -> Redirect:
+    await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
+    return Redirect("/reservations?quitte=1", status_code=303)
+
+
+# --- partner page ----------------------------------------------------------------------------
+
+
+async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> dict[str, Any]:
+    attendees = await list_attendees(ctx, account, session_id)  # checks membership first
+    waitlist = await session_waitlist(ctx, account, session_id)
+    async with ctx.db.read() as db:
+        session, activity = (
+            await db.execute(
+                select(ActivitySession, Activity)
+                .join(Activity, Activity.id == ActivitySession.activity_id)
+                .where(ActivitySession.id == session_id)
+            )
+        ).one()
+    now = ctx.clock.now()
+    return {
+        "session": session,
+        "activity": activity,
+        "attendees": attendees,
+        "waitlist": waitlist,
+        "started": now >= session.starts_at,
+        "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",
+    }
+
+
+@get("/partenaire/seances/{session_id:uuid}", include_in_schema=False, media_type=MediaType.HTML)
+async def partner_session_page(
+    ctx: Context, account: Actor, session_id: UUID, message: str | None = None
+) -> Template:
+    context = await _partner_context(ctx, account, session_id)
+    return _page("partner_session.html", account, **context, flash=message, errors=None)
+
+
+async def _partner_action(ctx: Context, account: Actor, session_id: UUID, action: Any, done: str) -> Any:
+    try:
+        await action
+    except DomainError as refusal:
+        context = await _partner_context(ctx, account, session_id)
+        return _page("partner_session.html", account, refusal.status_code, **context, errors=refusal.detail)
+    return Redirect(f"/partenaire/seances/{session_id}?message={quote(done)}", status_code=303)
+
+
+@post("/partenaire/seances/{session_id:uuid}/presence", include_in_schema=False, media_type=MediaType.HTML)
+async def partner_attendance_submit(
+    ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
+) -> Any:
+    form = await request.form()
+    try:
+        booking_id = UUID(str(form.get("booking_id", "")))
+    except ValueError as exc:
+        raise NotFound("Réservation introuvable.") from exc
+    action = mark_attendance(
+        ctx,
+        account,
+        session_id,
+        booking_id=booking_id,
+        attendance=str(form.get("attendance", "")),
+        now=ctx.clock.now(),
+    )
+    return await _partner_action(ctx, account, session_id, action, "Présence enregistrée.")
+
+
+@post("/partenaire/seances/{session_id:uuid}/annuler", include_in_schema=False, media_type=MediaType.HTML)
+async def partner_cancel_submit(
+    ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
+) -> Any:
+    form = await request.form()
+    action = cancel_session(ctx, account, session_id, reason=str(form.get("reason", "")), now=ctx.clock.now())
+    return await _partner_action(
+        ctx, account, session_id, action, "Séance annulée : les familles sont remboursées et prévenues."
+    )
+
+
+@post(
+    "/partenaire/seances/{session_id:uuid}/liste/{entry_id:uuid}/retirer",
+    include_in_schema=False,
+    media_type=MediaType.HTML,
+)
+async def partner_waitlist_remove_submit(
+    ctx: Context, account: Actor, session_id: UUID, entry_id: UUID
+) -> Any:
+    action = remove_waitlist_entry(ctx, account, session_id, entry_id, now=ctx.clock.now())
+    return await _partner_action(ctx, account, session_id, action, "Inscription retirée de la liste.")
+
+
+page_routes = [
+    new_booking_page,
+    new_booking_submit,
+    bookings_page,
+    booking_page,
+    cancel_page,
+    cancel_submit,
+    leave_waitlist_submit,
+    partner_session_page,
+    partner_attendance_submit,
+    partner_cancel_submit,
+    partner_waitlist_remove_submit,
+]

@@ -1,0 +1,156 @@
+"""Bookings, groups of bookings, waiting lists and the idempotency keys of the booking API.
+
+A booking holds one seat of a session (`catalog_sessions.taken` counts the confirmed ones) and its
+price in coupons sits in the ledger's `held` account until its one outcome (refund, forfeit,
+partner cancellation, settlement). The booking row keeps what the family needs to read later
+(price, how it ended, how much came back); the money itself is only in the ledger.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.mixins.uuid import uuid7
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import Base
+
+
+def new_id() -> UUID:
+    """The same UUIDv7 as the models' default: a booking's id is needed before its row (ledger ids)."""
+    return UUID(str(uuid7()))
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class CancelledBy(enum.StrEnum):
+    FAMILY = "family"
+    PARTNER = "partner"  # the partner cancelled the whole session
+    STAFF = "staff"
+    COMPANION = "companion"  # the accompanying adult's booking was cancelled
+
+
+class Attendance(enum.StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "waiting"
+    PROMOTED = "promoted"  # booked automatically when a seat was freed
+    LEFT = "left"  # the family left the list
+    REMOVED = "removed"  # the partner removed the entry, or it can no longer be served
+
+
+class BookingGroup(Base):
+    """Bookings made together, all or nothing (a family activity: an adult and their children)."""
+
+    __tablename__ = "booking_groups"
+
+    family_account_id: Mapped[UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("price_coupons >= 0", name="price"),
+        CheckConstraint("refunded_coupons >= 0", name="refunded"),
+        CheckConstraint("status in ('confirmed', 'cancelled')", name="status"),
+        CheckConstraint("attendance IS NULL OR attendance in ('present', 'absent')", name="attendance"),
+        # The database's own guard against a double booking: one active booking per participant
+        # and session, whatever races the application loses.
+        Index(
+            "uq_bookings_session_participant_confirmed",
+            "session_id",
+            "participant_id",
+            unique=True,
+            postgresql_where=text("status = 'confirmed'"),
+            sqlite_where=text("status = 'confirmed'"),
+        ),
+        Index("ix_bookings_participant_status", "participant_id", "status"),
+        Index("ix_bookings_family_created", "family_account_id", "created_at"),
+        Index("ix_bookings_session_status", "session_id", "status"),
+        Index("ix_bookings_accompanying", "accompanying_booking_id"),
+    )
+
+    session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="RESTRICT"))
+    participant_id: Mapped[UUID] = mapped_column(ForeignKey("participants.id", ondelete="RESTRICT"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    group_id: Mapped[UUID | None] = mapped_column(ForeignKey("booking_groups.id", ondelete="SET NULL"))
+    # DUO: the child who comes with the adult, on the same booking and price.
+    companion_participant_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="RESTRICT")
+    )
+    # Family activities: a child's booking names the adult booking (paired adult session) that
+    # accompanies it; cancelling the adult cancels the children.
+    accompanying_booking_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.CONFIRMED)
+    price_coupons: Mapped[int] = mapped_column(Integer)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(String(20))
+    # The ledger code of the outcome of a cancellation: refund, forfeit or partner_cancel.
+    outcome_code: Mapped[str | None] = mapped_column(String(20))
+    refunded_coupons: Mapped[int] = mapped_column(Integer, default=0)
+    attendance: Mapped[str | None] = mapped_column(String(10))
+    attendance_marked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    from_waitlist: Mapped[bool] = mapped_column(default=False)
+
+
+class WaitlistEntry(Base):
+    """A participant waiting for a seat of a full session (« liste complémentaire »).
+
+    The order is the order of arrival (UUIDv7 ids sort by creation time).
+    """
+
+    __tablename__ = "booking_waitlist"
+    __table_args__ = (
+        CheckConstraint("status in ('waiting', 'promoted', 'left', 'removed')", name="status"),
+        Index(
+            "uq_booking_waitlist_session_participant_waiting",
+            "session_id",
+            "participant_id",
+            unique=True,
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
+        Index("ix_booking_waitlist_session_status", "session_id", "status", "id"),
+        Index("ix_booking_waitlist_family", "family_account_id"),
+    )
+
+    session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="CASCADE"))
+    participant_id: Mapped[UUID] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    companion_participant_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20), default=WaitlistStatus.WAITING)
+    booking_id: Mapped[UUID | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    # Why the entry was passed over last time (e-mailed once per reason, so a job run twice
+    # does not write twice).
+    skip_code: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class IdempotencyKey(Base):
+    """The first answer to a booking request sent with an `Idempotency-Key` header."""
+
+    __tablename__ = "booking_idempotency_keys"
+    __table_args__ = (UniqueConstraint("family_account_id", "key", name="uq_booking_idempotency_family_key"),)
+
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
