@@ -9,8 +9,6 @@ read after that lock cannot change under our feet.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,6 +48,7 @@ from booking.models import (
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
+from participants.services import missing_documents
 from portal.accounts.models import Account
 from portal.associations.access import require_member
 from portal.associations.models import Association
@@ -79,21 +78,10 @@ class DocumentCheck(Protocol):
 async def default_document_check(
     session: AsyncSession, participant_id: UUID, kinds: list[str], on: date
 ) -> list[str]:
-    """Asks participants.services.missing_documents when that module provides it, else nothing is
-    missing. The participants helper builds it in parallel; once merged, this finds it by name."""
+    """The participants module's rule: the kinds with no document valid on the session's date."""
     if not kinds:
         return []
-    try:
-        services = importlib.import_module("participants.services")
-    except ImportError:
-        return []
-    check = getattr(services, "missing_documents", None)
-    if check is None:
-        return []
-    result = check(session, participant_id, kinds, on=on)
-    if inspect.isawaitable(result):
-        result = await result
-    return list(result)
+    return await missing_documents(session, participant_id, kinds, on)
 
 
 # --- what the callers get back ---------------------------------------------------------------

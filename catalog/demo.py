@@ -8,7 +8,6 @@ Everything goes through the domain services, as a partner or staff member would 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -24,9 +23,8 @@ from portal.accounts.security import hash_password
 from portal.associations.models import Association, AssociationStatus, Membership, MembershipRole
 from portal.auth import Actor
 from portal.context import Context
-from wallet.ledger import credit_purchase
+from wallet.services import complete_demo_payment, create_purchase
 
-DEMO_NAMESPACE = uuid.UUID("6f1c5a52-52f4-4c1e-9a57-0d1f6f2f9a11")
 ADMIN_EMAIL = "admin@ville-quimper.exemple.fr"
 ADMIN_PASSWORD = "Admin-Quimper-2027"  # noqa: S105 (demo accounts, printed for whoever tries the demo)
 FINANCE_EMAIL = "finances@ville-quimper.exemple.fr"
@@ -533,10 +531,6 @@ async def has_data(ctx: Context) -> bool:
     return bool(activities or accounts)
 
 
-def _demo_id(name: str) -> uuid.UUID:
-    return uuid.uuid5(DEMO_NAMESPACE, name)
-
-
 async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
     now = ctx.clock.now()
     async with ctx.db.read() as session:
@@ -719,14 +713,16 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
                 ),
             ]
         )
-    # Coupons arrive the way a paid card purchase credits them: through the ledger, once per purchase id.
-    async with ctx.db.unit_of_work() as uow:
-        await credit_purchase(
-            uow,
-            purchase_id=_demo_id("famille-le-goff-achat-1"),
-            family_account_id=family.id,
-            coupons=FAMILY_COUPONS,
-            now=pendulum.instance(now),
-            memo=f"Achat de {FAMILY_COUPONS} coupons (démonstration)",
+    # Coupons arrive as a family's would: a purchase paid through the demo provider, which follows
+    # the real payment path (provider event, credit once), so finance reconciliation sees it.
+    if ctx.settings.payment_provider == "demo":
+        buyer = Actor(
+            account_id=family.id,
+            email=FAMILY_EMAIL,
+            first_name=family.first_name,
+            last_name=family.last_name,
+            roles=family.roles,
         )
+        purchase = await create_purchase(ctx, buyer, coupons=FAMILY_COUPONS, now=pendulum.instance(now))
+        await complete_demo_payment(ctx, buyer, purchase.id, now=pendulum.instance(now))
     echo(f"  {FAMILY_EMAIL} : 3 participants (Nolwenn, Malo, Enora), {FAMILY_COUPONS} coupons")

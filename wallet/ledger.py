@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.db import UnitOfWork
 from wallet.errors import InsufficientCoupons
@@ -71,16 +72,24 @@ async def partner_account_id(uow: UnitOfWork, association_id: UUID) -> UUID:
 
 
 async def lock_family_wallet(uow: UnitOfWork, family_account_id: UUID) -> LedgerAccount:
-    """The family's wallet row, locked for the rest of the transaction (created on first use)."""
-    await _get_or_create_account(uow, "owner_account_id", family_account_id, LedgerAccountKind.FAMILY)
-    wallet = (
-        await uow.session.execute(
-            select(LedgerAccount)
-            .where(LedgerAccount.owner_account_id == family_account_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
+    """The family's wallet row, locked for the rest of the transaction (created on first use).
+
+    Within one transaction the lock is taken once: a second call returns the row already locked.
+    """
+    locked: dict[UUID, LedgerAccount] = uow.session.info.setdefault("carnet_locked_wallets", {})
+    if (wallet := locked.get(family_account_id)) is not None:
+        return wallet
+    statement = (
+        select(LedgerAccount)
+        .where(LedgerAccount.owner_account_id == family_account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    wallet = (await uow.session.execute(statement)).scalar_one_or_none()
+    if wallet is None:  # first use: create it (concurrent first uses agree on one row), then lock
+        await _get_or_create_account(uow, "owner_account_id", family_account_id, LedgerAccountKind.FAMILY)
+        wallet = (await uow.session.execute(statement)).scalar_one()
+    locked[family_account_id] = wallet
     return wallet
 
 
@@ -125,7 +134,8 @@ async def _move_family_balance(uow: UnitOfWork, wallet: LedgerAccount, delta: in
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise InsufficientCoupons()
-    wallet.balance = (wallet.balance or 0) + delta
+    # Keep the loaded row in step without marking it dirty: the UPDATE above already wrote it.
+    set_committed_value(wallet, "balance", (wallet.balance or 0) + delta)
 
 
 async def credit_purchase(

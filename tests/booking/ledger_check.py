@@ -1,8 +1,6 @@
-"""The invariants every booking scenario ends with, proven from the transfer log.
-
-A stand-in for the wallet module's `carnet ledger check` (built in parallel); at merge the lead
-replaces `assert_ledger_consistent` by a call to it, keeping the seat check below.
-"""
+"""The invariants every booking scenario ends with: the wallet's ledger check (the same proof as
+`carnet ledger check`), and booking's own: each session's `taken` equals its confirmed bookings,
+and a cancelled booking that held coupons has exactly one outcome."""
 
 from __future__ import annotations
 
@@ -13,39 +11,22 @@ from sqlalchemy import func, select
 from booking.models import Booking, BookingStatus
 from catalog.models import ActivitySession
 from portal.context import Context
-from wallet.models import LedgerAccount, LedgerAccountKind, Transfer, TransferCode
+from wallet.checks import check_ledger
+from wallet.models import Transfer
 
 
 async def ledger_violations(ctx: Context) -> list[str]:
-    violations: list[str] = []
+    """The wallet's own ledger check (what `carnet ledger check` runs), plus booking's seat rules."""
+    report = await check_ledger(ctx)
+    violations = [str(v) for v in report.violations]
     async with ctx.db.read() as db:
-        accounts = {a.id: a for a in (await db.execute(select(LedgerAccount))).scalars()}
-        transfers = list((await db.execute(select(Transfer))).scalars())
-        balance: dict[object, int] = defaultdict(int)
-        for t in transfers:
-            if t.amount <= 0:
-                violations.append(f"transfer {t.id}: amount {t.amount}")
-            balance[t.debit_account_id] -= t.amount
-            balance[t.credit_account_id] += t.amount
-        for account in accounts.values():
-            if account.kind == LedgerAccountKind.FAMILY:
-                if account.balance != balance[account.id]:
-                    violations.append(
-                        f"wallet {account.id}: materialized {account.balance} != log {balance[account.id]}"
-                    )
-                if balance[account.id] < 0:
-                    violations.append(f"wallet {account.id}: negative {balance[account.id]}")
-        if sum(balance.values()) != 0:
-            violations.append("debits and credits differ")
         per_booking: dict[object, list[str]] = defaultdict(list)
-        for t in transfers:
-            if t.booking_id is not None:
-                per_booking[t.booking_id].append(t.code)
-        for booking_id, codes in per_booking.items():
-            redeems = codes.count(TransferCode.REDEEM)
-            outcomes = len(codes) - redeems
-            if redeems > 1 or outcomes > 1 or (outcomes and not redeems):
-                violations.append(f"booking {booking_id}: transfers {codes}")
+        for booking_id, code in (
+            await db.execute(
+                select(Transfer.booking_id, Transfer.code).where(Transfer.booking_id.is_not(None))
+            )
+        ).all():
+            per_booking[booking_id].append(code)
         # Seats: taken equals the confirmed bookings of each session (DESIGN.md rule 2).
         confirmed = dict(
             (

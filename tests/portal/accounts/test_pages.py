@@ -229,7 +229,9 @@ async def test_secure_cookie_when_the_site_is_https(settings, clock) -> None:
     ctx = Context(replace(settings, base_url="https://carnet.quimper.bzh"), clock=clock)
     try:
         await create_account(ctx, email="moi@exemple.fr")
-        async with AsyncTestClient(app=create_app(ctx=ctx), base_url="https://testserver.local") as client:
+        async with AsyncTestClient(
+            app=create_app(ctx=Context(ctx.settings, clock=clock)), base_url="https://testserver.local"
+        ) as client:
             response = await log_in(client, "moi@exemple.fr")
             assert response.status_code == 303
             assert "Secure" in response.headers["set-cookie"]

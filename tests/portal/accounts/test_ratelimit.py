@@ -152,7 +152,9 @@ async def test_with_rate_limits_off_the_client_limits_go_but_the_account_limit_s
     off = Context(replace(settings, rate_limits=False), clock=clock)
     try:
         await create_account(off, email="charge@exemple.fr")
-        async with AsyncTestClient(app=create_app(ctx=off), base_url="http://testserver.local") as http:
+        async with AsyncTestClient(
+            app=create_app(ctx=Context(off.settings, clock=clock)), base_url="http://testserver.local"
+        ) as http:
             for n in range(services.REGISTER_PER_CLIENT.max_hits + 2):
                 response = await http.post(
                     "/api/v1/auth/register",
