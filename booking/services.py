@@ -695,8 +695,9 @@ async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: d
             else:
                 code = cancellation_outcome(now=now, cancellation_deadline_at=s.cancellation_deadline_at)
             who = cancelled_by if b is booking else CancelledBy.COMPANION
+            what = "Remboursement" if code == TransferCode.REFUND else "Annulation tardive (coupons perdus)"
             memo = (
-                f"Annulation {a.title} — {people[b.participant_id].first_name} — "
+                f"{what} {a.title} — {people[b.participant_id].first_name} — "
                 f"{session_date(s.starts_at, tz):%d/%m}"
             )
             refunded = await _close_booking(uow, b, code=code, cancelled_by=who, now=now, memo=memo)
