@@ -177,6 +177,7 @@ def session_json(ctx: Context, row: ActivitySession) -> dict[str, Any]:
         "seats_left": row.seats_left,
         "price_coupons": row.price_coupons,
         "audience": row.audience,
+        "booking_opens_at": iso(ctx, row.booking_opens_at) if row.booking_opens_at else None,
         "booking_closes_at": iso(ctx, row.booking_closes_at),
         "cancellation_deadline_at": iso(ctx, row.cancellation_deadline_at),
         "status": row.status,
@@ -266,11 +267,13 @@ class SessionBody(msgspec.Struct, forbid_unknown_fields=True):
     price_coupons: Annotated[int, msgspec.Meta(ge=0, le=1000)]
     label: Name = ""
     audience: Annotated[str, msgspec.Meta(pattern="^(all|adult|child)$")] | None = None
+    booking_opens_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
 class SessionPatch(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     ends_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    booking_opens_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
     capacity: Count | None = None
     price_coupons: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
     label: Name | None = None
@@ -292,6 +295,9 @@ async def partner_create_session(
             capacity=data.capacity,
             price_coupons=data.price_coupons,
             audience=data.audience,
+            booking_opens_at=parse_time(ctx, data.booking_opens_at, "booking_opens_at")
+            if data.booking_opens_at
+            else None,
         ),
         now=ctx.clock.now(),
     )
@@ -303,7 +309,7 @@ async def partner_update_session(
     ctx: Context, account: Actor, activity_id: UUID, session_id: UUID, data: JSONBody[SessionPatch]
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-    for key in ("starts_at", "ends_at"):
+    for key in ("starts_at", "ends_at", "booking_opens_at"):
         if key in changes:
             changes[key] = parse_time(ctx, changes[key], key)
     row = await services.update_session(ctx, account, activity_id, session_id, changes, now=ctx.clock.now())
@@ -329,6 +335,7 @@ class SeriesBody(msgspec.Struct, forbid_unknown_fields=True):
     audience: Annotated[str, msgspec.Meta(pattern="^(all|adult|child)$")] | None = None
     child_capacity: Count | None = None
     child_price_coupons: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
+    booking_opens_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
 def weekday_numbers(values: list[int | str]) -> list[int]:
@@ -369,6 +376,9 @@ async def partner_create_series(
             audience=data.audience,
             child_capacity=data.child_capacity,
             child_price_coupons=data.child_price_coupons,
+            booking_opens_at=parse_time(ctx, data.booking_opens_at, "booking_opens_at")
+            if data.booking_opens_at
+            else None,
         ),
         now=ctx.clock.now(),
     )

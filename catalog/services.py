@@ -528,11 +528,15 @@ class SessionInput:
     capacity: int = 10
     price_coupons: int = 0
     audience: str | None = None
+    # The programme's opening: nobody books this session before it (None: as soon as published).
+    booking_opens_at: datetime | None = None
 
 
 def _check_session(activity: Activity, data: SessionInput) -> str:
     if data.ends_at <= data.starts_at:
         raise InvalidSessionData("La fin de la séance doit être après son début.")
+    if data.booking_opens_at is not None and data.booking_opens_at >= data.starts_at:
+        raise InvalidSessionData("L'ouverture des réservations doit précéder le début de la séance.")
     if data.ends_at - data.starts_at > pendulum.duration(hours=24):
         raise InvalidSessionData("Une séance dure au plus 24 heures.")
     if not (0 <= data.capacity <= 10_000):
@@ -564,6 +568,7 @@ def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str)
         price_coupons=data.price_coupons,
         audience=audience,
         status=SessionStatus.SCHEDULED,
+        booking_opens_at=data.booking_opens_at,
         booking_closes_at=closes,
         cancellation_deadline_at=cancel,
     )
@@ -604,6 +609,7 @@ async def update_session(
                 changes["price_coupons"] if changes.get("price_coupons") is not None else row.price_coupons
             ),
             audience=changes.get("audience") or row.audience,
+            booking_opens_at=changes.get("booking_opens_at") or row.booking_opens_at,
         )
         audience = _check_session(activity, merged)
         if merged.starts_at != row.starts_at and row.starts_at <= now:
@@ -621,6 +627,7 @@ async def update_session(
                 capacity=merged.capacity,
                 price_coupons=merged.price_coupons,
                 audience=audience,
+                booking_opens_at=merged.booking_opens_at,
                 booking_closes_at=closes,
                 cancellation_deadline_at=cancel,
                 updated_at=now,
@@ -685,6 +692,7 @@ class SeriesInput:
     # adult, the same price).
     child_capacity: int | None = None
     child_price_coupons: int | None = None
+    booking_opens_at: datetime | None = None  # the programme's opening, for every session
 
 
 def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, datetime]]:
@@ -754,7 +762,15 @@ async def create_series(
             if start <= now:
                 raise InvalidSessionData("Toutes les séances d'une série doivent être dans le futur.")
             for audience, capacity, price in variants:
-                data = SessionInput(start, end, series.label, capacity, price, audience)
+                data = SessionInput(
+                    start,
+                    end,
+                    series.label,
+                    capacity,
+                    price,
+                    audience,
+                    booking_opens_at=series.booking_opens_at,
+                )
                 checked = _check_session(activity, data)
                 row = _new_session(activity, data, checked, ctx.settings.timezone)
                 uow.session.add(row)
