@@ -40,6 +40,7 @@ from catalog.models import Activity, ActivitySession, Audience, Place
 from participants.models import Participant
 from portal.associations.models import Association
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotFound
 from wallet.models import LedgerAccount
@@ -155,7 +156,7 @@ async def my_waitlists(ctx: Context, account: Actor) -> list[dict[str, Any]]:
             "position": r["position"],
             "participant": r["participant"],
             "session_id": str(r["session"].id),
-            "starts_at": r["session"].starts_at.isoformat(),
+            "starts_at": iso_local(r["session"].starts_at, ctx.settings.timezone),
             "activity": r["activity"].title,
         }
         for r in rows

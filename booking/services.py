@@ -53,7 +53,7 @@ from portal.accounts.models import Account
 from portal.associations.access import require_member
 from portal.associations.models import Association
 from portal.auth import Actor
-from portal.clock import age_on
+from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import Busy, InvalidRequest, NotFound
@@ -103,12 +103,12 @@ class BookingRequest:
         }
 
 
-def booking_receipt(booking: Booking, session: ActivitySession) -> dict[str, Any]:
+def booking_receipt(booking: Booking, session: ActivitySession, tz: str) -> dict[str, Any]:
     return {
         "id": str(booking.id),
         "status": booking.status,
         "price_coupons": booking.price_coupons,
-        "cancellation_deadline_at": session.cancellation_deadline_at.isoformat(),
+        "cancellation_deadline_at": iso_local(session.cancellation_deadline_at, tz),
         "session_id": str(booking.session_id),
         "participant_id": str(booking.participant_id),
         "companion_participant_id": str(booking.companion_participant_id)
@@ -508,7 +508,7 @@ async def book_session(
             document_check=document_check,
         )
         booking, session, _activity, _participant = booked[0]
-        receipt = booking_receipt(booking, session)
+        receipt = booking_receipt(booking, session, ctx.settings.timezone)
         if idempotency_key is not None:
             uow.session.add(
                 IdempotencyKey(
@@ -552,7 +552,10 @@ async def book_group(
             document_check=document_check,
             group_id=group.id,
         )
-        receipt = {"id": str(group.id), "bookings": [booking_receipt(b, s) for b, s, _a, _p in booked]}
+        receipt = {
+            "id": str(group.id),
+            "bookings": [booking_receipt(b, s, ctx.settings.timezone) for b, s, _a, _p in booked],
+        }
         if idempotency_key is not None:
             uow.session.add(
                 IdempotencyKey(
@@ -1040,6 +1043,7 @@ async def list_family_bookings(
             assoc,
             place,
             companions.get(b.companion_participant_id) if b.companion_participant_id else None,
+            tz=ctx.settings.timezone,
         )
         for b, s, a, p, assoc, place in rows
     ]
@@ -1053,6 +1057,8 @@ def booking_view(
     association: Association,
     place: Place | None,
     companion: Participant | None,
+    *,
+    tz: str,
 ) -> dict[str, Any]:
     return {
         "id": str(booking.id),
@@ -1060,9 +1066,9 @@ def booking_view(
         "price_coupons": booking.price_coupons,
         "refunded_coupons": booking.refunded_coupons,
         "outcome": booking.outcome_code,
-        "cancelled_at": booking.cancelled_at.isoformat() if booking.cancelled_at else None,
+        "cancelled_at": iso_local(booking.cancelled_at, tz),
         "attendance": booking.attendance,
-        "cancellation_deadline_at": session.cancellation_deadline_at.isoformat(),
+        "cancellation_deadline_at": iso_local(session.cancellation_deadline_at, tz),
         "participant": {
             "id": str(participant.id),
             "first_name": participant.first_name,
@@ -1075,8 +1081,8 @@ def booking_view(
         ),
         "session": {
             "id": str(session.id),
-            "starts_at": session.starts_at.isoformat(),
-            "ends_at": session.ends_at.isoformat(),
+            "starts_at": iso_local(session.starts_at, tz),
+            "ends_at": iso_local(session.ends_at, tz),
             "label": session.label,
             "status": session.status,
             "cancel_reason": session.cancel_reason,

@@ -18,6 +18,7 @@ from litestar.params import JSONBody, QueryParameter
 from catalog import services
 from catalog.models import Activity, ActivitySession
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import InvalidRequest
 
@@ -29,9 +30,7 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 
 
 def iso(ctx: Context, moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return pendulum.instance(moment).in_timezone(ctx.settings.timezone).isoformat()
+    return iso_local(moment, ctx.settings.timezone)
 
 
 def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:

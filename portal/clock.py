@@ -41,6 +41,11 @@ class Clock:
         return pendulum.instance(moment).in_timezone("UTC")
 
 
+def iso_local(moment: datetime | None, tz: str) -> str | None:
+    """A stored UTC time as the API gives it: ISO 8601 with the municipality's offset."""
+    return None if moment is None else pendulum.instance(moment).in_timezone(tz).isoformat()
+
+
 def days_before(start: datetime, days: int, tz: str) -> pendulum.DateTime:
     """The local wall-clock time `days` calendar days before `start` (DESIGN.md rule 4).
 
