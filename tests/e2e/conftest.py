@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import BACKENDS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 # As root, without a sandbox; and without the background traffic a closed network refuses.
@@ -24,6 +26,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(scope="session", params=BACKENDS[-1:])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Browser tests look at pages, not at database rules (those run on both backends elsewhere):
+    they run once, on PostgreSQL when it is configured, as production does."""
+    return str(request.param)
 
 
 @pytest.fixture
