@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -225,6 +225,32 @@ def _add_documents(
     return added
 
 
+async def _close_rejected_request(
+    session: AsyncSession, association: Association, actor: Actor, now: datetime
+) -> None:
+    """A new request reuses a rejected association's row, not its papers.
+
+    Anyone who knows the public RNA may ask again: the previous requester's documents (their
+    identity paper above all) are archived, so the new pending creator, who sees only current papers
+    and their own uploads, never reads them; the town keeps them. The board and contacts the
+    previous requester declared are theirs too: they go when someone else asks. The previous
+    creator's membership was revoked by the rejection and stays so.
+    """
+    await session.execute(
+        update(AssociationDocument)
+        .where(
+            AssociationDocument.association_id == association.id,
+            AssociationDocument.archived_at.is_(None),
+        )
+        .values(archived_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if association.created_by_id != actor.account_id:
+        await session.execute(
+            delete(AssociationPerson).where(AssociationPerson.association_id == association.id)
+        )
+
+
 async def create_association(
     ctx: Context,
     actor: Actor,
@@ -272,6 +298,7 @@ async def create_association(
                 raise AssociationExists()
             if existing:
                 association = existing[0]
+                await _close_rejected_request(uow.session, association, actor, now)
                 association.name = official
                 association.rna = rna or association.rna
                 association.siren = siren or association.siren
@@ -415,9 +442,20 @@ class Overview:
 
 
 def _may_see_document(access: Access, actor: Actor, document: AssociationDocument) -> bool:
-    # An identity document is the requester's own paper: the town and the gestionnaires only.
+    if access.is_admin or document.uploaded_by_id == actor.account_id:
+        return True
+    if access.membership is None:
+        # The creator of a pending request: current papers, never an archived one (the archive
+        # holds a previous, rejected requester's papers) nor someone else's identity paper.
+        return document.archived_at is None and document.kind != DocumentKind.IDENTITY
     if document.kind == DocumentKind.IDENTITY:
-        return access.can_edit_papers or document.uploaded_by_id == actor.account_id
+        # A person's identity paper: the town, and the gestionnaires of the validated association
+        # while it is current (an archived one may be a previous requester's).
+        return (
+            access.role == MembershipRole.MANAGER
+            and access.association.status == AssociationStatus.VALIDATED
+            and document.archived_at is None
+        )
     return True
 
 
@@ -510,6 +548,10 @@ async def validate_association(
             raise NotFound("Association introuvable.")
         if association.status == AssociationStatus.VALIDATED:
             return association  # a second click changes nothing and mails no one again
+        if association.status != AssociationStatus.PENDING:
+            # A rejected request has no member left (the rejection revoked its creator): opening
+            # it would make an association nobody can manage. Its creator asks again instead.
+            raise AssociationNotPending()
         association.status = AssociationStatus.VALIDATED
         association.validated_at = now
         association.rejection_reason = None
@@ -1059,11 +1101,12 @@ async def add_document(
     files = _StoredFiles(ctx)
     try:
         async with ctx.db.unit_of_work() as uow:
-            _require_papers(await _access(uow.session, actor, association_id))
+            access = await _access(uow.session, actor, association_id)
+            _require_papers(access)
             (added,) = _add_documents(uow, files, association_id, actor, [document])
             await uow.session.flush()
             if replaces is not None:
-                old = await _document(uow.session, association_id, replaces)
+                old = await _document(uow.session, access, actor, replaces)
                 if old.archived_at is None:
                     old.archived_at = now
                 old.replaced_by_id = added.id
@@ -1073,9 +1116,14 @@ async def add_document(
     return added
 
 
-async def _document(session: AsyncSession, association_id: UUID, document_id: UUID) -> AssociationDocument:
+async def _document(
+    session: AsyncSession, access: Access, actor: Actor, document_id: UUID
+) -> AssociationDocument:
+    """The document, if it belongs to the association and `actor` may see it (404 otherwise)."""
     document = await session.get(AssociationDocument, document_id)
-    if document is None or document.association_id != association_id:
+    if document is None or document.association_id != access.association.id:
+        raise NotFound("Document introuvable.")
+    if not _may_see_document(access, actor, document):
         raise NotFound("Document introuvable.")
     return document
 
@@ -1084,8 +1132,9 @@ async def archive_document(
     ctx: Context, actor: Actor, association_id: UUID, document_id: UUID, *, now: datetime
 ) -> AssociationDocument:
     async with ctx.db.unit_of_work() as uow:
-        _require_papers(await _access(uow.session, actor, association_id))
-        document = await _document(uow.session, association_id, document_id)
+        access = await _access(uow.session, actor, association_id)
+        _require_papers(access)
+        document = await _document(uow.session, access, actor, document_id)
         if document.archived_at is None:
             document.archived_at = now
     return document
@@ -1109,7 +1158,9 @@ async def open_document(
     """The file, for the association's members (identity papers: gestionnaires) and staff admin."""
     async with ctx.db.read() as session:
         access = await _access(session, actor, association_id)
-        document = await _document(session, association_id, document_id)
+        document = await session.get(AssociationDocument, document_id)
+        if document is None or document.association_id != association_id:
+            raise NotFound("Document introuvable.")
         if not _may_see_document(access, actor, document):
             raise NotAMember("Ce document est réservé aux gestionnaires de l'association.")
     return document, read_file(ctx.settings, document.file_key)

@@ -614,3 +614,76 @@ async def test_board_members_and_contacts(ctx: Context, client: Any) -> None:
     assert (await client.delete(f"{url}/{contact.json()['id']}", headers=manager)).status_code == 204
     people = (await client.get(url, headers=manager)).json()
     assert [(p["kind"], p["name"], p["function"]) for p in people] == [("board", "Anne Quéré", "Trésorière")]
+
+
+# --- a new request after a rejection -----------------------------------------------------------
+
+
+async def test_a_new_requester_never_reads_the_rejected_requesters_papers(ctx: Context, client: Any) -> None:
+    alice, alice_headers = await create_user(ctx)
+    _, bob_headers = await create_user(ctx)
+    _, admin = await staff_admin(ctx)
+    body = {"rna": KNOWN_RNA, "domain": "Sport"}
+    association_id = (await client.post(f"{API}/associations", json=body, headers=alice_headers)).json()["id"]
+    url = f"{API}/associations/{association_id}/documents"
+    identity = (
+        await client.post(
+            url,
+            files={"file": ("id.pdf", PDF, "application/pdf")},
+            data={"kind": "identity"},
+            headers=alice_headers,
+        )
+    ).json()["id"]
+    board = (
+        await client.post(
+            url,
+            files={"file": ("bureau.pdf", PDF, "application/pdf")},
+            data={"kind": "board_composition"},
+            headers=alice_headers,
+        )
+    ).json()["id"]
+    await client.post(
+        f"{API}/associations/{association_id}/people",
+        json={"kind": "board", "name": "Alice Martin", "phone": "02 98 00 00 00"},
+        headers=alice_headers,
+    )
+    rejected = await client.post(
+        f"{API}/admin/associations/{association_id}/reject",
+        json={"reason": "Pièces illisibles."},
+        headers=admin,
+    )
+    assert rejected.status_code == 200
+
+    # anyone knowing the public RNA may ask again: the row is reused, not the papers
+    again = await client.post(f"{API}/associations", json=body, headers=bob_headers)
+    assert again.status_code == 201 and again.json()["id"] == association_id
+    for document_id in (identity, board):
+        response = await client.get(f"{url}/{document_id}/file", headers=bob_headers)
+        assert response.status_code in (403, 404), response.text
+        archive = await client.post(f"{url}/{document_id}/archive", headers=bob_headers)
+        assert_error(archive, 404, "not_found")
+    assert (await client.get(url, headers=bob_headers)).json() == []
+    assert (await client.get(url, params={"archived": "true"}, headers=bob_headers)).json() == []
+    assert (await client.get(f"{API}/associations/{association_id}/people", headers=bob_headers)).json() == []
+    # the previous requester has no access left; the town still reads what it decided on
+    assert_error(await client.get(f"{url}/{identity}/file", headers=alice_headers), 403, "forbidden")
+    assert (await client.get(f"{url}/{identity}/file", headers=admin)).content == PDF
+    # validated, the new gestionnaire still does not read the previous requester's identity paper
+    await client.post(f"{API}/admin/associations/{association_id}/validate", headers=admin)
+    assert_error(await client.get(f"{url}/{identity}/file", headers=bob_headers), 403, "forbidden")
+    assert alice.id
+
+
+async def test_a_rejected_association_cannot_be_validated(ctx: Context, client: Any) -> None:
+    _, headers = await create_user(ctx)
+    _, admin = await staff_admin(ctx)
+    association_id = (
+        await client.post(f"{API}/associations", json={"rna": KNOWN_RNA, "domain": "Sport"}, headers=headers)
+    ).json()["id"]
+    await client.post(
+        f"{API}/admin/associations/{association_id}/reject", json={"reason": "Incomplet."}, headers=admin
+    )
+    response = await client.post(f"{API}/admin/associations/{association_id}/validate", headers=admin)
+    assert_error(response, 409, "association_not_pending")
+    detail = (await client.get(f"{API}/associations/{association_id}", headers=headers)).json()
+    assert detail["status"] == "rejected"
