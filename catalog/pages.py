@@ -91,9 +91,10 @@ def _opt_date(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         return None
+    return day if services.EARLIEST_DATE <= day <= services.LATEST_DATE else None
 
 
 @get("/catalogue", include_in_schema=False)

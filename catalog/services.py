@@ -57,6 +57,12 @@ from portal.errors import InvalidRequest
 
 PAGE_SIZE = 20
 MAX_SERIES_SESSIONS = 200
+# The dates the catalog reasons about. Outside them, computing a local day or a recurrence
+# overflows (year 1 or 9999 gave 500s): a search filter outside the window is refused, and a
+# session is planned at most SESSION_HORIZON_YEARS ahead (a programme is planned a season ahead).
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+SESSION_HORIZON_YEARS = 3
 DOCUMENT_KIND = re.compile(r"^[a-z0-9_]{1,50}$")
 
 
@@ -532,6 +538,30 @@ class SessionInput:
     booking_opens_at: datetime | None = None
 
 
+def check_date(day: date, label: str) -> date:
+    """A date the catalog can compute with (400 invalid_request otherwise)."""
+    if not (EARLIEST_DATE <= day <= LATEST_DATE):
+        raise InvalidRequest(
+            f"« {label} » doit être une date entre {EARLIEST_DATE.year} et {LATEST_DATE.year}."
+        )
+    return day
+
+
+def _session_horizon(now: datetime) -> pendulum.DateTime:
+    return pendulum.instance(now).add(years=SESSION_HORIZON_YEARS)
+
+
+def _check_within_horizon(moments: list[datetime | None], now: datetime) -> None:
+    horizon = _session_horizon(now)
+    earliest = pendulum.instance(now).subtract(years=SESSION_HORIZON_YEARS)
+    for moment in moments:
+        if moment is not None and not (earliest <= moment <= horizon):
+            raise InvalidSessionData(
+                f"Une séance se programme au plus {SESSION_HORIZON_YEARS} ans à l'avance : "
+                "vérifiez l'année des dates."
+            )
+
+
 def _check_session(activity: Activity, data: SessionInput) -> str:
     if data.ends_at <= data.starts_at:
         raise InvalidSessionData("La fin de la séance doit être après son début.")
@@ -579,6 +609,7 @@ async def create_session(
 ) -> ActivitySession:
     async with ctx.db.unit_of_work() as uow:
         activity = await _activity_for_member(uow.session, actor, activity_id)
+        _check_within_horizon([data.starts_at, data.ends_at, data.booking_opens_at], now)
         audience = _check_session(activity, data)
         if data.starts_at <= now:
             raise InvalidSessionData("Une nouvelle séance doit commencer dans le futur.")
@@ -610,6 +641,15 @@ async def update_session(
             ),
             audience=changes.get("audience") or row.audience,
             booking_opens_at=changes.get("booking_opens_at") or row.booking_opens_at,
+        )
+        # Only moved times are checked: an old session keeps its history.
+        _check_within_horizon(
+            [
+                changes[key]
+                for key in ("starts_at", "ends_at", "booking_opens_at")
+                if changes.get(key) is not None and changes[key] != getattr(row, key)
+            ],
+            now,
         )
         audience = _check_session(activity, merged)
         if merged.starts_at != row.starts_at and row.starts_at <= now:
@@ -699,6 +739,8 @@ def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, dat
     """The (start, end) of each occurrence, in UTC. The recurrence is computed on local wall-clock
     times (dateutil rrule on naive datetimes), then each is placed in the zone: 10:00 stays 10:00
     in Paris on both sides of a DST change."""
+    check_date(series.first_date, "Du")
+    check_date(series.last_date, "Au")
     if not series.weekdays or any(not (0 <= day <= 6) for day in series.weekdays):
         raise InvalidSessionData("Choisissez au moins un jour de la semaine.")
     if series.last_date < series.first_date:
@@ -737,6 +779,7 @@ async def create_series(
     occurrences = series_occurrences(series, ctx.settings.timezone)
     if not occurrences:
         raise InvalidSessionData("Aucune séance ne correspond à ces jours et ces dates.")
+    _check_within_horizon([occurrences[-1][1], series.booking_opens_at], now)
     async with ctx.db.unit_of_work() as uow:
         activity = await _activity_for_member(uow.session, actor, activity_id)
         variants: list[tuple[str | None, int, int]]
@@ -836,6 +879,10 @@ async def search_activities(
     starts_at) index: each costs an index range scan per matching activity, where a GROUP BY over
     every session to come would be rebuilt for each activity by PostgreSQL's planner."""
     tz = ctx.settings.timezone
+    if filters.date_from is not None:
+        check_date(filters.date_from, "from")
+    if filters.date_to is not None:
+        check_date(filters.date_to, "to")
     upcoming = [
         ActivitySession.activity_id == Activity.id,
         ActivitySession.starts_at > now,

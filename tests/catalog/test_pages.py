@@ -280,3 +280,51 @@ async def test_the_catalogue_paginates_and_keeps_the_filters(ctx, client) -> Non
     assert f'href="/catalogue?domain={refs["domains"][0].id}&amp;page=2"' in first.text
     second = await client.get(f"/catalogue?domain={refs['domains'][0].id}&page=2")
     assert second.text.count('class="card activity-card"') == 3 and "Page précédente" in second.text
+
+
+async def test_far_dates_in_the_catalogue_are_ignored_not_a_500(ctx, client) -> None:
+    refs = await create_reference_data(ctx)
+    _, association, _ = await create_partner(ctx)
+    activity = await _published(ctx, refs, association)
+    await create_session(ctx, activity, capacity=6)
+    for query in ("from=0001-01-01", "to=9999-12-31", "from=0001-01-01&to=0001-01-02"):
+        answer = await client.get(f"/catalogue?{query}")
+        assert answer.status_code == 200 and "Kayak en mer" in answer.text, query
+
+
+async def test_far_dates_in_the_session_and_series_forms_are_refused(ctx, client) -> None:
+    refs = await create_reference_data(ctx)
+    account, association, _ = await create_partner(ctx)
+    activity = await _published(ctx, refs, association)
+    await login(ctx, client, account)
+    token = csrf((await client.get(f"/partenaire/activites/{activity.id}/seances/nouvelle")).text)
+    session = await client.post(
+        f"/partenaire/activites/{activity.id}/seances/nouvelle",
+        data={
+            "_csrf_token": token,
+            "day": "9999-07-06",
+            "start": "10:00",
+            "end": "12:00",
+            "label": "",
+            "capacity": "8",
+            "price_coupons": "3",
+            "audience": "all",
+        },
+    )
+    assert session.status_code == 400 and "3 ans à l&#39;avance" in session.text
+    series = await client.post(
+        f"/partenaire/activites/{activity.id}/series/nouvelle",
+        data={
+            "_csrf_token": token,
+            "weekdays": ["1"],
+            "start": "14:00",
+            "end": "16:00",
+            "first_date": "9999-12-01",
+            "last_date": "9999-12-31",
+            "capacity": "8",
+            "price_coupons": "4",
+        },
+    )
+    assert series.status_code == 400 and "doit être une date entre 2000 et 2100" in series.text
+    async with ctx.db.read() as db:
+        assert (await db.execute(select(ActivitySession))).scalars().all() == []

@@ -440,6 +440,25 @@ async def test_series_keeps_local_time_across_the_autumn_dst_change_with_excepti
             "capacity": 5,
             "price_coupons": 1,
         },
+        # far years: the recurrence overflowed past 9999 (a 500)
+        {
+            "weekdays": [0, 1, 2, 3, 4, 5, 6],
+            "start_time": "10:00",
+            "end_time": "12:00",
+            "first_date": "9999-12-01",
+            "last_date": "9999-12-31",
+            "capacity": 5,
+            "price_coupons": 1,
+        },
+        {
+            "weekdays": [1],
+            "start_time": "10:00",
+            "end_time": "12:00",
+            "first_date": "2034-07-01",
+            "last_date": "2034-07-31",
+            "capacity": 5,
+            "price_coupons": 1,
+        },
     ],
 )
 async def test_bad_series_are_400_invalid_request(ctx, client, body) -> None:
@@ -496,6 +515,16 @@ async def test_bad_activities_are_400_invalid_request(ctx, client, body) -> None
         },
         {"starts_at": "2026-01-06T10:00", "ends_at": "2026-01-06T12:00", "capacity": 8, "price_coupons": 3},
         {"starts_at": "2027-07-06T10:00", "ends_at": "2027-07-06T12:00"},
+        # far years: refused at the edge (a session in 9999 was accepted)
+        {"starts_at": "9999-07-06T10:00", "ends_at": "9999-07-06T12:00", "capacity": 8, "price_coupons": 3},
+        {"starts_at": "2031-07-06T10:00", "ends_at": "2031-07-06T12:00", "capacity": 8, "price_coupons": 3},
+        {
+            "starts_at": "2027-07-06T10:00",
+            "ends_at": "2027-07-06T12:00",
+            "capacity": 8,
+            "price_coupons": 3,
+            "booking_opens_at": "0001-01-01T00:00",
+        },
     ],
 )
 async def test_bad_sessions_are_400_invalid_request(ctx, client, body) -> None:

@@ -180,6 +180,9 @@ async def test_pagination(ctx, client) -> None:
         "to=demain",
         "available=peut-etre",
         "q=" + "x" * 300,
+        "from=0001-01-01",  # the local day's start overflowed (a 500)
+        "to=9999-12-31",
+        "from=1999-12-31",
     ],
 )
 async def test_bad_search_input_is_400(ctx, client, query) -> None:
