@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from catalog import services
 from catalog.models import Activity
 from participants.models import Participant
+from participants.services import create_document_kind, ensure_default_document_kinds, list_document_kinds
 from portal.accounts.models import Account, StaffRole
 from portal.accounts.security import hash_password
 from portal.associations.models import Association, AssociationStatus, Membership, MembershipRole
@@ -519,6 +520,9 @@ ACTIVITIES = [
     ),
 ]
 
+# Proof-document kinds the demo activities ask for beyond the three usual ones.
+DEMO_DOCUMENT_KINDS = [("attestation_natation", "Attestation d'aisance aquatique")]
+
 SUMMER_FIRST = date(2027, 7, 5)
 SUMMER_LAST = date(2027, 8, 28)
 SUMMER_EXCEPTIONS = [date(2027, 7, 14), date(2027, 8, 15)]
@@ -568,6 +572,17 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         await services.save_reference(
             ctx, actor, "places", {"name": name, "address": address, "postal_code": postal_code, "city": city}
         )
+
+    echo("Justificatifs demandés par les activités…")
+    # The water activities ask for a swimming ability certificate: a kind the town configures like
+    # any other (the demo must not publish activities nobody can book for want of a kind).
+    await ensure_default_document_kinds(ctx)
+    configured = {kind.code for kind in await list_document_kinds(ctx, include_archived=True)}
+    for code, label in DEMO_DOCUMENT_KINDS:
+        if code not in configured:
+            await create_document_kind(
+                ctx, actor, code=code, label=label, requires_valid_until=False, now=now
+            )
 
     echo("Associations partenaires et leurs gestionnaires…")
     associations: list[Association] = []

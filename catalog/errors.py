@@ -47,3 +47,9 @@ class InvalidSessionData(InvalidRequest):
 
 class TooManySessions(InvalidRequest):
     message = "Une série ne peut pas créer plus de 200 séances à la fois."
+
+
+class UnknownDocumentKind(DomainError):
+    code = "unknown_document_kind"
+    status_code = 422
+    message = "Ce justificatif n'est pas configuré par la ville."

@@ -254,7 +254,10 @@ def _int_field(value: str, label: str, low: int, high: int, errors: list[str]) -
 
 
 def _activity_form_values(form: Any) -> dict[str, Any]:
-    values = {key: (form.get(key) or "").strip() for key in ACTIVITY_FIELDS}
+    values: dict[str, Any] = {
+        key: (form.get(key) or "").strip() for key in ACTIVITY_FIELDS if key != "required_document_kinds"
+    }
+    values["required_document_kinds"] = [k for k in form.getall("required_document_kinds", []) if k]
     values["family"] = form.get("family") == "on"
     values["duo"] = form.get("duo") == "on"
     values["association_id"] = form.get("association_id") or ""
@@ -275,14 +278,8 @@ def _activity_changes(values: dict[str, Any], errors: list[str]) -> dict[str, An
         number = _int_field(values[key] or "0", label, low, high, errors)
         if number is not None:
             changes[key] = number
-    kinds = [k.strip() for k in re.split(r"[,;\s]+", values["required_document_kinds"]) if k.strip()]
-    bad = [k for k in kinds if not services.DOCUMENT_KIND.match(k)]
-    if bad:
-        errors.append(
-            "Les justificatifs sont des codes en minuscules sans espace (ex. certificat_medical) : "
-            + ", ".join(bad)
-        )
-    changes["required_document_kinds"] = kinds
+    # Checkboxes of the configured kinds; the service refuses a code that is not one of them.
+    changes["required_document_kinds"] = list(values["required_document_kinds"])
     changes["family"] = values["family"]
     changes["duo"] = values["duo"]
     return changes
@@ -320,6 +317,10 @@ async def _activity_form(
 ) -> Template:
     reference = await services.list_reference_data(ctx)
     associations = await _my_associations(ctx, actor) if activity_id is None else []
+    document_kinds = await services.list_document_kinds(ctx)
+    # A kind the activity still asks for but the town has archived stays shown, ticked.
+    for code in values["required_document_kinds"]:
+        document_kinds.setdefault(code, code)
     return _page(
         "activity_form.html",
         actor,
@@ -327,6 +328,7 @@ async def _activity_form(
         values=values,
         errors=errors,
         reference=reference,
+        document_kinds=document_kinds,
         associations=associations,
         activity_id=activity_id,
     )
@@ -343,7 +345,7 @@ EMPTY_ACTIVITY = {
     "booking_deadline_days": "2",
     "cancellation_deadline_days": "2",
     "max_children_per_adult": "2",
-    "required_document_kinds": "",
+    "required_document_kinds": [],
     "contact_name": "",
     "contact_email": "",
     "contact_phone": "",
@@ -409,7 +411,7 @@ async def partner_edit_activity(ctx: Context, account: Actor, activity_id: UUID)
         "booking_deadline_days": str(a.booking_deadline_days),
         "cancellation_deadline_days": str(a.cancellation_deadline_days),
         "max_children_per_adult": str(a.max_children_per_adult),
-        "required_document_kinds": ", ".join(a.required_document_kinds),
+        "required_document_kinds": list(a.required_document_kinds),
         "contact_name": a.contact_name,
         "contact_email": a.contact_email,
         "contact_phone": a.contact_phone,

@@ -22,7 +22,7 @@ from uuid import UUID
 
 import pendulum
 from dateutil.rrule import WEEKLY, rrule, rruleset
-from sqlalchemy import func, select, update
+from sqlalchemy import column, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import (
@@ -35,6 +35,7 @@ from catalog.errors import (
     ReferenceNotFound,
     SessionNotFound,
     TooManySessions,
+    UnknownDocumentKind,
     UnknownDomain,
 )
 from catalog.models import (
@@ -286,6 +287,49 @@ def _check_activity_values(values: dict[str, Any]) -> None:
         )
 
 
+# The proof-document kinds a family may hand in are the participants module's reference data (its
+# `document_kinds` table, configured by staff). The catalog may not import participants (the
+# dependencies point booking → catalog, participants → portal), and an injected reader would leave
+# the services unchecked wherever the web app is not composed (CLI, demo loader, tests): so the
+# catalog reads that table by name, through these three columns only, as a read-only published
+# interface (a view would do the same). It never writes to it.
+_DOCUMENT_KINDS = table("document_kinds", column("code"), column("label"), column("archived_at"))
+
+
+async def _configured_document_kinds(session: AsyncSession) -> dict[str, str]:
+    """Code → label of the kinds in use (an archived kind is no longer asked for)."""
+    rows = await session.execute(
+        select(_DOCUMENT_KINDS.c.code, _DOCUMENT_KINDS.c.label)
+        .where(_DOCUMENT_KINDS.c.archived_at.is_(None))
+        .order_by(_DOCUMENT_KINDS.c.label)
+    )
+    return {str(code): str(label) for code, label in rows.tuples()}
+
+
+async def list_document_kinds(ctx: Context) -> dict[str, str]:
+    async with ctx.db.read() as session:
+        return await _configured_document_kinds(session)
+
+
+async def _check_document_kinds(
+    session: AsyncSession, kinds: list[str], kept: list[str] | None = None
+) -> None:
+    """An activity may only ask for configured kinds: an unknown code could never be handed in, and
+    nobody could book it (422 unknown_document_kind). Codes it already asks for are kept even if
+    the town archived the kind since: editing the title must not fail on them."""
+    added = set(kinds) - set(kept or [])
+    if not added:
+        return
+    known = await _configured_document_kinds(session)
+    unknown = sorted(added - known.keys())
+    if unknown:
+        listing = ", ".join(f"{code} ({label})" for code, label in known.items()) or "aucun"
+        raise UnknownDocumentKind(
+            f"Justificatif inconnu : {', '.join(unknown)}. Justificatifs configurés : {listing}.",
+            extra={"known_document_kinds": list(known)},
+        )
+
+
 async def create_activity(
     ctx: Context, actor: Actor, association_id: UUID, data: ActivityInput, *, now: datetime
 ) -> Activity:
@@ -295,6 +339,7 @@ async def create_activity(
         raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
     async with ctx.db.unit_of_work() as uow:
         await require_member(uow.session, actor, association_id)
+        await _check_document_kinds(uow.session, data.required_document_kinds)
         domain, theme, place = await resolve_references(
             uow.session, domain=data.domain, theme=data.theme, place=data.place
         )
@@ -375,6 +420,9 @@ async def update_activity(
                 value = changes[key]
                 setattr(activity, key, value.strip() if isinstance(value, str) else value)
         if changes.get("required_document_kinds") is not None:
+            await _check_document_kinds(
+                uow.session, changes["required_document_kinds"], activity.required_document_kinds
+            )
             activity.required_document_kinds = sorted(set(changes["required_document_kinds"]))
         if activity.max_age < activity.min_age:
             raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")

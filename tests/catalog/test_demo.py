@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from catalog import demo, services
 from catalog.models import Activity, ActivitySession
-from participants.models import Participant
+from participants.models import DocumentKind, Participant
 from portal.accounts.models import Account
 from portal.associations.models import Association
 from tests.conftest import ROOT, TEST_SECRET
@@ -70,6 +70,13 @@ async def test_the_demo_programme(ctx) -> None:
     )
     assert total == 30
     assert lines[-1].startswith(f"  {demo.FAMILY_EMAIL}")
+    # every proof document a demo activity asks for is a configured kind: each one can be booked
+    async with ctx.db.read() as db:
+        configured = set(
+            (await db.execute(select(DocumentKind.code).where(DocumentKind.archived_at.is_(None)))).scalars()
+        )
+    required = {kind for activity in activities for kind in activity.required_document_kinds}
+    assert "attestation_natation" in required and required <= configured
     assert await demo.has_data(ctx)
 
 

@@ -126,8 +126,15 @@ async def test_a_partner_creates_an_activity_a_series_and_publishes_it_with_form
         "booking_deadline_days": "2",
         "cancellation_deadline_days": "2",
         "max_children_per_adult": "2",
-        "required_document_kinds": "attestation_natation",
+        "required_document_kinds": ["certificat_medical", "assurance"],
     }
+    # the configured kinds are checkboxes, not free text
+    assert 'type="checkbox" id="document-certificat_medical" name="required_document_kinds"' in form_page.text
+    assert "Certificat médical" in form_page.text
+    unknown = await client.post(
+        "/partenaire/activites/nouvelle", data=fields | {"required_document_kinds": "brevet"}
+    )
+    assert unknown.status_code == 400 and "Justificatif inconnu : brevet." in unknown.text
     bad = await client.post("/partenaire/activites/nouvelle", data=fields | {"min_age": "huit", "title": ""})
     assert bad.status_code == 400
     assert (

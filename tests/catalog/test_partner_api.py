@@ -567,3 +567,31 @@ async def test_edit_contact_documents_and_duo(ctx, client) -> None:
     assert body["duo"] is True
     assert body["required_document_kinds"] == ["attestation_enfant", "certificat_medical"]
     assert body["contact"]["phone"] == "02 98 00 00 00"
+
+
+async def test_required_documents_must_be_configured_kinds(ctx, client) -> None:
+    await create_reference_data(ctx)
+    _, association, headers = await create_partner(ctx)
+    answer = await client.post(
+        "/api/v1/partner/activities",
+        json=activity_body(association, required_document_kinds=["attestation_natation"]),
+        headers=headers,
+    )
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["code"] == "unknown_document_kind" and "attestation_natation" in body["detail"]
+    assert "certificat_medical (Certificat médical)" in body["detail"]
+    assert set(body["extra"]["known_document_kinds"]) >= {
+        "assurance",
+        "attestation_enfant",
+        "certificat_medical",
+    }
+    activity_id = await _activity(client, association, headers, required_document_kinds=["assurance"])
+    patched = await client.patch(
+        f"/api/v1/partner/activities/{activity_id}",
+        json={"required_document_kinds": ["assurance", "brevet_de_plongee"]},
+        headers=headers,
+    )
+    assert patched.status_code == 422 and patched.json()["code"] == "unknown_document_kind"
+    detail = (await client.get(f"/api/v1/partner/activities/{activity_id}", headers=headers)).json()
+    assert detail["required_document_kinds"] == ["assurance"]  # nothing half-applied
