@@ -53,3 +53,19 @@ class UnknownDocumentKind(DomainError):
     code = "unknown_document_kind"
     status_code = 422
     message = "Ce justificatif n'est pas configuré par la ville."
+
+
+class ActivityHasBookings(Conflict):
+    code = "activity_has_bookings"
+    message = (
+        "Des familles ont réservé des séances à venir de cette activité : annulez d'abord ces séances "
+        "(elles sont remboursées), puis archivez l'activité."
+    )
+
+
+class SessionHasBookings(Conflict):
+    code = "session_has_bookings"
+    message = (
+        "Des familles ont déjà réservé cette séance : sa date, ses horaires, son public et son tarif ne "
+        "peuvent plus changer. Annulez-la (les familles sont remboursées) et créez-en une autre."
+    )

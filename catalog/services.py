@@ -26,6 +26,7 @@ from sqlalchemy import column, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import (
+    ActivityHasBookings,
     ActivityNotFound,
     CapacityBelowTaken,
     DuplicateReference,
@@ -33,6 +34,7 @@ from catalog.errors import (
     InvalidStatusChange,
     ReferenceInUse,
     ReferenceNotFound,
+    SessionHasBookings,
     SessionNotFound,
     TooManySessions,
     UnknownDocumentKind,
@@ -461,8 +463,28 @@ async def set_activity_status(
             raise InvalidStatusChange()
         if status == ActivityStatus.PUBLISHED and activity.status != ActivityStatus.PUBLISHED:
             activity.published_at = now
+        if status == ActivityStatus.ARCHIVED and activity.status != ActivityStatus.ARCHIVED:
+            await _refuse_if_booked(uow.session, activity, now)
         activity.status = status
     return activity
+
+
+async def _refuse_if_booked(session: AsyncSession, activity: Activity, now: datetime) -> None:
+    """Archiving hides the activity from families who booked it but refunds nobody: the partner
+    cancels the booked sessions first (that refunds), then archives. `taken` counts the active
+    bookings (DESIGN.md rule 2), so the catalog needs nothing from booking to know."""
+    booked = await session.scalar(
+        select(ActivitySession.id)
+        .where(
+            ActivitySession.activity_id == activity.id,
+            ActivitySession.status == SessionStatus.SCHEDULED,
+            ActivitySession.ends_at > now,
+            ActivitySession.taken > 0,
+        )
+        .limit(1)
+    )
+    if booked is not None:
+        raise ActivityHasBookings()
 
 
 async def publish_activity(ctx: Context, actor: Actor, activity_id: UUID, *, now: datetime) -> Activity:
@@ -705,9 +727,21 @@ async def update_session(
         if merged.starts_at != row.starts_at and merged.starts_at <= now:
             raise InvalidSessionData("La séance doit commencer dans le futur.")
         closes, cancel = session_deadlines(merged.starts_at, activity, ctx.settings.timezone)
+        # What a family booked (its day, times, public and price) cannot change under it: a booked
+        # session is cancelled (refunded) instead. Checked in the UPDATE itself, like the capacity,
+        # so a booking committed meanwhile is seen.
+        booked_terms_change = (
+            merged.starts_at != row.starts_at
+            or merged.ends_at != row.ends_at
+            or audience != row.audience
+            or merged.price_coupons != row.price_coupons
+        )
+        guards = [ActivitySession.id == session_id, ActivitySession.taken <= merged.capacity]
+        if booked_terms_change:
+            guards.append(ActivitySession.taken == 0)
         result = await uow.session.execute(
             update(ActivitySession)
-            .where(ActivitySession.id == session_id, ActivitySession.taken <= merged.capacity)
+            .where(*guards)
             .values(
                 starts_at=merged.starts_at,
                 ends_at=merged.ends_at,
@@ -723,6 +757,11 @@ async def update_session(
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
+            taken = await uow.session.scalar(
+                select(ActivitySession.taken).where(ActivitySession.id == session_id)
+            )
+            if booked_terms_change and taken:
+                raise SessionHasBookings()
             raise CapacityBelowTaken()
         await uow.session.refresh(row)
     return row

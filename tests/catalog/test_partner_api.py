@@ -595,3 +595,73 @@ async def test_required_documents_must_be_configured_kinds(ctx, client) -> None:
     assert patched.status_code == 422 and patched.json()["code"] == "unknown_document_kind"
     detail = (await client.get(f"/api/v1/partner/activities/{activity_id}", headers=headers)).json()
     assert detail["required_document_kinds"] == ["assurance"]  # nothing half-applied
+
+
+async def _booked_session(ctx, client, headers, activity_id, taken=2) -> str:
+    created = await client.post(
+        f"/api/v1/partner/activities/{activity_id}/sessions",
+        json={
+            "starts_at": "2027-06-01T10:00",
+            "ends_at": "2027-06-01T12:00",
+            "capacity": 10,
+            "price_coupons": 3,
+        },
+        headers=headers,
+    )
+    session_id = created.json()["id"]
+    async with ctx.db.unit_of_work() as uow:  # families booked: `taken` counts the active bookings
+        await uow.session.execute(
+            update(ActivitySession).where(ActivitySession.id == UUID(session_id)).values(taken=taken)
+        )
+    return session_id
+
+
+async def test_an_activity_with_booked_sessions_to_come_is_not_archived(ctx, client) -> None:
+    await create_reference_data(ctx)
+    _, association, headers = await create_partner(ctx)
+    activity_id = await _activity(client, association, headers)
+    await client.post(f"/api/v1/partner/activities/{activity_id}/publish", headers=headers)
+    session_id = await _booked_session(ctx, client, headers, activity_id)
+    refused = await client.post(f"/api/v1/partner/activities/{activity_id}/archive", headers=headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "activity_has_bookings"
+    assert "annulez d'abord ces séances" in refused.json()["detail"]
+    detail = (await client.get(f"/api/v1/partner/activities/{activity_id}", headers=headers)).json()
+    assert detail["status"] == "published"
+    # once the booked session is cancelled (families refunded), the activity may be archived
+    cancelled = await client.post(
+        f"/api/v1/partner/sessions/{session_id}/cancel", json={"reason": "Météo"}, headers=headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    archived = await client.post(f"/api/v1/partner/activities/{activity_id}/archive", headers=headers)
+    assert archived.status_code == 200 and archived.json()["status"] == "archived"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"starts_at": "2027-06-02T10:00", "ends_at": "2027-06-02T12:00"},
+        {"ends_at": "2027-06-01T13:00"},
+        {"price_coupons": 1},
+        {"audience": "child"},
+    ],
+)
+async def test_what_families_booked_does_not_change_under_them(ctx, client, change) -> None:
+    await create_reference_data(ctx)
+    _, association, headers = await create_partner(ctx)
+    activity_id = await _activity(client, association, headers)
+    session_id = await _booked_session(ctx, client, headers, activity_id)
+    path = f"/api/v1/partner/activities/{activity_id}/sessions/{session_id}"
+    refused = await client.patch(path, json=change, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "session_has_bookings"
+    unchanged = (await client.get(f"/api/v1/partner/activities/{activity_id}", headers=headers)).json()
+    (row,) = unchanged["sessions"]
+    assert (row["starts_at"], row["ends_at"], row["price_coupons"], row["audience"]) == (
+        "2027-06-01T10:00:00+02:00",
+        "2027-06-01T12:00:00+02:00",
+        3,
+        "all",
+    )
+    # its label and capacity may still change
+    ok = await client.patch(path, json={"label": "Groupe 1", "capacity": 12}, headers=headers)
+    assert ok.status_code == 200 and ok.json()["label"] == "Groupe 1"
