@@ -27,6 +27,7 @@ ShortText = Annotated[str, msgspec.Meta(max_length=320)]
 Age = Annotated[int, msgspec.Meta(ge=0, le=120)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=365)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+Seats = Annotated[int, msgspec.Meta(ge=1, le=10_000)]  # a new session has at least one seat
 
 
 def iso(ctx: Context, moment: datetime | None) -> str | None:
@@ -262,7 +263,7 @@ async def partner_archive(ctx: Context, account: Actor, activity_id: UUID) -> di
 class SessionBody(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: Annotated[str, msgspec.Meta(max_length=40)]
     ends_at: Annotated[str, msgspec.Meta(max_length=40)]
-    capacity: Count
+    capacity: Seats
     price_coupons: Annotated[int, msgspec.Meta(ge=0, le=1000)]
     label: Name = ""
     audience: Annotated[str, msgspec.Meta(pattern="^(all|adult|child)$")] | None = None
@@ -327,12 +328,12 @@ class SeriesBody(msgspec.Struct, forbid_unknown_fields=True):
     end_time: Annotated[str, msgspec.Meta(pattern=TIME_PATTERN)]
     first_date: date
     last_date: date
-    capacity: Count
+    capacity: Seats
     price_coupons: Annotated[int, msgspec.Meta(ge=0, le=1000)]
     except_dates: Annotated[list[date], msgspec.Meta(max_length=400)] = []
     label: Name = ""
     audience: Annotated[str, msgspec.Meta(pattern="^(all|adult|child)$")] | None = None
-    child_capacity: Count | None = None
+    child_capacity: Seats | None = None
     child_price_coupons: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
     booking_opens_at: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 

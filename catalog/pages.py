@@ -504,10 +504,12 @@ async def partner_new_session(ctx: Context, account: Actor, activity_id: UUID) -
     return await _session_form(ctx, account, found, values=values, errors=[])
 
 
-def _session_input(ctx: Context, values: dict[str, str], errors: list[str]) -> services.SessionInput | None:
+def _session_input(
+    ctx: Context, values: dict[str, str], errors: list[str], *, min_capacity: int
+) -> services.SessionInput | None:
     starts = _local_moment(ctx, values["day"], values["start"], "Début", errors)
     ends = _local_moment(ctx, values["day"], values["end"], "Fin", errors)
-    capacity = _int_field(values["capacity"] or "", "Nombre de places", 0, 10_000, errors)
+    capacity = _int_field(values["capacity"] or "", "Nombre de places", min_capacity, 10_000, errors)
     price = _int_field(values["price_coupons"] or "", "Tarif en coupons", 0, 1_000, errors)
     if errors or starts is None or ends is None or capacity is None or price is None:
         return None
@@ -521,7 +523,7 @@ async def partner_create_session(
     found = await services.get_partner_activity(ctx, account, activity_id)
     values = _session_values(await request.form())
     errors: list[str] = []
-    data = _session_input(ctx, values, errors)
+    data = _session_input(ctx, values, errors, min_capacity=1)
     if data is not None:
         try:
             await services.create_session(ctx, account, activity_id, data, now=ctx.clock.now())
@@ -557,7 +559,7 @@ async def partner_update_session(
     found = await services.get_partner_activity(ctx, account, activity_id)
     values = _session_values(await request.form())
     errors: list[str] = []
-    data = _session_input(ctx, values, errors)
+    data = _session_input(ctx, values, errors, min_capacity=0)
     if data is not None:
         try:
             await services.update_session(
@@ -665,10 +667,10 @@ async def partner_create_series(
         except ValueError:
             errors.append(f"« {label} » : date invalide.")
     except_dates = _parse_dates(values["except_dates"], errors)
-    capacity = _int_field(values["capacity"], "Nombre de places", 0, 10_000, errors)
+    capacity = _int_field(values["capacity"], "Nombre de places", 1, 10_000, errors)
     price = _int_field(values["price_coupons"], "Tarif en coupons", 0, 1_000, errors)
     child_capacity = (
-        _int_field(values["child_capacity"], "Places enfants", 0, 10_000, errors)
+        _int_field(values["child_capacity"], "Places enfants", 1, 10_000, errors)
         if values["child_capacity"]
         else None
     )

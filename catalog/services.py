@@ -656,6 +656,13 @@ def _check_session(activity: Activity, data: SessionInput) -> str:
     return str(audience)
 
 
+def _check_new_capacity(capacity: int) -> None:
+    # A new session with no seat could never be booked; a session's capacity may come down to the
+    # seats taken later (even 0 when none are), never start there.
+    if capacity < 1:
+        raise InvalidSessionData("Une nouvelle séance a au moins une place.")
+
+
 def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str) -> ActivitySession:
     closes, cancel = session_deadlines(data.starts_at, activity, tz)
     return ActivitySession(
@@ -681,6 +688,7 @@ async def create_session(
         activity = await _activity_for_member(uow.session, actor, activity_id)
         _check_within_horizon([data.starts_at, data.ends_at, data.booking_opens_at], now)
         audience = _check_session(activity, data)
+        _check_new_capacity(data.capacity)
         if data.starts_at <= now:
             raise InvalidSessionData("Une nouvelle séance doit commencer dans le futur.")
         row = _new_session(activity, data, audience, ctx.settings.timezone)
@@ -902,6 +910,7 @@ async def create_series(
                     booking_opens_at=series.booking_opens_at,
                 )
                 checked = _check_session(activity, data)
+                _check_new_capacity(capacity)
                 row = _new_session(activity, data, checked, ctx.settings.timezone)
                 uow.session.add(row)
                 created.append(row)

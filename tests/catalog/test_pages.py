@@ -335,3 +335,47 @@ async def test_far_dates_in_the_session_and_series_forms_are_refused(ctx, client
     assert series.status_code == 400 and "doit être une date entre 2000 et 2100" in series.text
     async with ctx.db.read() as db:
         assert (await db.execute(select(ActivitySession))).scalars().all() == []
+
+
+async def test_the_session_forms_refuse_a_new_session_without_seats(ctx, client) -> None:
+    refs = await create_reference_data(ctx)
+    account, association, _ = await create_partner(ctx)
+    activity = await _published(ctx, refs, association)
+    await login(ctx, client, account)
+    token = csrf((await client.get(f"/partenaire/activites/{activity.id}/seances/nouvelle")).text)
+    session = await client.post(
+        f"/partenaire/activites/{activity.id}/seances/nouvelle",
+        data={
+            "_csrf_token": token,
+            "day": "2027-07-06",
+            "start": "10:00",
+            "end": "12:00",
+            "label": "",
+            "capacity": "0",
+            "price_coupons": "3",
+            "audience": "all",
+        },
+    )
+    assert (
+        session.status_code == 400
+        and "« Nombre de places » doit être compris entre 1 et 10000." in session.text
+    )
+    series = await client.post(
+        f"/partenaire/activites/{activity.id}/series/nouvelle",
+        data={
+            "_csrf_token": token,
+            "weekdays": ["1"],
+            "start": "14:00",
+            "end": "16:00",
+            "first_date": "2027-07-05",
+            "last_date": "2027-07-18",
+            "capacity": "0",
+            "price_coupons": "4",
+        },
+    )
+    assert (
+        series.status_code == 400
+        and "« Nombre de places » doit être compris entre 1 et 10000." in series.text
+    )
+    async with ctx.db.read() as db:
+        assert (await db.execute(select(ActivitySession))).scalars().all() == []

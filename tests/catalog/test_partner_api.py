@@ -440,6 +440,15 @@ async def test_series_keeps_local_time_across_the_autumn_dst_change_with_excepti
             "capacity": 5,
             "price_coupons": 1,
         },
+        {
+            "weekdays": [1],
+            "start_time": "10:00",
+            "end_time": "12:00",
+            "first_date": "2027-07-01",
+            "last_date": "2027-07-31",
+            "capacity": 0,
+            "price_coupons": 1,
+        },
         # far years: the recurrence overflowed past 9999 (a 500)
         {
             "weekdays": [0, 1, 2, 3, 4, 5, 6],
@@ -505,6 +514,7 @@ async def test_bad_activities_are_400_invalid_request(ctx, client, body) -> None
         {"starts_at": "demain", "ends_at": "2027-07-06T12:00", "capacity": 8, "price_coupons": 3},
         {"starts_at": "2027-07-06T12:00", "ends_at": "2027-07-06T10:00", "capacity": 8, "price_coupons": 3},
         {"starts_at": "2027-07-06T10:00", "ends_at": "2027-07-06T12:00", "capacity": -1, "price_coupons": 3},
+        {"starts_at": "2027-07-06T10:00", "ends_at": "2027-07-06T12:00", "capacity": 0, "price_coupons": 3},
         {"starts_at": "2027-07-06T10:00", "ends_at": "2027-07-06T12:00", "capacity": 8, "price_coupons": -3},
         {
             "starts_at": "2027-07-06T10:00",
@@ -665,3 +675,35 @@ async def test_what_families_booked_does_not_change_under_them(ctx, client, chan
     # its label and capacity may still change
     ok = await client.patch(path, json={"label": "Groupe 1", "capacity": 12}, headers=headers)
     assert ok.status_code == 200 and ok.json()["label"] == "Groupe 1"
+
+
+async def test_a_new_session_has_a_seat_but_an_empty_one_may_come_down_to_zero(ctx, client) -> None:
+    from catalog import services
+    from portal.auth import Actor
+
+    await create_reference_data(ctx)
+    account, association, headers = await create_partner(ctx)
+    activity_id = await _activity(client, association, headers)
+    actor = Actor(account.id, account.email, "", "", roles=["family"])
+    start = datetime.fromisoformat("2027-07-06T10:00:00+02:00")
+    with pytest.raises(services.InvalidSessionData):
+        await services.create_session(
+            ctx,
+            actor,
+            UUID(activity_id),
+            services.SessionInput(start, start.replace(hour=12), capacity=0),
+            now=ctx.clock.now(),
+        )
+    created = await client.post(
+        f"/api/v1/partner/activities/{activity_id}/sessions",
+        json={
+            "starts_at": "2027-07-06T10:00",
+            "ends_at": "2027-07-06T12:00",
+            "capacity": 1,
+            "price_coupons": 3,
+        },
+        headers=headers,
+    )
+    path = f"/api/v1/partner/activities/{activity_id}/sessions/{created.json()['id']}"
+    closed = await client.patch(path, json={"capacity": 0}, headers=headers)
+    assert closed.status_code == 200 and closed.json()["capacity"] == 0
