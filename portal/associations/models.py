@@ -5,7 +5,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -46,6 +46,16 @@ class Membership(Base):
         CheckConstraint("role in ('gestionnaire', 'mandataire')", name="role"),
         Index("ix_memberships_account", "account_id"),
         Index("ix_memberships_association", "association_id"),
+        # One active membership per person and association: the role lives on it, and
+        # `active_membership` reads exactly one.
+        Index(
+            "uq_memberships_active",
+            "association_id",
+            "account_id",
+            unique=True,
+            sqlite_where=text("activated_at IS NOT NULL AND revoked_at IS NULL"),
+            postgresql_where=text("activated_at IS NOT NULL AND revoked_at IS NULL"),
+        ),
     )
 
     association_id: Mapped[UUID] = mapped_column(ForeignKey("associations.id", ondelete="CASCADE"))

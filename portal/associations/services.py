@@ -753,7 +753,8 @@ async def revoke_share_key(
 async def join_with_share_key(
     ctx: Context, actor: Actor, *, key: str, function: str, now: datetime
 ) -> Membership:
-    """Join as mandataire with a key a gestionnaire gave; the key then stops working.
+    """Join as mandataire with a key a gestionnaire gave (as gestionnaire if none is left); the key
+    then stops working.
 
     Two people using the same key at once: the key row is locked (PostgreSQL) or the write
     transaction is exclusive (SQLite), and the key is consumed by a conditional update, so exactly
@@ -782,10 +783,13 @@ async def join_with_share_key(
         )
         if consumed.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidShareKey()
+        # As with a join request: when staff removed every gestionnaire, the next member becomes
+        # one (portal guide 4.1), so the association is never left with nobody to manage it.
+        role = MembershipRole.MANAGER if not await _active_managers(uow.session, association.id) else None
         membership = Membership(
             association_id=association.id,
             account_id=actor.account_id,
-            role=MembershipRole.PROXY,
+            role=role or MembershipRole.PROXY,
             function=function,
             activated_at=now,
         )

@@ -687,3 +687,26 @@ async def test_a_rejected_association_cannot_be_validated(ctx: Context, client: 
     assert_error(response, 409, "association_not_pending")
     detail = (await client.get(f"{API}/associations/{association_id}", headers=headers)).json()
     assert detail["status"] == "rejected"
+
+
+async def test_without_gestionnaire_the_next_member_by_share_key_becomes_gestionnaire(
+    ctx: Context, client: Any
+) -> None:
+    founder, founder_headers = await create_user(ctx)
+    joiner, joiner_headers = await create_user(ctx)
+    _, admin = await staff_admin(ctx)
+    association_id = await create_validated(client, founder_headers, admin)
+    key = (
+        await client.post(f"{API}/associations/{association_id}/share-keys", headers=founder_headers)
+    ).json()["key"]
+    removed = await client.delete(f"{API}/associations/{association_id}/members/{founder.id}", headers=admin)
+    assert removed.status_code == 204
+    response = await client.post(
+        f"{API}/associations/join", json={"key": key, "function": ""}, headers=joiner_headers
+    )
+    assert response.status_code == 200
+    assert response.json() == {"association_id": association_id, "role": "gestionnaire"}
+    members = (
+        await client.get(f"{API}/associations/{association_id}/members", headers=joiner_headers)
+    ).json()
+    assert [(m["account_id"], m["role"]) for m in members] == [(str(joiner.id), "gestionnaire")]

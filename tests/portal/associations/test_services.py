@@ -133,3 +133,41 @@ async def test_two_people_creating_the_same_association_at_once(ctx: Context) ->
     assert sum(results) == 1
     async with ctx.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Membership)) == 1
+
+
+async def test_a_person_has_one_active_membership_per_association(ctx: Context) -> None:
+    """The database refuses a second active membership, so `active_membership` reads exactly one."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from portal.associations.access import active_membership
+
+    manager = await create_account(ctx)
+    association = await create_association(ctx, manager=manager)
+    with pytest.raises(IntegrityError):
+        async with ctx.db.unit_of_work() as uow:
+            uow.session.add(
+                Membership(
+                    association_id=association.id,
+                    account_id=manager.id,
+                    role=MembershipRole.PROXY,
+                    activated_at=ctx.clock.now(),
+                )
+            )
+    # a revoked one and a pending one may sit beside it
+    async with ctx.db.unit_of_work() as uow:
+        uow.session.add_all(
+            [
+                Membership(
+                    association_id=association.id,
+                    account_id=manager.id,
+                    role=MembershipRole.PROXY,
+                    activated_at=ctx.clock.now(),
+                    revoked_at=ctx.clock.now(),
+                ),
+                Membership(association_id=association.id, account_id=manager.id, role=MembershipRole.PROXY),
+            ]
+        )
+    async with ctx.db.read() as session:
+        found = await active_membership(session, manager.id, association.id)
+        assert found is not None and found.role == MembershipRole.MANAGER
