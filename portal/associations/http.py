@@ -31,6 +31,7 @@ from portal.associations.schemas import (
     share_key_json,
 )
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import NotFound
 
@@ -41,7 +42,8 @@ TAGS = ["associations"]
 async def my_associations(ctx: Context, account: Actor) -> list[dict[str, Any]]:
     """The associations I belong to, or asked to create."""
     return [
-        association_json(m.association, m.role) for m in await services.list_my_associations(ctx, account)
+        association_json(m.association, m.role, tz=ctx.settings.timezone)
+        for m in await services.list_my_associations(ctx, account)
     ]
 
 
@@ -77,7 +79,7 @@ async def lookup(
 @get("/associations/{association_id:uuid}", tags=TAGS)
 async def association_detail(ctx: Context, account: Actor, association_id: UUID) -> dict[str, Any]:
     access = await services.get_association(ctx, account, association_id)
-    return association_json(access.association, access.role)
+    return association_json(access.association, access.role, tz=ctx.settings.timezone)
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -86,7 +88,10 @@ async def association_detail(ctx: Context, account: Actor, association_id: UUID)
 @get("/associations/{association_id:uuid}/members", tags=TAGS)
 async def members(ctx: Context, account: Actor, association_id: UUID) -> list[dict[str, Any]]:
     """200 [{account_id, role, function, activated_at}] (gestionnaire)."""
-    return [member_json(m) for m in await services.list_members(ctx, account, association_id)]
+    return [
+        member_json(m, tz=ctx.settings.timezone)
+        for m in await services.list_members(ctx, account, association_id)
+    ]
 
 
 @patch("/associations/{association_id:uuid}/members/{account_id:uuid}", tags=TAGS)
@@ -120,7 +125,10 @@ async def create_share_key(ctx: Context, account: Actor, association_id: UUID) -
 
 @get("/associations/{association_id:uuid}/share-keys", tags=TAGS)
 async def share_keys(ctx: Context, account: Actor, association_id: UUID) -> list[dict[str, Any]]:
-    return [share_key_json(v) for v in await services.list_share_keys(ctx, account, association_id)]
+    return [
+        share_key_json(v, tz=ctx.settings.timezone)
+        for v in await services.list_share_keys(ctx, account, association_id)
+    ]
 
 
 @post("/associations/{association_id:uuid}/share-keys/{key_id:uuid}/revoke", status_code=200, tags=TAGS)
@@ -160,7 +168,7 @@ async def my_join_requests(ctx: Context, account: Actor) -> list[dict[str, Any]]
             "association_name": a.name,
             "function": r.function,
             "status": r.status,
-            "created_at": r.created_at.isoformat(),
+            "created_at": iso_local(r.created_at, ctx.settings.timezone),
         }
         for r, a in await services.list_my_join_requests(ctx, account)
     ]
@@ -171,7 +179,7 @@ async def join_requests(
     ctx: Context, account: Actor, association_id: UUID, status: str | None = "pending"
 ) -> list[dict[str, Any]]:
     views = await services.list_join_requests(ctx, account, association_id, status=status or None)
-    return [join_request_json(v) for v in views]
+    return [join_request_json(v, tz=ctx.settings.timezone) for v in views]
 
 
 @post(
@@ -278,7 +286,7 @@ async def upload_document(
         replaces=data.replaces,
         now=ctx.clock.now(),
     )
-    return document_json(document)
+    return document_json(document, tz=ctx.settings.timezone)
 
 
 @get("/associations/{association_id:uuid}/documents", tags=TAGS)
@@ -286,7 +294,7 @@ async def documents(
     ctx: Context, account: Actor, association_id: UUID, archived: bool = False
 ) -> list[dict[str, Any]]:
     return [
-        document_json(d)
+        document_json(d, tz=ctx.settings.timezone)
         for d in await services.list_documents(ctx, account, association_id, archived=archived)
     ]
 
@@ -316,7 +324,7 @@ async def archive_document(
     ctx: Context, account: Actor, association_id: UUID, document_id: UUID
 ) -> dict[str, Any]:
     document = await services.archive_document(ctx, account, association_id, document_id, now=ctx.clock.now())
-    return document_json(document)
+    return document_json(document, tz=ctx.settings.timezone)
 
 
 # --- staff -------------------------------------------------------------------------------------
@@ -327,11 +335,11 @@ async def staff_list(ctx: Context, account: Actor, status: str | None = "pending
     items = await services.list_associations_for_staff(ctx, account, status=status or None)
     return [
         {
-            **association_json(item.association),
+            **association_json(item.association, tz=ctx.settings.timezone),
             "creator": (
                 {"account_id": str(item.creator.id), "email": item.creator.email} if item.creator else None
             ),
-            "documents": [document_json(d) for d in item.documents],
+            "documents": [document_json(d, tz=ctx.settings.timezone) for d in item.documents],
         }
         for item in items
     ]

@@ -16,6 +16,7 @@ from portal.associations.models import (
     AssociationPerson,
 )
 from portal.associations.services import JoinRequestView, MemberView, ShareKeyView
+from portal.clock import iso_local
 
 
 @dataclass
@@ -74,7 +75,7 @@ class DocumentUpload:
     replaces: UUID | None = None
 
 
-def association_json(association: Association, role: str | None = None) -> dict[str, Any]:
+def association_json(association: Association, role: str | None = None, *, tz: str) -> dict[str, Any]:
     return {
         "id": str(association.id),
         "name": association.name,
@@ -84,29 +85,29 @@ def association_json(association: Association, role: str | None = None) -> dict[
         "status": association.status,
         "role": role,
         "rejection_reason": association.rejection_reason,
-        "validated_at": association.validated_at.isoformat() if association.validated_at else None,
+        "validated_at": iso_local(association.validated_at, tz),
     }
 
 
-def member_json(view: MemberView) -> dict[str, Any]:
+def member_json(view: MemberView, *, tz: str) -> dict[str, Any]:
     m, a = view.membership, view.account
     return {
         "account_id": str(m.account_id),
         "role": m.role,
         "function": m.function,
-        "activated_at": m.activated_at.isoformat() if m.activated_at else None,
+        "activated_at": iso_local(m.activated_at, tz),
         "name": f"{a.first_name} {a.last_name}".strip(),
         "email": a.email,
     }
 
 
-def share_key_json(view: ShareKeyView) -> dict[str, Any]:
+def share_key_json(view: ShareKeyView, *, tz: str) -> dict[str, Any]:
     k = view.key
     return {
         "id": str(k.id),
         "status": k.status,
         "hint": k.hint,
-        "created_at": k.created_at.isoformat(),
+        "created_at": iso_local(k.created_at, tz),
         "used_by": (
             {
                 "account_id": str(view.used_by.id),
@@ -115,12 +116,12 @@ def share_key_json(view: ShareKeyView) -> dict[str, Any]:
             if view.used_by
             else None
         ),
-        "used_at": k.used_at.isoformat() if k.used_at else None,
-        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        "used_at": iso_local(k.used_at, tz),
+        "revoked_at": iso_local(k.revoked_at, tz),
     }
 
 
-def join_request_json(view: JoinRequestView) -> dict[str, Any]:
+def join_request_json(view: JoinRequestView, *, tz: str) -> dict[str, Any]:
     r, a = view.request, view.account
     return {
         "id": str(r.id),
@@ -130,8 +131,8 @@ def join_request_json(view: JoinRequestView) -> dict[str, Any]:
         "email": a.email,
         "function": r.function,
         "status": r.status,
-        "created_at": r.created_at.isoformat(),
-        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "created_at": iso_local(r.created_at, tz),
+        "decided_at": iso_local(r.decided_at, tz),
     }
 
 
@@ -146,7 +147,7 @@ def person_json(person: AssociationPerson) -> dict[str, Any]:
     }
 
 
-def document_json(document: AssociationDocument) -> dict[str, Any]:
+def document_json(document: AssociationDocument, *, tz: str) -> dict[str, Any]:
     return {
         "id": str(document.id),
         "kind": document.kind,
@@ -155,8 +156,8 @@ def document_json(document: AssociationDocument) -> dict[str, Any]:
         "content_type": document.content_type,
         "size": document.size,
         "valid_until": document.valid_until.isoformat() if document.valid_until else None,
-        "created_at": document.created_at.isoformat(),
-        "archived_at": document.archived_at.isoformat() if document.archived_at else None,
+        "created_at": iso_local(document.created_at, tz),
+        "archived_at": iso_local(document.archived_at, tz),
         "replaced_by_id": str(document.replaced_by_id) if document.replaced_by_id else None,
         "url": f"/api/v1/associations/{document.association_id}/documents/{document.id}/file",
     }

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import delete, func, or_, select, update
@@ -145,6 +146,14 @@ async def _email_of(session: AsyncSession, account_id: UUID | None) -> str | Non
         return None
     account = await session.get(Account, account_id)
     return account.email if account is not None and account.is_active else None
+
+
+def _check_status(status: str | None, statuses: type[StrEnum]) -> None:
+    """A status filter names a known status (400 otherwise, rather than silently nothing)."""
+    if status and status not in {s.value for s in statuses}:
+        raise InvalidRequest(
+            f"Statut inconnu : « {status} ». Statuts possibles : {', '.join(s.value for s in statuses)}."
+        )
 
 
 def _clean(value: str | None, limit: int, label: str) -> str:
@@ -511,29 +520,32 @@ async def list_associations_for_staff(
     ctx: Context, actor: Actor, *, status: str | None = AssociationStatus.PENDING
 ) -> list[PendingAssociation]:
     actor.require_staff("admin")
+    _check_status(status, AssociationStatus)
     async with ctx.db.read() as session:
-        query = select(Association).order_by(Association.created_at)
+        # Two queries whatever the number of associations: them with their creators, then the
+        # current documents of all of them.
+        query = (
+            select(Association, Account)
+            .outerjoin(Account, Account.id == Association.created_by_id)
+            .order_by(Association.created_at)
+        )
         if status:
             query = query.where(Association.status == status)
-        associations = list((await session.execute(query)).scalars())
-        result = []
-        for association in associations:
-            creator = (
-                await session.get(Account, association.created_by_id) if association.created_by_id else None
+        result = [
+            PendingAssociation(a, creator, []) for a, creator in (await session.execute(query)).tuples()
+        ]
+        by_id = {item.association.id: item for item in result}
+        if by_id:
+            documents = await session.execute(
+                select(AssociationDocument)
+                .where(
+                    AssociationDocument.association_id.in_(by_id),
+                    AssociationDocument.archived_at.is_(None),
+                )
+                .order_by(AssociationDocument.created_at)
             )
-            documents = list(
-                (
-                    await session.execute(
-                        select(AssociationDocument)
-                        .where(
-                            AssociationDocument.association_id == association.id,
-                            AssociationDocument.archived_at.is_(None),
-                        )
-                        .order_by(AssociationDocument.created_at)
-                    )
-                ).scalars()
-            )
-            result.append(PendingAssociation(association, creator, documents))
+            for document in documents.scalars():
+                by_id[document.association_id].documents.append(document)
     return result
 
 
@@ -894,6 +906,7 @@ async def request_to_join(
 async def list_join_requests(
     ctx: Context, actor: Actor, association_id: UUID, *, status: str | None = JoinRequestStatus.PENDING
 ) -> list[JoinRequestView]:
+    _check_status(status, JoinRequestStatus)
     async with ctx.db.read() as session:
         _require_manage(await _access(session, actor, association_id))
         return await _join_requests(session, association_id, status)

@@ -710,3 +710,22 @@ async def test_without_gestionnaire_the_next_member_by_share_key_becomes_gestion
         await client.get(f"{API}/associations/{association_id}/members", headers=joiner_headers)
     ).json()
     assert [(m["account_id"], m["role"]) for m in members] == [(str(joiner.id), "gestionnaire")]
+
+
+async def test_times_in_the_towns_offset_and_unknown_status_filters_refused(
+    ctx: Context, client: Any
+) -> None:
+    _, headers = await create_user(ctx)
+    _, admin = await staff_admin(ctx)
+    association_id = await create_validated(client, headers, admin)
+    detail = (await client.get(f"{API}/associations/{association_id}", headers=headers)).json()
+    assert detail["validated_at"].endswith("+02:00")  # Paris in May, like the catalog's times
+    members = (await client.get(f"{API}/associations/{association_id}/members", headers=headers)).json()
+    assert members[0]["activated_at"].endswith("+02:00")
+    for path in ("/admin/associations", f"/associations/{association_id}/join-requests"):
+        assert_error(
+            await client.get(f"{API}{path}", params={"status": "zzz"}, headers=admin), 400, "invalid_request"
+        )
+    assert (
+        await client.get(f"{API}/admin/associations", params={"status": "validated"}, headers=admin)
+    ).json()

@@ -171,3 +171,39 @@ async def test_a_person_has_one_active_membership_per_association(ctx: Context) 
     async with ctx.db.read() as session:
         found = await active_membership(session, manager.id, association.id)
         assert found is not None and found.role == MembershipRole.MANAGER
+
+
+async def test_the_staff_list_runs_a_fixed_number_of_queries(ctx: Context) -> None:
+    """No N+1: creators and documents come in bulk, however many associations wait."""
+    from sqlalchemy import event
+
+    from portal.associations.models import AssociationDocument
+
+    admin = await create_account(ctx, staff_role="admin")
+    for _ in range(3):
+        manager = await create_account(ctx)
+        association = await create_association(ctx, manager=manager, status="pending")
+        async with ctx.db.unit_of_work() as uow:
+            uow.session.add(
+                AssociationDocument(
+                    association_id=association.id,
+                    kind="board_composition",
+                    file_key="x",
+                    content_type="application/pdf",
+                    size=1,
+                    sha256="0" * 64,
+                )
+            )
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(ctx.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        items = await services.list_associations_for_staff(ctx, actor_of(admin))
+    finally:
+        event.remove(ctx.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(items) == 3 and all(i.creator is not None and len(i.documents) == 1 for i in items)
+    assert len(statements) == 2
