@@ -118,9 +118,12 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
     )
     now = ctx.clock.now()
     items, total = await services.search_activities(ctx, filters, now=now)
+    pages = max(math.ceil(total / services.PAGE_SIZE), 1)
+    if filters.page > pages:  # a page past the end (an old link, a typed number) shows the last one
+        filters.page = pages
+        items, total = await services.search_activities(ctx, filters, now=now)
     reference = await services.list_reference_data(ctx)
     partners = await _partners_with_activities(ctx)
-    pages = max(math.ceil(total / services.PAGE_SIZE), 1)
     query = {k: v for k, v in params.items() if k != "page" and v}
     return _page(
         "catalogue.html",

@@ -287,6 +287,9 @@ async def test_the_catalogue_paginates_and_keeps_the_filters(ctx, client) -> Non
     assert f'href="/catalogue?domain={refs["domains"][0].id}&amp;page=2"' in first.text
     second = await client.get(f"/catalogue?domain={refs['domains'][0].id}&page=2")
     assert second.text.count('class="card activity-card"') == 3 and "Page précédente" in second.text
+    beyond = await client.get(f"/catalogue?domain={refs['domains'][0].id}&page=9999")
+    assert "23 activités — page 2 sur 2" in beyond.text and "page 9999" not in beyond.text
+    assert beyond.text.count('class="card activity-card"') == 3
 
 
 async def test_far_dates_in_the_catalogue_are_ignored_not_a_500(ctx, client) -> None:
