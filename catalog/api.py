@@ -55,7 +55,7 @@ class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def reference_json(row: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"id": row.id, "name": row.name}
-    for key in ("domain_id", "address", "postal_code", "city"):
+    for key in ("domain_id", "address", "postal_code", "city", "pending_review"):
         if hasattr(row, key):
             body[key] = getattr(row, key)
     return body

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.db import Base
 
@@ -33,20 +34,49 @@ class SessionStatus(enum.StrEnum):
 ADULT_AGE = 18
 
 
-class Domain(Base):
+def normalize(text: str) -> str:
+    """Lower case, no accents, single spaces: how names and the search text are compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+class _NamedReference:
+    """A name matched without regard to case or accents: `name_key` is its normalized form, kept
+    in step with the name and indexed, so a name given in a filter is found by one indexed query
+    (no database compares accents the same way)."""
+
+    name: Mapped[str]
+    name_key: Mapped[str] = mapped_column(String(200), index=True, default="")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = normalize(name or "")
+        return name
+
+
+class _ProposedReference(_NamedReference):
+    """Themes and places a partner named that staff did not know are created for them and flagged
+    for the town's review in /admin/referentiel (`pending_review`, `proposed_by_id`)."""
+
+    pending_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    proposed_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+
+
+class Domain(_NamedReference, Base):
     __tablename__ = "catalog_domains"
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
-class Theme(Base):
+class Theme(_ProposedReference, Base):
     __tablename__ = "catalog_themes"
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
     domain_id: Mapped[UUID | None] = mapped_column(ForeignKey("catalog_domains.id", ondelete="SET NULL"))
 
 
-class Place(Base):
+class Place(_ProposedReference, Base):
     __tablename__ = "catalog_places"
 
     name: Mapped[str] = mapped_column(String(200), unique=True)

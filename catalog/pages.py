@@ -776,6 +776,13 @@ async def referentiel_update(
     return Redirect("/admin/referentiel?ok=referentiel", status_code=303)
 
 
+@post("/admin/referentiel/{kind:str}/{reference_id:uuid}/valider", include_in_schema=False)
+async def referentiel_approve(ctx: Context, account: Actor, kind: str, reference_id: UUID) -> Response[Any]:
+    """Staff accept a theme or place a partner proposed, as it is (saving it reviews it)."""
+    await services.save_reference(ctx, account, kind, {}, reference_id=reference_id)
+    return Redirect("/admin/referentiel?ok=referentiel", status_code=303)
+
+
 @post("/admin/referentiel/{kind:str}/{reference_id:uuid}/supprimer", include_in_schema=False)
 async def referentiel_delete(ctx: Context, account: Actor, kind: str, reference_id: UUID) -> Response[Any]:
     account.require_staff("admin")
@@ -807,5 +814,6 @@ page_routes: list[Any] = [
     referentiel,
     referentiel_create,
     referentiel_update,
+    referentiel_approve,
     referentiel_delete,
 ]

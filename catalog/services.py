@@ -14,7 +14,6 @@ name only, for the town's staff to complete its address in /admin/referentiel.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -50,6 +49,7 @@ from catalog.models import (
     Place,
     SessionStatus,
     Theme,
+    normalize,
 )
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association, AssociationStatus
@@ -67,13 +67,6 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 SESSION_HORIZON_YEARS = 3
 DOCUMENT_KIND = re.compile(r"^[a-z0-9_]{1,50}$")
-
-
-def normalize(text: str) -> str:
-    """Lower case, no accents, single spaces: how names and the search text are compared."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.lower().split())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,9 +105,9 @@ def _clean_name(name: str, limit: int) -> str:
 
 
 async def _check_unique_name(session: AsyncSession, model: Any, name: str, exclude: UUID | None) -> None:
-    for row_id, row_name in (await session.execute(select(model.id, model.name))).all():
-        if row_id != exclude and normalize(row_name) == normalize(name):
-            raise DuplicateReference(f"« {row_name} » existe déjà.")
+    row = await _match(session, model, name)
+    if row is not None and row.id != exclude:
+        raise DuplicateReference(f"« {row.name} » existe déjà.")
 
 
 async def save_reference(
@@ -156,6 +149,8 @@ async def save_reference(
                     row.__setattr__(key, value)
             if row.postal_code and not re.fullmatch(r"\d{5}", row.postal_code):
                 raise InvalidRequest("Le code postal doit comporter 5 chiffres.")
+        if isinstance(row, Theme | Place):
+            row.pending_review = False  # staff saved it: reviewed (a partner's proposal is validated)
         uow.session.add(row)
         await uow.session.flush()
         if reference_id is not None:
@@ -187,17 +182,39 @@ async def _refresh_search_texts(session: AsyncSession, model: Any, reference_id:
 
 
 async def _match(session: AsyncSession, model: Any, name: str) -> Any:
+    """The row named `name` (case and accents aside), by one query on the indexed `name_key`."""
+    if model is Association:
+        return await _match_partner(session, name)
+    statement = select(model).where(model.name_key == normalize(name)).order_by(model.created_at).limit(1)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _match_partner(session: AsyncSession, name: str) -> Association | None:
+    """A partner filter names an association with published activities: only those (the names in
+    the catalogue's list) are compared, never the whole associations table."""
     wanted = normalize(name)
-    for row in (await session.execute(select(model))).scalars():
-        if normalize(row.name) == wanted:
-            return row
-    return None
+    candidates = await session.execute(
+        select(Association).where(
+            Association.status == AssociationStatus.VALIDATED,
+            Association.id.in_(
+                select(Activity.association_id).where(Activity.status == ActivityStatus.PUBLISHED)
+            ),
+        )
+    )
+    return next((row for row in candidates.scalars() if normalize(row.name) == wanted), None)
 
 
 async def resolve_references(
-    session: AsyncSession, *, domain: str, theme: str | None, place: str | None
+    session: AsyncSession, actor: Actor, *, domain: str, theme: str | None, place: str | None
 ) -> tuple[Domain, Theme | None, Place | None]:
-    """Domain must exist; theme and place are matched or created (see the module's docstring)."""
+    """Domain must exist; theme and place are matched or created (see the module's docstring).
+
+    One a partner creates is flagged for staff review (shown in /admin/referentiel, where staff
+    validate, rename or merge it): partners add to the town's reference data, staff keep it."""
+    proposed = {
+        "pending_review": not actor.has_staff_role("admin"),
+        "proposed_by_id": None if actor.has_staff_role("admin") else actor.account_id,
+    }
     domain_row = await _match(session, Domain, domain) if domain.strip() else None
     if domain_row is None:
         known = [d.name for d in (await session.execute(select(Domain).order_by(Domain.name))).scalars()]
@@ -209,14 +226,14 @@ async def resolve_references(
     if theme and theme.strip():
         theme_row = await _match(session, Theme, theme)
         if theme_row is None:
-            theme_row = Theme(name=_clean_name(theme, 100), domain_id=domain_row.id)
+            theme_row = Theme(name=_clean_name(theme, 100), domain_id=domain_row.id, **proposed)
             session.add(theme_row)
             await session.flush()
     place_row = None
     if place and place.strip():
         place_row = await _match(session, Place, place)
         if place_row is None:
-            place_row = Place(name=_clean_name(place, 200), city="")
+            place_row = Place(name=_clean_name(place, 200), city="", **proposed)
             session.add(place_row)
             await session.flush()
     return domain_row, theme_row, place_row
@@ -343,7 +360,7 @@ async def create_activity(
         await require_member(uow.session, actor, association_id)
         await _check_document_kinds(uow.session, data.required_document_kinds)
         domain, theme, place = await resolve_references(
-            uow.session, domain=data.domain, theme=data.theme, place=data.place
+            uow.session, actor, domain=data.domain, theme=data.theme, place=data.place
         )
         activity = Activity(
             association_id=association_id,
@@ -397,6 +414,7 @@ async def update_activity(
             current_place = await uow.session.get(Place, activity.place_id) if activity.place_id else None
             domain, theme, place = await resolve_references(
                 uow.session,
+                actor,
                 domain=changes.get("domain") or (current_domain.name if current_domain else ""),
                 theme=changes.get("theme", current_theme.name if current_theme else None),
                 place=changes.get("place", current_place.name if current_place else None),

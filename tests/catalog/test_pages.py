@@ -382,3 +382,29 @@ async def test_the_session_forms_refuse_a_new_session_without_seats(ctx, client)
     )
     async with ctx.db.read() as db:
         assert (await db.execute(select(ActivitySession))).scalars().all() == []
+
+
+async def test_staff_see_and_validate_the_places_partners_proposed(ctx, client) -> None:
+    from tests.catalog.factories import activity_body
+
+    await create_reference_data(ctx)
+    _, association, headers = await create_partner(ctx)
+    created = await client.post(
+        "/api/v1/partner/activities",
+        json=activity_body(association, place="Parc de Locmaria"),
+        headers=headers,
+    )
+    assert created.status_code == 201
+    admin = await create_account(ctx, staff_role="admin")
+    await login(ctx, client, admin)
+    page = await client.get("/admin/referentiel")
+    assert page.text.count("<strong>À valider</strong>") == 1 and "Valider « Parc de Locmaria »" in page.text
+    async with ctx.db.read() as db:
+        place = (await db.execute(select(Place).where(Place.name == "Parc de Locmaria"))).scalar_one()
+    done = await client.post(
+        f"/admin/referentiel/places/{place.id}/valider",
+        data={"_csrf_token": csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert "À valider" not in (await client.get("/admin/referentiel")).text

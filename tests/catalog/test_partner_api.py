@@ -707,3 +707,26 @@ async def test_a_new_session_has_a_seat_but_an_empty_one_may_come_down_to_zero(c
     path = f"/api/v1/partner/activities/{activity_id}/sessions/{created.json()['id']}"
     closed = await client.patch(path, json={"capacity": 0}, headers=headers)
     assert closed.status_code == 200 and closed.json()["capacity"] == 0
+
+
+async def test_a_theme_or_place_a_partner_names_is_created_for_staff_review(ctx, client) -> None:
+    await create_reference_data(ctx)
+    account, association, headers = await create_partner(ctx)
+    await _activity(client, association, headers, theme="Slackline", place="Parc de Locmaria")
+    async with ctx.db.read() as session:
+        theme = (await session.execute(select(Theme).where(Theme.name == "Slackline"))).scalar_one()
+        known = (await session.execute(select(Theme).where(Theme.name == "Escalade"))).scalar_one()
+    assert theme.pending_review and theme.proposed_by_id == account.id
+    assert not known.pending_review
+    admin = await create_user(ctx, staff_role="admin")
+    themes = (await client.get("/api/v1/admin/themes", headers=admin[1])).json()
+    assert {t["name"]: t["pending_review"] for t in themes}["Slackline"] is True
+    # matched again without regard to case or accents: no second proposal
+    await _activity(client, association, headers, theme="SLACKLINÉ", place="parc de locmaria")
+    async with ctx.db.read() as session:
+        assert (
+            len((await session.execute(select(Theme).where(Theme.name_key == "slackline"))).scalars().all())
+            == 1
+        )
+    approved = await client.patch(f"/api/v1/admin/themes/{theme.id}", json={}, headers=admin[1])
+    assert approved.status_code == 200 and approved.json()["pending_review"] is False
