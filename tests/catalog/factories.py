@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Domain, Place, Theme
+from participants.services import ensure_default_document_kinds
 from portal.accounts.models import Account
 from portal.associations.models import Association
 from portal.context import Context
@@ -23,6 +24,9 @@ async def create_admin(ctx: Context) -> tuple[Account, dict[str, str]]:
 
 
 async def create_reference_data(ctx: Context) -> dict[str, Any]:
+    """Domains, themes, places, and the town's usual proof-document kinds (the migration seeds them,
+    but the PostgreSQL suite empties every table between tests)."""
+    await ensure_default_document_kinds(ctx)
     async with ctx.db.unit_of_work() as uow:
         sport = Domain(name="Sport")
         culture = Domain(name="Culture")
