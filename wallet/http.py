@@ -234,7 +234,7 @@ async def purchase_page(
         context={
             "actor": actor,
             "purchase": purchase,
-            "reversal": await services.purchase_reversal(ctx, purchase.id),
+            "reversal": services.refund_summary(await services.purchase_reversals(ctx, purchase.id)),
             "retour": retour,
             "price_cents": ctx.settings.coupon_price_cents,
         },

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import hmac
-import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,48 +16,12 @@ from portal.context import Context
 from portal.settings import Settings
 from tests.factories import create_association
 from tests.wallet.factories import create_family
-from tests.wallet.fake_stripe import FakeStripe
+from tests.wallet.fake_stripe import FakeStripe, deliver, event, sign
 from wallet import services
 from wallet.checks import check_ledger
 from wallet.errors import InvalidSignature, PaymentProviderUnavailable
 from wallet.ledger import debit_for_booking
 from wallet.models import ProviderEvent, Purchase, PurchaseReversal
-
-WEBHOOK_SECRET = "whsec_test_carnet"
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def stripe_ctx(ctx: Context, fake_stripe: FakeStripe) -> Context:
-    """The test's Context, configured for Stripe through CARNET_STRIPE_API_BASE."""
-    ctx.settings = dataclasses.replace(
-        ctx.settings,
-        stripe_secret_key="sk_test_carnet",
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=fake_stripe.url,
-    )
-    return ctx
-
-
-def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """The Stripe-Signature header, computed as Stripe does."""
-    t = timestamp or int(time.time())
-    signature = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={t},v1={signature}"
-
-
-def event(event_id: str, event_type: str, obj: dict[str, Any]) -> str:
-    return json.dumps({"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}})
-
-
-async def deliver(ctx: Context, payload: str) -> str:
-    return await services.handle_stripe_webhook(ctx, payload.encode(), sign(payload), now=ctx.clock.now())
 
 
 async def _balance(ctx: Context, actor) -> int:
