@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 
 from portal.accounts.models import Account
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.mail import queue_mail
@@ -87,13 +88,13 @@ class WalletLine:
     booking_id: UUID | None
     purchase_id: UUID | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, tz: str) -> dict[str, Any]:
         return {
             "id": self.id,
             "amount": self.amount,
             "kind": self.kind,
             "label": self.label,
-            "created_at": self.created_at.isoformat(),
+            "created_at": iso_local(self.created_at, tz),
             "booking_id": str(self.booking_id) if self.booking_id else None,
             "purchase_id": str(self.purchase_id) if self.purchase_id else None,
         }

@@ -85,7 +85,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS ledger_transfers_no_truncate ON ledger_transfers")
         op.execute("DROP FUNCTION IF EXISTS ledger_transfers_no_truncate()")
-        op.drop_constraint(op.f("ck_ledger_accounts_shortfall_not_negative"), "ledger_accounts", type_="check")
+        op.drop_constraint(
+            op.f("ck_ledger_accounts_shortfall_not_negative"), "ledger_accounts", type_="check"
+        )
     with op.batch_alter_table("wallet_purchase_reversals", schema=None) as batch_op:
         batch_op.drop_index("ix_wallet_purchase_reversals_family")
         batch_op.drop_constraint(op.f("ck_wallet_purchase_reversals_recovered_bounded"), type_="check")
