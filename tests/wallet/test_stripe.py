@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.context import Context
-from portal.settings import Settings
+from portal.settings import Settings, SettingsError
 from tests.factories import create_association
 from tests.wallet.factories import create_family
 from tests.wallet.fake_stripe import FakeStripe, deliver, event, sign
@@ -37,10 +37,44 @@ async def _purchase(ctx: Context, purchase_id) -> Purchase:
 
 def test_settings_choose_the_provider() -> None:
     assert Settings.from_env({}, secret_key="x").payment_provider == "demo"
-    assert (
-        Settings.from_env({"CARNET_STRIPE_SECRET_KEY": "sk_test"}, secret_key="x").payment_provider
-        == "stripe"
+    both = {"CARNET_STRIPE_SECRET_KEY": "sk_test", "CARNET_STRIPE_WEBHOOK_SECRET": "whsec_test"}
+    assert Settings.from_env(both, secret_key="x").payment_provider == "stripe"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CARNET_STRIPE_SECRET_KEY": "sk_test"},
+        {"CARNET_STRIPE_WEBHOOK_SECRET": "whsec_test"},
+        {"CARNET_COUPON_PRICE_CENTS": "0"},
+        {"CARNET_COUPON_PRICE_CENTS": "-100"},
+        {"CARNET_COUPON_PRICE_CENTS": "1.5"},
+        {"CARNET_COUPON_PRICE_CENTS": "un euro"},
+    ],
+)
+def test_settings_refuse_to_start_half_configured(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match=r"CARNET_(STRIPE|COUPON)"):
+        Settings.from_env(env, secret_key="x")
+
+
+def test_the_server_does_not_start_with_a_stripe_key_alone(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "CARNET_DATA_DIR": str(tmp_path), "CARNET_STRIPE_SECRET_KEY": "sk_test"}
+    env.pop("CARNET_STRIPE_WEBHOOK_SECRET", None)
+    started = subprocess.run(
+        [sys.executable, "-c", "import portal.asgi"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert started.returncode != 0 and "CARNET_STRIPE_WEBHOOK_SECRET" in started.stderr
 
 
 async def test_a_checkout_session_is_created_once_with_the_purchase_as_reference(
