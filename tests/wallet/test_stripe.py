@@ -21,7 +21,7 @@ from wallet import services
 from wallet.checks import check_ledger
 from wallet.errors import InvalidSignature, PaymentProviderUnavailable
 from wallet.ledger import debit_for_booking
-from wallet.models import ProviderEvent, Purchase, PurchaseReversal
+from wallet.models import ProviderEvent, Purchase, PurchaseReversal, Transfer
 
 
 async def _balance(ctx: Context, actor) -> int:
@@ -293,3 +293,78 @@ async def test_an_unreachable_provider_fails_the_purchase_cleanly(stripe_ctx: Co
         purchase = await s.scalar(select(Purchase))
     assert purchase is not None and purchase.status == "failed"
     assert await _balance(stripe_ctx, actor) == 0
+
+
+STRIPE_EVENTS = ["completed", "async_succeeded", "async_failed", "expired", "refund_partial", "refund_full"]
+
+
+async def _stripe_scenario(settings: Settings, fake: FakeStripe, order: list[int]) -> None:
+    """One purchase of 10 coupons paid at Stripe, then its events in `order` (an index into
+    STRIPE_EVENTS; a repeated index is a replay of the same event id)."""
+    from portal.clock import FixedClock
+    from tests.conftest import DEFAULT_NOW
+
+    ctx = Context(settings, clock=FixedClock(settings.timezone, DEFAULT_NOW))
+    try:
+        _, actor = await create_family(ctx)
+        purchase = await services.create_purchase(ctx, actor, coupons=10, now=ctx.clock.now())
+        reference = purchase.provider_reference or ""
+        session = fake.pay(reference)
+        charge = {"id": f"ch_{reference}", "payment_intent": session["payment_intent"], "currency": "eur"}
+        bodies = {
+            "completed": ("checkout.session.completed", session),
+            "async_succeeded": ("checkout.session.async_payment_succeeded", session),
+            "async_failed": (
+                "checkout.session.async_payment_failed",
+                {**session, "payment_status": "unpaid"},
+            ),
+            "expired": ("checkout.session.expired", {**session, "status": "expired"}),
+            "refund_partial": ("charge.refunded", {**charge, "amount_refunded": 400, "refunded": False}),
+            "refund_full": ("charge.refunded", {**charge, "amount_refunded": 1000, "refunded": True}),
+        }
+        outcomes = []
+        for index in order:
+            name = STRIPE_EVENTS[index]
+            event_type, obj = bodies[name]
+            ctx.clock.advance(minutes=1)  # type: ignore[attr-defined]
+            outcomes.append(await deliver(ctx, event(f"evt_{reference}_{name}", event_type, obj)))
+        names = {STRIPE_EVENTS[i] for i in order}
+        paid = bool(names & {"completed", "async_succeeded"})
+        refunded = 10 if "refund_full" in names else 4 if "refund_partial" in names else 0
+        assert outcomes.count("credited") == (1 if paid else 0), outcomes
+        async with ctx.db.read() as s:
+            credits = await s.scalar(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.purchase_id == purchase.id, Transfer.code == "purchase")
+            )
+        assert credits == (1 if paid else 0)
+        stored = await _purchase(ctx, purchase.id)
+        if paid:
+            assert await _balance(ctx, actor) == 10 - refunded
+            assert stored.status == ("refunded" if refunded == 10 else "paid")
+        else:
+            assert await _balance(ctx, actor) == 0 and stored.status in ("pending", "failed")
+        report = await check_ledger(ctx)
+        assert report.ok, [str(v) for v in report.violations]
+    finally:
+        await ctx.close()
+
+
+async def test_any_order_of_stripe_events_with_replays_credits_once(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    """Hypothesis over orders of Stripe's events for one purchase (paid, failed, expired, partial
+    and full refunds), each possibly replayed: credited once, refunds consistent, ledger ok."""
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    settings = stripe_ctx.settings
+
+    @hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.integers(0, len(STRIPE_EVENTS) - 1), min_size=1, max_size=10))
+    def check(order: list[int]) -> None:
+        asyncio.run(_stripe_scenario(settings, fake_stripe, order))
+
+    await asyncio.to_thread(check)
