@@ -270,24 +270,26 @@ async def test_the_reconciliation_names_stored_unconfirmed_payments(ctx: Context
     """Events stored as `unconfirmed` before such events were refused are named for finance."""
     _, actor = await create_family(ctx)
     purchase = await services.create_purchase(ctx, actor, coupons=2, now=ctx.clock.now())
-    async with ctx.db.unit_of_work() as uow:
-        uow.session.add(
-            ProviderEvent(
-                provider="stripe",
-                event_id="evt_old",
-                type="checkout.session.completed",
-                purchase_id=purchase.id,
-                object_reference="cs_test_old",
-                payment_status="unconfirmed",
-                outcome="awaiting_payment",
-                received_at=ctx.clock.now(),
-            )
-        )
+    await _store_old_event(
+        ctx,
+        event_id="evt_old",
+        type="checkout.session.completed",
+        purchase_id=purchase.id,
+        object_reference="cs_test_old",
+        payment_status="unconfirmed",
+        outcome="awaiting_payment",
+    )
     period = finance.parse_period(ctx, "2027-05-01", "2027-05-31", now=ctx.clock.now())
     reconciliation = await finance.reconciliation(ctx, _finance_actor(), period)
     (named,) = [m for m in reconciliation["mismatches"] if m["kind"] == "unconfirmed_payment"]
     assert named["event_id"] == "evt_old" and named["purchase_id"] == str(purchase.id)
     assert named["label"] == "paiement non confirmé par Stripe"
+
+
+async def _store_old_event(ctx: Context, **fields: Any) -> None:
+    """An event as an earlier version of the webhook stored it."""
+    async with ctx.db.unit_of_work() as uow:
+        uow.session.add(ProviderEvent(provider="stripe", received_at=ctx.clock.now(), **fields))
 
 
 def _finance_actor() -> Actor:
@@ -317,3 +319,25 @@ async def test_recovery_transfers_carry_their_purchase(stripe_ctx: Context, fake
         )
     assert reversed_total == 10
     assert (await check_ledger(ctx)).ok
+
+
+async def test_partial_refunds_stored_before_the_upgrade_stay_named(ctx: Context) -> None:
+    """A partial refund recorded when they took nothing back is still finance's to handle."""
+    from tests.wallet.factories import paid_purchase
+
+    _, actor = await create_family(ctx)
+    purchase = await paid_purchase(ctx, actor, 10)
+    await _store_old_event(
+        ctx,
+        event_id="evt_old_partial",
+        type="charge.refunded",
+        purchase_id=purchase.id,
+        payment_status="refunded",
+        amount_cents=300,
+        outcome="partial_refund",
+    )
+    period = finance.parse_period(ctx, "2027-05-01", "2027-05-31", now=ctx.clock.now())
+    reconciliation = await finance.reconciliation(ctx, _finance_actor(), period)
+    assert [(m["kind"], m["purchase_id"]) for m in reconciliation["mismatches"]] == [
+        ("partial_refund", str(purchase.id))
+    ]
