@@ -15,6 +15,24 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+class SettingsError(ValueError):
+    """A configuration the app refuses to start with: the message names the variable and why."""
+
+
+def _coupon_price(value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        cents = int(value.strip())
+    except ValueError:
+        cents = 0
+    if cents <= 0:
+        raise SettingsError(
+            f"CARNET_COUPON_PRICE_CENTS doit être un nombre entier de centimes > 0 (reçu : {value!r})."
+        )
+    return cents
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./var/carnet.db"
@@ -45,7 +63,7 @@ class Settings:
             base_url=(env.get("CARNET_BASE_URL") or cls.base_url).rstrip("/"),
             secret_key=env.get("CARNET_SECRET_KEY") or "",
             timezone=env.get("CARNET_TIMEZONE") or cls.timezone,
-            coupon_price_cents=int(env.get("CARNET_COUPON_PRICE_CENTS") or cls.coupon_price_cents),
+            coupon_price_cents=_coupon_price(env.get("CARNET_COUPON_PRICE_CENTS"), cls.coupon_price_cents),
             max_coupons_per_purchase=int(
                 env.get("CARNET_MAX_COUPONS_PER_PURCHASE") or cls.max_coupons_per_purchase
             ),
@@ -58,6 +76,12 @@ class Settings:
         )
         if overrides:
             settings = replace(settings, **overrides)
+        # Stripe needs both: without the webhook secret no payment could ever be credited.
+        if bool(settings.stripe_secret_key) != bool(settings.stripe_webhook_secret):
+            raise SettingsError(
+                "CARNET_STRIPE_SECRET_KEY et CARNET_STRIPE_WEBHOOK_SECRET vont ensemble : "
+                "définissez les deux pour Stripe, ou aucun pour le paiement de démonstration."
+            )
         if not settings.secret_key:
             settings = replace(settings, secret_key=load_or_create_secret(settings.data_dir))
         return settings

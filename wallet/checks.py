@@ -8,8 +8,12 @@ The invariants, each with the name a violation carries:
 - `negative_balance`: no family wallet, partner account or the `held` account is below zero;
 - `transfer_accounts_invalid`: each code moves coupons between the accounts it is meant for
   (a redeem from a family to `held`, a settle from `held` to a partner…);
-- `purchase_credited_twice`, `purchase_reversed_twice`, `reversal_exceeds_purchase`: a purchase is
-  credited at most once, and a card refund takes back at most what it credited;
+- `purchase_credited_twice`, `reversal_exceeds_purchase`: a purchase is credited at most once, and
+  its card refunds take back at most what it credited;
+- `reversal_unrecorded`: a purchase's reversal transfers add up to what its refund steps took plus
+  the shortfall later recovered; `shortfall_over_recovered`: a step never recovers more than its
+  shortfall; `shortfall_mismatch`: each family wallet owes exactly its steps' shortfall not yet
+  recovered;
 - `booking_redeemed_twice`, `booking_outcomes_multiple`, `outcome_without_redeem`,
   `outcome_amount_differs`, `outcome_before_redeem`: a booking is redeemed at most once and has at
   most one outcome (refund, partner_cancel, forfeit, settle), only after a redeem of the same amount.
@@ -30,7 +34,14 @@ from sqlalchemy.orm import aliased
 
 from portal.context import Context
 from wallet.ledger import RELEASE_CODES
-from wallet.models import LedgerAccount, LedgerAccountKind, SystemAccount, Transfer, TransferCode
+from wallet.models import (
+    LedgerAccount,
+    LedgerAccountKind,
+    PurchaseReversal,
+    SystemAccount,
+    Transfer,
+    TransferCode,
+)
 
 MAX_VIOLATIONS = 1000
 
@@ -251,16 +262,15 @@ async def _check_purchases(session: AsyncSession, report: LedgerReport, say: Pro
     is_credit = Transfer.code == TransferCode.PURCHASE
     is_reversal = Transfer.code == TransferCode.PURCHASE_REVERSAL
     credits = func.sum(case((is_credit, 1), else_=0))
-    reversals = func.sum(case((is_reversal, 1), else_=0))
     credited = func.sum(case((is_credit, Transfer.amount), else_=0))
     reversed_ = func.sum(case((is_reversal, Transfer.amount), else_=0))
     rows = await session.execute(
-        select(Transfer.purchase_id, credits, reversals, credited, reversed_)
+        select(Transfer.purchase_id, credits, credited, reversed_)
         .where(or_(is_credit, is_reversal))
         .group_by(Transfer.purchase_id)
-        .having(or_(credits > 1, reversals > 1, reversed_ > credited, Transfer.purchase_id.is_(None)))
+        .having(or_(credits > 1, reversed_ > credited, Transfer.purchase_id.is_(None)))
     )
-    for purchase_id, n_credits, n_reversals, n_credited, n_reversed in rows:
+    for purchase_id, n_credits, n_credited, n_reversed in rows:
         if purchase_id is None:
             report.add("purchase_credited_twice", "des transferts d'achat n'indiquent pas leur achat.")
             continue
@@ -271,13 +281,6 @@ async def _check_purchases(session: AsyncSession, report: LedgerReport, say: Pro
                 purchase_id=purchase_id,
                 count=n_credits,
             )
-        if n_reversals > 1:
-            report.add(
-                "purchase_reversed_twice",
-                f"l'achat {purchase_id} est repris {n_reversals} fois.",
-                purchase_id=purchase_id,
-                count=n_reversals,
-            )
         if n_reversed > n_credited:
             report.add(
                 "reversal_exceeds_purchase",
@@ -287,7 +290,82 @@ async def _check_purchases(session: AsyncSession, report: LedgerReport, say: Pro
                 credited=n_credited,
                 reversed=n_reversed,
             )
+    await _check_shortfalls(session, report)
     say("achats vérifiés")
+
+
+async def _check_shortfalls(session: AsyncSession, report: LedgerReport) -> None:
+    """Refund steps and their shortfall bookkeeping, against the transfer log and the wallets.
+
+    Card refunds are rare: both sides fit in memory, keyed by purchase and by family."""
+    transferred: dict[Any, int] = {
+        purchase_id: int(amount or 0)
+        for purchase_id, amount in await session.execute(
+            select(Transfer.purchase_id, func.sum(Transfer.amount))
+            .where(Transfer.code == TransferCode.PURCHASE_REVERSAL)
+            .group_by(Transfer.purchase_id)
+        )
+    }
+    steps = (
+        await session.execute(
+            select(
+                PurchaseReversal.purchase_id,
+                PurchaseReversal.family_account_id,
+                func.sum(PurchaseReversal.coupons_taken),
+                func.sum(PurchaseReversal.shortfall_coupons),
+                func.sum(PurchaseReversal.recovered_coupons),
+            ).group_by(PurchaseReversal.purchase_id, PurchaseReversal.family_account_id)
+        )
+    ).all()
+    owed: dict[Any, int] = {}
+    for purchase_id, family_id, taken, shortfall, recovered in steps:
+        taken, shortfall, recovered = int(taken), int(shortfall), int(recovered)
+        if recovered > shortfall:
+            report.add(
+                "shortfall_over_recovered",
+                f"l'achat {purchase_id} a récupéré {recovered} coupon(s) pour un manque de {shortfall}.",
+                purchase_id=purchase_id,
+                shortfall=shortfall,
+                recovered=recovered,
+            )
+        moved = transferred.pop(purchase_id, 0)
+        if moved != taken + recovered:
+            report.add(
+                "reversal_unrecorded",
+                f"les reprises de l'achat {purchase_id} déplacent {moved} coupon(s) "
+                f"pour {taken} repris et {recovered} récupéré(s).",
+                purchase_id=purchase_id,
+                transferred=moved,
+                recorded=taken + recovered,
+            )
+        owed[family_id] = owed.get(family_id, 0) + shortfall - recovered
+    for purchase_id, moved in transferred.items():
+        report.add(
+            "reversal_unrecorded",
+            f"l'achat {purchase_id} a {moved} coupon(s) repris sans remboursement enregistré.",
+            purchase_id=purchase_id,
+            transferred=moved,
+            recorded=0,
+        )
+    wallets = (
+        await session.execute(
+            select(LedgerAccount.owner_account_id, LedgerAccount.shortfall).where(
+                LedgerAccount.kind == LedgerAccountKind.FAMILY,
+                or_(LedgerAccount.shortfall != 0, LedgerAccount.owner_account_id.in_(list(owed))),
+            )
+        )
+    ).all()
+    for family_id, shortfall in wallets:
+        expected = owed.get(family_id, 0)
+        if shortfall != expected or shortfall < 0:
+            report.add(
+                "shortfall_mismatch",
+                f"le portefeuille de la famille {family_id} doit {shortfall} coupon(s) "
+                f"mais ses remboursements en laissent {expected} à reprendre.",
+                family_account_id=family_id,
+                materialized=shortfall,
+                computed=expected,
+            )
 
 
 async def _check_bookings(session: AsyncSession, report: LedgerReport, say: Progress) -> None:

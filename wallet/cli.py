@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import click
 
@@ -57,22 +58,26 @@ def ledger_check(batch_size: int) -> None:
 @click.option("--coupons", required=True, type=int, help="coupons to add (negative: to take back)")
 @click.option("--reason", required=True, help="why, as the family will read it in its history")
 @click.option(
-    "--id", "adjustment_id", type=click.UUID, help="the correction's id: running it again is a no-op"
+    "--id",
+    "adjustment_id",
+    type=click.UUID,
+    help="the correction's id: running it again is a no-op. By default it is derived from the "
+    "e-mail, the coupons, the reason and today's local date, so a retry never adjusts twice; give "
+    "an id to make the same correction twice on one day",
 )
 def ledger_adjust(email: str, coupons: int, reason: str, adjustment_id: UUID | None) -> None:
     """A finance correction of a family's wallet, written as an `adjustment` transfer."""
-    import uuid as uuid_module
-
     from portal.errors import DomainError
     from wallet.errors import InsufficientCoupons
     from wallet.services import adjust_wallet
 
-    correction_id = adjustment_id or uuid_module.uuid4()
-
-    async def go() -> int:
+    async def go() -> tuple[UUID, int]:
         ctx = _context()
         try:
-            return await adjust_wallet(
+            correction_id = adjustment_id or _derived_adjustment_id(
+                email, coupons, reason, ctx.clock.local(ctx.clock.now()).date()
+            )
+            return correction_id, await adjust_wallet(
                 ctx,
                 _operator(),
                 family_email=email,
@@ -85,12 +90,22 @@ def ledger_adjust(email: str, coupons: int, reason: str, adjustment_id: UUID | N
             await ctx.close()
 
     try:
-        balance = asyncio.run(go())
+        correction_id, balance = asyncio.run(go())
     except InsufficientCoupons as exc:
         raise click.ClickException("le portefeuille n'a pas assez de coupons pour cette correction") from exc
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"correction {correction_id} enregistrée ; nouveau solde : {balance}")
+
+
+# A fixed namespace: the same correction typed again on the same day gets the same id.
+ADJUSTMENT_NAMESPACE = UUID("6f1f3c2e-8a43-5a57-9f0e-4c0a7e3b9d21")
+
+
+def _derived_adjustment_id(email: str, coupons: int, reason: str, day: date) -> UUID:
+    return uuid5(
+        ADJUSTMENT_NAMESPACE, f"{email.strip().lower()}|{coupons}|{reason.strip()}|{day.isoformat()}"
+    )
 
 
 def _context() -> Any:
@@ -154,7 +169,8 @@ def reconcile(start: str, end: str, csv_path: Path | None, as_json: bool) -> Non
     )
     click.echo(f"écarts : {len(report['mismatches'])}")
     for m in report["mismatches"]:
-        click.echo(f"  {m['kind']} achat {m.get('purchase_id') or m.get('event_id')} : {m['detail']}")
+        about = f"achat {m['purchase_id']}" if m.get("purchase_id") else f"événement {m.get('event_id')}"
+        click.echo(f"  {m['kind']} {about} : {m['detail']}")
 
 
 commands = [ledger, reconcile]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -33,6 +34,7 @@ from wallet.models import (
     Transfer,
     TransferCode,
 )
+from wallet.services import refund_summary
 
 MAX_PERIOD_DAYS = 366
 FLOW_CODES = (
@@ -61,20 +63,30 @@ class Period:
 def parse_period(ctx: Context, start: str | None, end: str | None, *, now: datetime) -> Period:
     """From two YYYY-MM-DD local dates; by default the current month up to today."""
     today = ctx.clock.local(now).date()
-    try:
-        first = date.fromisoformat(start) if start else today.replace(day=1)
-        last = date.fromisoformat(end) if end else today
-    except ValueError as exc:
-        raise InvalidPeriod() from exc
+    first = _local_date(start) if start else today.replace(day=1)
+    last = _local_date(end) if end else today
     if last < first:
         raise InvalidPeriod()
     if (last - first).days >= MAX_PERIOD_DAYS:
         raise InvalidPeriod(f"La période est limitée à {MAX_PERIOD_DAYS} jours.")
     tz = ctx.settings.timezone
-    starts_at = pendulum.datetime(first.year, first.month, first.day, tz=tz).in_timezone("UTC")
-    after = last + timedelta(days=1)
-    ends_at = pendulum.datetime(after.year, after.month, after.day, tz=tz).in_timezone("UTC")
+    try:
+        starts_at = pendulum.datetime(first.year, first.month, first.day, tz=tz).in_timezone("UTC")
+        after = last + timedelta(days=1)
+        ends_at = pendulum.datetime(after.year, after.month, after.day, tz=tz).in_timezone("UTC")
+    except (OverflowError, ValueError) as exc:  # 0001-01-01 or 9999-12-31: beyond what UTC can hold
+        raise InvalidPeriod() from exc
     return Period(first, last, starts_at, ends_at)
+
+
+def _local_date(value: str) -> date:
+    """Only YYYY-MM-DD: date.fromisoformat also takes 20270501 and 2027-W01-1."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise InvalidPeriod()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidPeriod() from exc
 
 
 def _in(column: Any, period: Period) -> Any:
@@ -90,6 +102,8 @@ MISMATCH_LABELS = {
     "refunded": "remboursé",
     "refund_waiting": "remboursement sans paiement connu",
     "partial_refund": "remboursement partiel",
+    "unknown_purchase": "paiement sans achat connu",
+    "unconfirmed_payment": "paiement non confirmé par Stripe",
 }
 
 
@@ -147,29 +161,46 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
                 .order_by(ProviderEvent.received_at, ProviderEvent.id)
             )
         ).scalars()
-        partial: set[UUID] = set()
+        legacy_partial: set[UUID] = set()  # partial refunds stored before they took coupons back
         for event in events:
             assert event.purchase_id is not None
             if event.payment_status == "paid":
                 payments[event.purchase_id].append(event)
             if event.outcome == "partial_refund":
-                partial.add(event.purchase_id)
-        reversals = {
-            r.purchase_id: r
-            for r in (
+                legacy_partial.add(event.purchase_id)
+        steps: dict[UUID, list[PurchaseReversal]] = defaultdict(list)
+        for step in (
+            await session.execute(
+                select(PurchaseReversal)
+                .where(PurchaseReversal.purchase_id.in_(touched))
+                .order_by(PurchaseReversal.refunded_total_coupons)
+            )
+        ).scalars():
+            steps[step.purchase_id].append(step)
+        # Events that prove money moved but reach no purchase, or could not be confirmed: a refund
+        # before any known payment, a payment for a purchase we do not know, a payment Stripe
+        # would not confirm (stored before such events were refused).
+        orphans = list(
+            (
                 await session.execute(
-                    select(PurchaseReversal).where(PurchaseReversal.purchase_id.in_(touched))
+                    select(ProviderEvent)
+                    .where(
+                        _in(ProviderEvent.received_at, period),
+                        or_(
+                            ProviderEvent.outcome == "refund_waiting",
+                            ProviderEvent.payment_status == "unconfirmed",
+                            and_(ProviderEvent.outcome == "unknown_purchase", paid_event),
+                        ),
+                    )
+                    .order_by(ProviderEvent.received_at, ProviderEvent.id)
                 )
             ).scalars()
-        }
-        orphan_refunds = (
-            await session.execute(
-                select(ProviderEvent).where(
-                    ProviderEvent.outcome == "refund_waiting", _in(ProviderEvent.received_at, period)
-                )
+        )
+        shortfall_outstanding = await session.scalar(
+            select(func.coalesce(func.sum(LedgerAccount.shortfall), 0)).where(
+                LedgerAccount.kind == LedgerAccountKind.FAMILY
             )
-        ).scalars()
-        orphans = list(orphan_refunds)
+        )
         # Coupons credited in the period for a purchase the purchases table does not know.
         unbacked = list(
             (
@@ -246,19 +277,32 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
                 paid_cents=sorted(a for a in amounts if a is not None),
                 credited_coupons=credit.amount if credit else 0,
             )
-        if (reversal := reversals.get(purchase.id)) is not None or purchase.status == PurchaseStatus.REFUNDED:
-            taken = reversal.coupons_taken if reversal else 0
-            shortfall = reversal.shortfall_coupons if reversal else 0
+        summary = refund_summary(steps.get(purchase.id, []))
+        if summary is not None or purchase.status == PurchaseStatus.REFUNDED:
+            taken = summary["coupons_taken"] if summary else 0
+            shortfall = summary["shortfall_coupons"] if summary else 0
+            owed = summary["outstanding"] if summary else 0
+            partial = (
+                summary is not None and summary["partial"] and purchase.status != PurchaseStatus.REFUNDED
+            )
             name(
-                "refunded",
+                "partial_refund" if partial else "refunded",
                 purchase,
-                f"Paiement remboursé : {taken} coupon(s) repris"
-                + (f", {shortfall} déjà utilisé(s) non repris." if shortfall else "."),
-                refunded_cents=reversal.refunded_cents if reversal else None,
+                ("Paiement remboursé en partie" if partial else "Paiement remboursé")
+                + f" : {taken} coupon(s) repris"
+                + (
+                    f", {shortfall} déjà utilisé(s) dont {owed} encore dû(s) par la famille."
+                    if shortfall
+                    else "."
+                ),
+                refunded_cents=summary["refunded_cents"] if summary else None,
+                refunded_coupons=summary["refunded_coupons"] if summary else 0,
                 coupons_taken=taken,
                 shortfall_coupons=shortfall,
+                shortfall_recovered=summary["recovered_coupons"] if summary else 0,
+                shortfall_outstanding=owed,
             )
-        if purchase.id in partial:
+        elif purchase.id in legacy_partial:
             name("partial_refund", purchase, "Un remboursement partiel par carte est à traiter à la main.")
     for transfer in unbacked:
         mismatches.append(
@@ -272,18 +316,49 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
                 "detail": "Des coupons sont crédités pour un achat inconnu.",
             }
         )
+    orphan_details = {
+        "refund_waiting": "Un remboursement par carte ne correspond à aucun paiement connu.",
+        "unknown_purchase": "Un paiement par carte ne correspond à aucun achat : rien n'a été crédité.",
+        "unconfirmed_payment": "Stripe n'a pas confirmé ce paiement : vérifiez-le dans Stripe.",
+    }
+    orphan_rows = []
     for event in orphans:
+        kind = (
+            "unconfirmed_payment"
+            if event.payment_status == "unconfirmed"
+            else "refund_waiting"
+            if event.outcome == "refund_waiting"
+            else "unknown_purchase"
+        )
         mismatches.append(
             {
-                "kind": "refund_waiting",
-                "label": MISMATCH_LABELS["refund_waiting"],
-                "purchase_id": None,
+                "kind": kind,
+                "label": MISMATCH_LABELS[kind],
+                "purchase_id": str(event.purchase_id) if event.purchase_id else None,
                 "event_id": event.event_id,
+                "object_reference": event.object_reference,
                 "amount_cents": event.amount_cents,
-                "detail": "Un remboursement par carte ne correspond à aucun paiement connu.",
+                "detail": orphan_details[kind],
             }
         )
-    reversals_in_period = [r for r in reversals.values() if period.starts_at <= r.created_at < period.ends_at]
+        if event.purchase_id is None:  # a purchase's own row already names its mismatches
+            orphan_rows.append(
+                {
+                    "event_id": event.event_id,
+                    "created_at": event.received_at.isoformat(),
+                    "provider": event.provider,
+                    "paid_cents": event.amount_cents if kind != "refund_waiting" else 0,
+                    "mismatches": kind,
+                }
+            )
+    # Each step's refunded_cents is cumulative: the period's money is what each step added.
+    refunded_in_period = []
+    for purchase_steps in steps.values():
+        before = 0
+        for step in purchase_steps:
+            if period.starts_at <= step.created_at < period.ends_at:
+                refunded_in_period.append((step, step.refunded_cents - before))
+            before = max(before, step.refunded_cents)
     return {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -296,10 +371,12 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
         "payments": {"count": len(evidenced), "amount_cents": sum(a or 0 for _, a in evidenced)},
         "credited": {"count": int(credited_in_period[0]), "coupons": int(credited_in_period[1])},
         "refunds": {
-            "count": len(reversals_in_period),
-            "amount_cents": sum(r.refunded_cents for r in reversals_in_period),
-            "coupons_taken": sum(r.coupons_taken for r in reversals_in_period),
-            "shortfall_coupons": sum(r.shortfall_coupons for r in reversals_in_period),
+            "count": len(refunded_in_period),
+            "amount_cents": sum(cents for _, cents in refunded_in_period),
+            "coupons_taken": sum(step.coupons_taken for step, _ in refunded_in_period),
+            "shortfall_coupons": sum(step.shortfall_coupons for step, _ in refunded_in_period),
+            # Still owed today by every family wallet, whatever the period: later credits recover it.
+            "shortfall_outstanding": int(shortfall_outstanding or 0),
         },
         "mismatches": mismatches,
         "rows": [
@@ -314,12 +391,16 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
                 "amount_cents": p.amount_cents,
                 "paid_cents": sum(e.amount_cents or 0 for e in payments.get(p.id, [])[:1]),
                 "credited_coupons": credits[p.id].amount if p.id in credits else 0,
-                "reversed_coupons": reversals[p.id].coupons_taken if p.id in reversals else 0,
-                "shortfall_coupons": reversals[p.id].shortfall_coupons if p.id in reversals else 0,
+                "reversed_coupons": sum(r.coupons_taken + r.recovered_coupons for r in steps.get(p.id, [])),
+                "shortfall_coupons": sum(r.shortfall_coupons for r in steps.get(p.id, [])),
+                "shortfall_outstanding": sum(
+                    r.shortfall_coupons - r.recovered_coupons for r in steps.get(p.id, [])
+                ),
                 "mismatches": " ".join(m["kind"] for m in mismatches if m.get("purchase_id") == str(p.id)),
             }
             for p in purchases.values()
-        ],
+        ]
+        + orphan_rows,
     }
 
 
@@ -336,7 +417,9 @@ RECONCILIATION_COLUMNS = [
     "credited_coupons",
     "reversed_coupons",
     "shortfall_coupons",
+    "shortfall_outstanding",
     "mismatches",
+    "event_id",
 ]
 
 

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from msgspec import Struct
 
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from wallet import finance, services
@@ -21,11 +22,17 @@ from wallet.models import PaymentProvider, Purchase
 # --- JSON API ----------------------------------------------------------------------------------
 
 
+# The transactions list is paged, not a way to ask the database for an offset it cannot hold.
+MAX_OFFSET = 1_000_000
+
+
 class PurchaseRequest(Struct):
-    coupons: int
+    # A JSON integer only. Typed `int`, the lax decoding would turn "5", 2.0 or 1e2 into 5, 2, 100:
+    # the service checks the type itself and answers 400 invalid_request in French.
+    coupons: Any
 
 
-def purchase_json(purchase: Purchase) -> dict[str, Any]:
+def purchase_json(purchase: Purchase, tz: str) -> dict[str, Any]:
     return {
         "id": str(purchase.id),
         "status": purchase.status,
@@ -33,8 +40,8 @@ def purchase_json(purchase: Purchase) -> dict[str, Any]:
         "amount_cents": purchase.amount_cents,
         "provider": purchase.provider,
         "checkout_url": purchase.checkout_url,
-        "created_at": purchase.created_at.isoformat(),
-        "paid_at": purchase.paid_at.isoformat() if purchase.paid_at else None,
+        "created_at": iso_local(purchase.created_at, tz),
+        "paid_at": iso_local(purchase.paid_at, tz),
     }
 
 
@@ -49,36 +56,36 @@ async def api_transactions(
     ctx: Context,
     account: Actor,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[dict[str, Any]]:
     """The family's coupon movements, newest first; `amount` is signed from the family's side."""
     lines = await services.wallet_transactions(ctx, account, limit=limit, offset=offset)
-    return [line.to_dict() for line in lines]
+    return [line.to_dict(ctx.settings.timezone) for line in lines]
 
 
 @post("/wallet/purchases", tags=["wallet"], status_code=201)
 async def api_create_purchase(ctx: Context, account: Actor, data: PurchaseRequest) -> dict[str, Any]:
     """Start buying coupons: a pending purchase and where to pay it."""
     purchase = await services.create_purchase(ctx, account, coupons=data.coupons, now=ctx.clock.now())
-    return purchase_json(purchase)
+    return purchase_json(purchase, ctx.settings.timezone)
 
 
 @get("/wallet/purchases", tags=["wallet"])
 async def api_list_purchases(ctx: Context, account: Actor) -> list[dict[str, Any]]:
-    return [purchase_json(p) for p in await services.list_purchases(ctx, account)]
+    return [purchase_json(p, ctx.settings.timezone) for p in await services.list_purchases(ctx, account)]
 
 
 @get("/wallet/purchases/{purchase_id:uuid}", tags=["wallet"])
 async def api_get_purchase(ctx: Context, account: Actor, purchase_id: UUID) -> dict[str, Any]:
     """One of the family's purchases (404 for anyone else's)."""
-    return purchase_json(await services.get_purchase(ctx, account, purchase_id))
+    return purchase_json(await services.get_purchase(ctx, account, purchase_id), ctx.settings.timezone)
 
 
 @post("/payments/demo/{purchase_id:uuid}/complete", tags=["payments"], status_code=200)
 async def api_demo_complete(ctx: Context, account: Actor, purchase_id: UUID) -> dict[str, Any]:
     """Demo provider only: pay the purchase and credit the wallet, once."""
     purchase = await services.complete_demo_payment(ctx, account, purchase_id, now=ctx.clock.now())
-    return purchase_json(purchase)
+    return purchase_json(purchase, ctx.settings.timezone)
 
 
 @post("/payments/stripe/webhook", tags=["payments"], status_code=200)
@@ -214,7 +221,11 @@ async def coupons_buy(
     raw = (data.get("coupons") or "").strip()
     try:
         purchase = await services.create_purchase(
-            ctx, actor, coupons=int(raw) if raw.isdigit() else raw, now=ctx.clock.now()
+            ctx,
+            actor,
+            # isdigit() alone accepts "²", which int() refuses: ASCII digits only.
+            coupons=int(raw) if raw.isascii() and raw.isdigit() else raw,
+            now=ctx.clock.now(),
         )
     except DomainError as exc:
         context = await _coupons_context(ctx, actor)
@@ -234,7 +245,7 @@ async def purchase_page(
         context={
             "actor": actor,
             "purchase": purchase,
-            "reversal": await services.purchase_reversal(ctx, purchase.id),
+            "reversal": services.refund_summary(await services.purchase_reversals(ctx, purchase.id)),
             "retour": retour,
             "price_cents": ctx.settings.coupon_price_cents,
         },

@@ -8,10 +8,11 @@ booking path's lock order is wallet, then session (DESIGN.md rule 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -124,18 +125,88 @@ async def _append(
     return transfer
 
 
-async def _move_family_balance(uow: UnitOfWork, wallet: LedgerAccount, delta: int) -> None:
-    """Change the materialized balance; a debit is a conditional update that never goes below 0."""
+async def _move_family_balance(
+    uow: UnitOfWork, wallet: LedgerAccount, delta: int, shortfall: int = 0
+) -> None:
+    """Change the materialized balance (and the shortfall owed); a debit is a conditional update
+    that never goes below 0."""
     statement = update(LedgerAccount).where(LedgerAccount.id == wallet.id)
     if delta < 0:
         statement = statement.where(LedgerAccount.balance >= -delta)
+    values: dict[str, object] = {"balance": LedgerAccount.balance + delta}
+    if shortfall:
+        values["shortfall"] = LedgerAccount.shortfall + shortfall
     result = await uow.session.execute(
-        statement.values(balance=LedgerAccount.balance + delta).execution_options(synchronize_session=False)
+        statement.values(**values).execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise InsufficientCoupons()
     # Keep the loaded row in step without marking it dirty: the UPDATE above already wrote it.
     set_committed_value(wallet, "balance", (wallet.balance or 0) + delta)
+    if shortfall:
+        set_committed_value(wallet, "shortfall", (wallet.shortfall or 0) + shortfall)
+
+
+def recovery_transfer_id(purchase_id: UUID, cause: str) -> str:
+    return f"purchase:{purchase_id}:recover:{cause}"
+
+
+def recovery_memo(recovered: int, coupons_purchased: int) -> str:
+    plural = "s" if recovered > 1 else ""
+    return (
+        f"Reprise de {recovered} coupon{plural} déjà utilisé{plural} avant le remboursement par carte "
+        f"de l'achat de {coupons_purchased} coupon{'s' if coupons_purchased > 1 else ''}"
+    )
+
+
+async def _recover_shortfall(
+    uow: UnitOfWork, wallet: LedgerAccount, *, credited: int, cause: str, now: datetime
+) -> int:
+    """A credit to a wallet that owes a card refund's shortfall pays it down first, oldest refund
+    first: one reversal transfer per purchase, its id derived from the credit's cause.
+
+    Called right after the credit, on the locked wallet; a wallet that owes nothing costs nothing.
+    """
+    owed = min(wallet.shortfall or 0, credited, wallet.balance or 0)
+    if owed <= 0:
+        return 0
+    steps = (
+        await uow.session.execute(
+            select(PurchaseReversal)
+            .where(
+                PurchaseReversal.family_account_id == wallet.owner_account_id,
+                PurchaseReversal.recovered_coupons < PurchaseReversal.shortfall_coupons,
+            )
+            .order_by(PurchaseReversal.created_at, PurchaseReversal.id)
+        )
+    ).scalars()
+    by_purchase: dict[UUID, tuple[int, int]] = {}  # purchase → (coupons recovered now, purchased)
+    for step in steps:
+        if owed <= 0:
+            break
+        amount = min(owed, step.shortfall_coupons - step.recovered_coupons)
+        step.recovered_coupons += amount
+        owed -= amount
+        recovered, purchased = by_purchase.get(step.purchase_id, (0, step.coupons_purchased))
+        by_purchase[step.purchase_id] = (recovered + amount, purchased)
+    total = sum(recovered for recovered, _ in by_purchase.values())
+    if total <= 0:
+        return 0
+    await _move_family_balance(uow, wallet, -total, shortfall=-total)
+    issuance = await system_account_id(uow, SystemAccount.ISSUANCE)
+    for purchase_id, (recovered, purchased) in by_purchase.items():
+        await _append(
+            uow,
+            transfer_id=recovery_transfer_id(purchase_id, cause),
+            debit=wallet.id,
+            credit=issuance,
+            amount=recovered,
+            code=TransferCode.PURCHASE_REVERSAL,
+            now=now,
+            memo=recovery_memo(recovered, purchased),
+            purchase_id=purchase_id,
+        )
+    return total
 
 
 async def credit_purchase(
@@ -159,6 +230,7 @@ async def credit_purchase(
         purchase_id=purchase_id,
     )
     await _move_family_balance(uow, wallet, coupons)
+    await _recover_shortfall(uow, wallet, credited=coupons, cause=transfer_id, now=now)
     return transfer, True
 
 
@@ -251,11 +323,13 @@ async def release_booking(
     )
     if wallet is not None:
         await _move_family_balance(uow, wallet, redeem.amount)
+        await _recover_shortfall(uow, wallet, credited=redeem.amount, cause=transfer_id, now=now)
     return transfer
 
 
-def reversal_transfer_id(purchase_id: UUID) -> str:
-    return f"purchase:{purchase_id}:reversal"
+def reversal_transfer_id(purchase_id: UUID, refunded_total_coupons: int) -> str:
+    # One id per refund step: the cumulative coupons refunded once the step is applied.
+    return f"purchase:{purchase_id}:reversal:{refunded_total_coupons}"
 
 
 def adjustment_transfer_id(adjustment_id: UUID) -> str:
@@ -268,47 +342,61 @@ async def reverse_purchase(
     purchase_id: UUID,
     family_account_id: UUID,
     coupons: int,
+    refunded_total_coupons: int,
     refunded_cents: int,
     now: datetime,
-    memo: str,
-) -> PurchaseReversal:
-    """A card refund: take back what is left of a purchase's coupons (family → issuance), once.
+    memo: Callable[[int, int], str],
+) -> PurchaseReversal | None:
+    """A card refund step: take back the coupons it adds to those already refunded for the
+    purchase (family → issuance). `refunded_total_coupons` is cumulative, as Stripe reports the
+    amount refunded, so replays and late, smaller totals take nothing.
 
     The wallet never goes below zero: if the family has already spent some of the coupons, only
-    the balance is taken and the shortfall is recorded (PurchaseReversal) for finance to follow up.
-    Idempotent: the purchase's one reversal row is returned if it exists.
+    the balance is taken and the shortfall is recorded (on the step, and owed by the wallet: later
+    credits recover it). `memo(step_coupons, taken)` labels the family's line. Returns the new
+    step, or None when this total was already refunded.
     """
     wallet = await lock_family_wallet(uow, family_account_id)
-    existing = await uow.session.scalar(
-        select(PurchaseReversal).where(PurchaseReversal.purchase_id == purchase_id)
+    previous = (
+        await uow.session.scalar(
+            select(func.max(PurchaseReversal.refunded_total_coupons)).where(
+                PurchaseReversal.purchase_id == purchase_id
+            )
+        )
+        or 0
     )
-    if existing is not None:
-        return existing
     credited = await uow.session.get(Transfer, purchase_transfer_id(purchase_id))
     purchased = credited.amount if credited is not None else 0
     if credited is not None and credited.credit_account_id != wallet.id:
         raise ValueError("the purchase was credited to another wallet")
-    taken = min(purchased, wallet.balance or 0)
+    total = min(refunded_total_coupons, purchased)
+    if total <= previous:
+        return None
+    step = total - previous
+    taken = min(step, wallet.balance or 0)
+    await _move_family_balance(uow, wallet, -taken, shortfall=step - taken)
     if taken > 0:
-        await _move_family_balance(uow, wallet, -taken)
         issuance = await system_account_id(uow, SystemAccount.ISSUANCE)
         await _append(
             uow,
-            transfer_id=reversal_transfer_id(purchase_id),
+            transfer_id=reversal_transfer_id(purchase_id, total),
             debit=wallet.id,
             credit=issuance,
             amount=taken,
             code=TransferCode.PURCHASE_REVERSAL,
             now=now,
-            memo=memo,
+            memo=memo(step, taken),
             purchase_id=purchase_id,
         )
     reversal = PurchaseReversal(
         purchase_id=purchase_id,
         family_account_id=family_account_id,
         coupons_purchased=coupons,
+        refunded_total_coupons=total,
+        coupons_refunded=step,
         coupons_taken=taken,
-        shortfall_coupons=max(purchased - taken, 0),
+        shortfall_coupons=step - taken,
+        recovered_coupons=0,
         refunded_cents=refunded_cents,
         created_at=now,
         updated_at=now,
@@ -339,7 +427,7 @@ async def adjust(
         return existing
     await _move_family_balance(uow, wallet, delta)
     adjustments = await system_account_id(uow, SystemAccount.ADJUSTMENTS)
-    return await _append(
+    transfer = await _append(
         uow,
         transfer_id=transfer_id,
         debit=adjustments if delta > 0 else wallet.id,
@@ -349,3 +437,6 @@ async def adjust(
         now=now,
         memo=memo,
     )
+    if delta > 0:
+        await _recover_shortfall(uow, wallet, credited=delta, cause=transfer_id, now=now)
+    return transfer

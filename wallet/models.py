@@ -49,6 +49,7 @@ class LedgerAccount(Base):
         # Only family wallets are materialized; theirs is never negative.
         CheckConstraint("(kind = 'family') = (balance IS NOT NULL)", name="materialized"),
         CheckConstraint("balance IS NULL OR balance >= 0", name="never_negative"),
+        CheckConstraint("shortfall >= 0", name="shortfall_not_negative"),
         CheckConstraint(
             "(kind = 'family' AND owner_account_id IS NOT NULL) OR "
             "(kind = 'partner' AND association_id IS NOT NULL) OR "
@@ -66,6 +67,10 @@ class LedgerAccount(Base):
     )
     system_code: Mapped[str | None] = mapped_column(String(20), unique=True)
     balance: Mapped[int | None] = mapped_column(Integer)
+    # Coupons a card refund could not take back (already spent) and not yet recovered: any later
+    # credit to this wallet pays them down first. On the wallet row, which every credit already
+    # locks, so a wallet that owes nothing costs no extra query.
+    shortfall: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Transfer(PlainBase):
@@ -165,21 +170,32 @@ class ProviderEvent(Base):
 
 
 class PurchaseReversal(Base):
-    """A card refund taking a purchase's coupons back: once per purchase. When the family had
-    already spent some, only what was left is taken and the shortfall is recorded for finance."""
+    """One step of a card refund taking a purchase's coupons back. Stripe's `charge.refunded`
+    carries the cumulative amount refunded; each new cumulative number of refunded coupons is one
+    step (unique per purchase), taking back only the coupons that step adds. When the family had
+    already spent some, only what was left is taken and the shortfall is recorded; later credits to
+    the wallet recover it (`recovered_coupons`, oldest shortfall first)."""
 
     __tablename__ = "wallet_purchase_reversals"
     __table_args__ = (
         CheckConstraint("coupons_taken >= 0", name="taken_not_negative"),
         CheckConstraint("shortfall_coupons >= 0", name="shortfall_not_negative"),
+        CheckConstraint("coupons_taken + shortfall_coupons = coupons_refunded", name="step_adds_up"),
+        CheckConstraint(
+            "recovered_coupons >= 0 AND recovered_coupons <= shortfall_coupons", name="recovered_bounded"
+        ),
+        UniqueConstraint("purchase_id", "refunded_total_coupons", name="uq_wallet_purchase_reversals_step"),
         Index("ix_wallet_purchase_reversals_created", "created_at"),
+        Index("ix_wallet_purchase_reversals_family", "family_account_id"),
     )
 
-    purchase_id: Mapped[UUID] = mapped_column(
-        ForeignKey("wallet_purchases.id", ondelete="RESTRICT"), unique=True
-    )
+    purchase_id: Mapped[UUID] = mapped_column(ForeignKey("wallet_purchases.id", ondelete="RESTRICT"))
     family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     coupons_purchased: Mapped[int] = mapped_column(Integer)
+    # Cumulative coupons refunded once this step is applied (the step's key), and what it adds.
+    refunded_total_coupons: Mapped[int] = mapped_column(Integer)
+    coupons_refunded: Mapped[int] = mapped_column(Integer)
     coupons_taken: Mapped[int] = mapped_column(Integer)
     shortfall_coupons: Mapped[int] = mapped_column(Integer)
-    refunded_cents: Mapped[int] = mapped_column(Integer)
+    recovered_coupons: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refunded_cents: Mapped[int] = mapped_column(Integer)  # cumulative, as Stripe reported it

@@ -23,10 +23,11 @@ from sqlalchemy import or_, select
 
 from portal.accounts.models import Account
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.mail import queue_mail
-from wallet.errors import InvalidCouponCount, InvalidSignature, PurchaseNotFound
+from wallet.errors import InvalidCouponCount, InvalidSignature, PaymentProviderUnavailable, PurchaseNotFound
 from wallet.ledger import _insert, adjust, credit_purchase, lock_family_wallet, reverse_purchase
 from wallet.models import (
     LedgerAccount,
@@ -52,10 +53,16 @@ def purchase_memo(coupons: int) -> str:
     return f"Achat de {coupons} coupon{'s' if coupons > 1 else ''}"
 
 
-def reversal_memo(coupons: int, taken: int) -> str:
-    memo = f"Remboursement par carte de l'achat de {coupons} coupon{'s' if coupons > 1 else ''}"
-    if taken < coupons:
-        memo += f" ({taken} repris, {coupons - taken} déjà utilisés)"
+def reversal_memo(coupons: int, step: int, taken: int) -> str:
+    plural = "s" if coupons > 1 else ""
+    if step >= coupons:
+        memo = f"Remboursement par carte de l'achat de {coupons} coupon{plural}"
+    else:
+        memo = (
+            f"Remboursement partiel par carte de l'achat de {coupons} coupon{plural} : {step} sur {coupons}"
+        )
+    if taken < step:
+        memo += f" ({taken} repris, {step - taken} déjà utilisés, repris sur vos prochains crédits)"
     return memo
 
 
@@ -81,13 +88,13 @@ class WalletLine:
     booking_id: UUID | None
     purchase_id: UUID | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, tz: str) -> dict[str, Any]:
         return {
             "id": self.id,
             "amount": self.amount,
             "kind": self.kind,
             "label": self.label,
-            "created_at": self.created_at.isoformat(),
+            "created_at": iso_local(self.created_at, tz),
             "booking_id": str(self.booking_id) if self.booking_id else None,
             "purchase_id": str(self.purchase_id) if self.purchase_id else None,
         }
@@ -153,11 +160,35 @@ async def list_purchases(ctx: Context, actor: Actor, *, limit: int = 50) -> list
         )
 
 
-async def purchase_reversal(ctx: Context, purchase_id: UUID) -> PurchaseReversal | None:
+async def purchase_reversals(ctx: Context, purchase_id: UUID) -> list[PurchaseReversal]:
+    """A purchase's card refund steps, oldest first."""
     async with ctx.db.read() as session:
-        return await session.scalar(
-            select(PurchaseReversal).where(PurchaseReversal.purchase_id == purchase_id)
+        return list(
+            (
+                await session.execute(
+                    select(PurchaseReversal)
+                    .where(PurchaseReversal.purchase_id == purchase_id)
+                    .order_by(PurchaseReversal.refunded_total_coupons)
+                )
+            ).scalars()
         )
+
+
+def refund_summary(steps: list[PurchaseReversal]) -> dict[str, Any] | None:
+    """A purchase's refund steps added up, as the family and finance read them."""
+    if not steps:
+        return None
+    shortfall = sum(s.shortfall_coupons for s in steps)
+    recovered = sum(s.recovered_coupons for s in steps)
+    return {
+        "refunded_cents": max(s.refunded_cents for s in steps),
+        "refunded_coupons": max(s.refunded_total_coupons for s in steps),
+        "partial": max(s.refunded_total_coupons for s in steps) < steps[0].coupons_purchased,
+        "coupons_taken": sum(s.coupons_taken for s in steps),
+        "shortfall_coupons": shortfall,
+        "recovered_coupons": recovered,
+        "outstanding": shortfall - recovered,
+    }
 
 
 async def adjust_wallet(
@@ -332,12 +363,10 @@ async def _apply(
     ctx: Context, uow: UnitOfWork, event: PaymentEvent, purchase: Purchase | None, now: datetime
 ) -> str:
     if event.type in PAYMENT_REFUNDED:
-        if not event.fully_refunded:
-            return "partial_refund"  # finance decides: see the reconciliation
         if purchase is None or purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED):
             # A refund delivered before its payment: applied when the payment arrives.
             return "refund_waiting"
-        return await _reverse(ctx, uow, purchase, event.amount_cents, now)
+        return await _reverse(uow, purchase, event.amount_cents, event.fully_refunded, now)
     if purchase is None:
         return "unknown_purchase"
     if event.type in PAYMENT_FAILED:
@@ -388,38 +417,61 @@ async def _pay(
                 coupon_price_cents=ctx.settings.coupon_price_cents,
             )
     # A refund that arrived before this payment is applied now.
+    # Refunds that arrived before this payment are applied now: every one of them (Stripe sends a
+    # charge.refunded per refund, each with the cumulative amount), smallest total first.
     if payment_reference:
-        waiting = await uow.session.scalar(
-            select(ProviderEvent).where(
-                ProviderEvent.payment_reference == payment_reference,
-                ProviderEvent.outcome == "refund_waiting",
+        waiting = (
+            await uow.session.execute(
+                select(ProviderEvent)
+                .where(
+                    ProviderEvent.payment_reference == payment_reference,
+                    ProviderEvent.outcome == "refund_waiting",
+                )
+                .order_by(ProviderEvent.amount_cents, ProviderEvent.received_at, ProviderEvent.id)
             )
-        )
-        if waiting is not None:
-            waiting.purchase_id = purchase.id
-            waiting.outcome = await _reverse(ctx, uow, purchase, waiting.amount_cents, now)
+        ).scalars()
+        for refund in list(waiting):
+            refund.purchase_id = purchase.id
+            refund.outcome = await _reverse(
+                uow, purchase, refund.amount_cents, refund.payment_status != PARTIALLY_REFUNDED, now
+            )
     return "credited" if credited else "already_credited"
 
 
+FULLY_REFUNDED, PARTIALLY_REFUNDED = "refunded", "partially_refunded"
+
+
+def refunded_coupons(purchase: Purchase, refunded_cents: int | None, fully: bool) -> int:
+    """Coupons a cumulative card refund covers: whole coupons at the purchase's own price."""
+    if fully or refunded_cents is None or purchase.amount_cents <= 0:
+        return purchase.coupons if fully or refunded_cents is None else 0
+    price = purchase.amount_cents // purchase.coupons
+    return min(purchase.coupons, max(refunded_cents, 0) // price)
+
+
 async def _reverse(
-    ctx: Context, uow: UnitOfWork, purchase: Purchase, refunded_cents: int | None, now: datetime
+    uow: UnitOfWork, purchase: Purchase, refunded_cents: int | None, fully: bool, now: datetime
 ) -> str:
     if purchase.status == PurchaseStatus.REFUNDED:
         return "already_reversed"
-    wallet = await lock_family_wallet(uow, purchase.family_account_id)
-    taken = min(purchase.coupons, wallet.balance or 0)
-    reversal = await reverse_purchase(
+    total = refunded_coupons(purchase, refunded_cents, fully)
+    step = await reverse_purchase(
         uow,
         purchase_id=purchase.id,
         family_account_id=purchase.family_account_id,
         coupons=purchase.coupons,
+        refunded_total_coupons=total,
         refunded_cents=refunded_cents if refunded_cents is not None else purchase.amount_cents,
         now=now,
-        memo=reversal_memo(purchase.coupons, taken),
+        memo=lambda coupons, taken: reversal_memo(purchase.coupons, coupons, taken),
     )
-    purchase.status = PurchaseStatus.REFUNDED
-    purchase.refunded_at = now
-    return "reversed_with_shortfall" if reversal.shortfall_coupons else "reversed"
+    if total >= purchase.coupons:
+        purchase.status = PurchaseStatus.REFUNDED
+        purchase.refunded_at = now
+    if step is None:
+        return "already_reversed"
+    outcome = "reversed" if total >= purchase.coupons else "partially_reversed"
+    return f"{outcome}_with_shortfall" if step.shortfall_coupons else outcome
 
 
 async def complete_demo_payment(ctx: Context, actor: Actor, purchase_id: UUID, *, now: datetime) -> Purchase:
@@ -476,16 +528,20 @@ async def handle_stripe_webhook(ctx: Context, payload: bytes, signature: str | N
         # Confirm with Stripe what the event says: the session as it is now is the truth.
         state = await gateway(ctx.settings).retrieve_checkout(event.object_reference)
         if state is None:
-            event = replace(event, payment_status="unconfirmed")
-        else:
-            event = replace(
-                event,
-                payment_status=state.payment_status,
-                amount_cents=state.amount_total,
-                currency=state.currency,
-                payment_reference=state.payment_intent or event.payment_reference,
-                purchase_id=event.purchase_id or state.purchase_id,
-            )
+            # Stripe would not confirm the session (an invalid request: wrong key or account, a
+            # session it does not know yet). Storing the event would make every redelivery a
+            # duplicate and could leave a paid purchase uncredited: store nothing, answer 503 so
+            # Stripe delivers it again.
+            log.warning("stripe event %s: session %s not confirmed", event.event_id, event.object_reference)
+            raise PaymentProviderUnavailable()
+        event = replace(
+            event,
+            payment_status=state.payment_status,
+            amount_cents=state.amount_total,
+            currency=state.currency,
+            payment_reference=state.payment_intent or event.payment_reference,
+            purchase_id=event.purchase_id or state.purchase_id,
+        )
     return await record_payment_event(ctx, event, now=now)
 
 
@@ -515,7 +571,7 @@ def _from_stripe(body: dict[str, Any]) -> PaymentEvent | None:
             purchase_id=metadata.get("purchase_id"),
             object_reference=obj.get("id"),
             payment_reference=_ref(obj.get("payment_intent")),
-            payment_status="refunded",
+            payment_status=FULLY_REFUNDED if obj.get("refunded") else PARTIALLY_REFUNDED,
             amount_cents=_int(obj.get("amount_refunded")),
             currency=obj.get("currency"),
             fully_refunded=bool(obj.get("refunded")),

@@ -1,5 +1,7 @@
 """A local fake of the part of Stripe's HTTP API Carnet uses, for the real Stripe SDK.
 
+Also the helpers that sign and deliver webhook events as Stripe does.
+
 POST /v1/checkout/sessions (form-encoded, Idempotency-Key honoured: the same key answers the same
 session) and GET /v1/checkout/sessions/{id}. `pay(session_id)` makes a session paid, as a card
 payment on Stripe's page would. A stdlib threaded HTTP server on 127.0.0.1, one per test.
@@ -10,9 +12,17 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+import stripe
+
+from portal.context import Context
+from wallet import services
+
+WEBHOOK_SECRET = "whsec_test_carnet"
 
 
 class FakeStripe:
@@ -106,3 +116,19 @@ class FakeStripe:
         session = self.sessions[session_id]
         session.update(status="complete", payment_status=status, payment_intent=f"pi_{session_id[8:]}")
         return session
+
+
+def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header, computed by the Stripe SDK's own signing code (the SDK has no
+    public helper to build a test header; `_compute_signature` is what its verifier compares with)."""
+    t = timestamp or int(time.time())
+    signature = stripe.WebhookSignature._compute_signature(f"{t}.{payload}", secret)
+    return f"t={t},{stripe.WebhookSignature.EXPECTED_SCHEME}={signature}"
+
+
+def event(event_id: str, event_type: str, obj: dict[str, Any]) -> str:
+    return json.dumps({"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}})
+
+
+async def deliver(ctx: Context, payload: str) -> str:
+    return await services.handle_stripe_webhook(ctx, payload.encode(), sign(payload), now=ctx.clock.now())

@@ -225,3 +225,46 @@ async def test_finance_corrects_a_wallet_once_with_the_adjust_command(ctx: Conte
     adjustments = [(line.amount, line.label) for line in lines if line.kind == "adjustment"]
     assert adjustments == [(3, "Correction du service finances : geste")]
     assert (await check_ledger(ctx)).ok
+
+
+async def test_an_adjustment_retried_without_an_id_adjusts_once(ctx: Context) -> None:
+    """Without --id the correction's id is derived from the e-mail, coupons, reason and day."""
+    _, actor = await create_family(ctx, email="famille.riou@exemple.fr")
+    args = ["ledger", "adjust", "--email", "famille.riou@exemple.fr", "--coupons", "4", "--reason", "geste"]
+    first, again = _carnet(ctx, *args), _carnet(ctx, *args)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "nouveau solde : 4" in again.stdout
+    assert first.stdout.split()[1] == again.stdout.split()[1]  # "correction <id> enregistrée"
+    other = _carnet(ctx, *args[:-1], "autre motif")  # another reason is another correction
+    assert "nouveau solde : 8" in other.stdout
+    from wallet.services import wallet_balance
+
+    assert await wallet_balance(ctx, actor) == 8
+
+
+async def test_reconcile_refuses_dates_at_the_calendar_edges(ctx: Context) -> None:
+    for start, end in (("9999-12-01", "9999-12-31"), ("0001-01-01", "0001-01-31"), ("20270501", "20270502")):
+        result = _carnet(ctx, "reconcile", "--from", start, "--to", end)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "La période est invalide" in result.stderr
+
+
+async def test_reconcile_names_a_payment_for_an_unknown_purchase(ctx: Context) -> None:
+    from wallet.services import PaymentEvent, record_payment_event
+
+    await record_payment_event(
+        ctx,
+        PaymentEvent(
+            provider="stripe",
+            event_id="evt_stranger",
+            type="checkout.session.completed",
+            purchase_id=str(uuid.uuid4()),
+            payment_status="paid",
+            amount_cents=300,
+            currency="eur",
+        ),
+        now=ctx.clock.now(),
+    )
+    result = _carnet(ctx, "reconcile", "--from", "2027-05-01", "--to", "2027-05-31")
+    assert result.returncode == 0, result.stderr
+    assert "écarts : 1" in result.stdout and "unknown_purchase événement evt_stranger" in result.stdout

@@ -169,3 +169,16 @@ async def test_parallel_debits_never_overdraw_a_wallet(ctx: Context, backend: st
     results = await asyncio.gather(*(attempt() for _ in range(50)))
     assert sum(results) == 20
     assert await _balance(ctx, family.id) == 0
+
+
+async def test_transfers_cannot_be_truncated(ctx: Context) -> None:
+    """TRUNCATE skips row triggers: PostgreSQL refuses it per statement. SQLite has no TRUNCATE; its
+    equivalent, a DELETE without WHERE, is refused by the row trigger."""
+    await _family_with(ctx, 5)
+    postgresql = ctx.db.url.startswith("postgresql")
+    statement = "TRUNCATE ledger_transfers CASCADE" if postgresql else "DELETE FROM ledger_transfers"
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with ctx.db.unit_of_work() as uow:
+            await uow.session.execute(text(statement))
+    async with ctx.db.read() as session:
+        assert await session.scalar(select(func.sum(Transfer.amount))) == 5

@@ -1,5 +1,6 @@
-"""Hypothesis: any sequence of purchases, debits, refunds, forfeits, settlements, card refunds,
-adjustments and replays keeps every ledger invariant, and each wallet equals a simple model.
+"""Hypothesis: any sequence of purchases, debits, refunds, forfeits, settlements, card refunds
+(full or partial, cumulative), adjustments and replays keeps every ledger invariant, and each
+wallet — its balance and the shortfall it still owes after card refunds — equals a simple model.
 
 Each example runs in its own event loop with its own Context on the test's database (Hypothesis
 drives a synchronous function), with fresh families, so examples add up without interfering; the
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from portal.clock import FixedClock
 from portal.context import Context
@@ -26,7 +28,7 @@ from wallet import services
 from wallet.checks import check_ledger
 from wallet.errors import InsufficientCoupons
 from wallet.ledger import adjust, debit_for_booking, lock_family_wallet, release_booking
-from wallet.models import TransferCode
+from wallet.models import LedgerAccount, TransferCode
 
 FAMILIES = 2
 operation = st.one_of(
@@ -35,7 +37,8 @@ operation = st.one_of(
     st.tuples(
         st.sampled_from(["refund", "partner_cancel", "forfeit", "settle"]), st.integers(0, 30), st.just(0)
     ),
-    st.tuples(st.just("card_refund"), st.integers(0, 30), st.just(0)),
+    # A card refund of b coupons' worth, cumulative as Stripe reports it (0: the full refund).
+    st.tuples(st.just("card_refund"), st.integers(0, 30), st.integers(0, 12)),
     st.tuples(st.just("adjust"), st.integers(0, FAMILIES - 1), st.integers(-5, 5).filter(bool)),
     st.tuples(st.just("replay"), st.integers(0, 50), st.just(0)),
 )
@@ -47,7 +50,8 @@ class Model:
     purchases: list[tuple[int, uuid.UUID, int]] = field(default_factory=list)  # family, id, coupons
     bookings: list[tuple[int, uuid.UUID, int]] = field(default_factory=list)  # family, id, amount
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
-    reversed: set[uuid.UUID] = field(default_factory=set)
+    refunded: dict[uuid.UUID, int] = field(default_factory=dict)  # purchase → coupons refunded
+    owed: list[int] = field(default_factory=list)  # each wallet's shortfall not yet recovered
     done: list[tuple[str, int, int]] = field(default_factory=list)
 
 
@@ -57,7 +61,13 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
         accounts = [await create_account(ctx) for _ in range(FAMILIES)]
         actors = [actor_of(a) for a in accounts]
         partner = await create_association(ctx)
-        model = Model(balances=[0] * FAMILIES)
+        model = Model(balances=[0] * FAMILIES, owed=[0] * FAMILIES)
+
+        def credit(family: int, amount: int) -> None:
+            # Every credit first pays down what a card refund could not take back.
+            recovered = min(model.owed[family], amount)
+            model.owed[family] -= recovered
+            model.balances[family] += amount - recovered
 
         async def run(op: tuple[str, int, int]) -> None:
             kind, a, b = op
@@ -67,7 +77,7 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
                 purchase = await services.create_purchase(ctx, actors[a], coupons=b, now=now)
                 await services.complete_demo_payment(ctx, actors[a], purchase.id, now=now)
                 model.purchases.append((a, purchase.id, b))
-                model.balances[a] += b
+                credit(a, b)
             elif kind == "book":
                 booking = uuid.uuid4()
                 try:
@@ -99,25 +109,30 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
                 if booking not in model.outcomes:
                     model.outcomes[booking] = kind
                     if kind in ("refund", "partner_cancel"):
-                        model.balances[family] += amount
+                        credit(family, amount)
             elif kind == "card_refund":
                 if not model.purchases:
                     return
                 family, purchase_id, coupons = model.purchases[a % len(model.purchases)]
+                total = coupons if b == 0 else min(b, coupons)
                 charge_event = services.PaymentEvent(
                     provider="demo",
                     event_id=f"refund-{purchase_id}-{len(model.done)}",  # a new event id every time
                     type="charge.refunded",
                     purchase_id=str(purchase_id),
                     payment_reference=f"demo_pi_{purchase_id}",
-                    amount_cents=coupons * app_settings.coupon_price_cents,
+                    amount_cents=(coupons if b == 0 else b) * app_settings.coupon_price_cents,
                     currency="eur",
-                    fully_refunded=True,
+                    fully_refunded=b == 0 or b >= coupons,
                 )
                 await services.record_payment_event(ctx, charge_event, now=now)
-                if purchase_id not in model.reversed:
-                    model.reversed.add(purchase_id)
-                    model.balances[family] -= min(coupons, model.balances[family])
+                before = model.refunded.get(purchase_id, 0)
+                if total > before:
+                    step = total - before
+                    taken = min(step, model.balances[family])
+                    model.balances[family] -= taken
+                    model.owed[family] += step - taken
+                    model.refunded[purchase_id] = total
             elif kind == "adjust":
                 try:
                     async with ctx.db.unit_of_work() as uow:
@@ -132,7 +147,10 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
                 except InsufficientCoupons:
                     assert model.balances[a] + b < 0
                     return
-                model.balances[a] += b
+                if b > 0:
+                    credit(a, b)
+                else:
+                    model.balances[a] += b
             elif kind == "replay" and model.done:
                 # Replays of idempotent causes: a purchase paid again, a booking debited again.
                 replay = model.done[a % len(model.done)]
@@ -159,6 +177,11 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
             assert await services.wallet_balance(ctx, actor) == model.balances[family]
             lines = await services.wallet_transactions(ctx, actor, limit=500)
             assert sum(line.amount for line in lines) == model.balances[family]
+            async with ctx.db.read() as session:
+                owed = await session.scalar(
+                    select(LedgerAccount.shortfall).where(LedgerAccount.owner_account_id == actor.account_id)
+                )
+            assert (owed or 0) == model.owed[family]
         report = await check_ledger(ctx)
         assert report.ok, [str(v) for v in report.violations]
     finally:

@@ -4,64 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
-import hmac
-import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.context import Context
-from portal.settings import Settings
+from portal.settings import Settings, SettingsError
 from tests.factories import create_association
 from tests.wallet.factories import create_family
-from tests.wallet.fake_stripe import FakeStripe
+from tests.wallet.fake_stripe import FakeStripe, deliver, event, sign
 from wallet import services
 from wallet.checks import check_ledger
 from wallet.errors import InvalidSignature, PaymentProviderUnavailable
 from wallet.ledger import debit_for_booking
-from wallet.models import ProviderEvent, Purchase, PurchaseReversal
-
-WEBHOOK_SECRET = "whsec_test_carnet"
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def stripe_ctx(ctx: Context, fake_stripe: FakeStripe) -> Context:
-    """The test's Context, configured for Stripe through CARNET_STRIPE_API_BASE."""
-    ctx.settings = dataclasses.replace(
-        ctx.settings,
-        stripe_secret_key="sk_test_carnet",
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=fake_stripe.url,
-    )
-    return ctx
-
-
-def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """The Stripe-Signature header, computed as Stripe does."""
-    t = timestamp or int(time.time())
-    signature = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={t},v1={signature}"
-
-
-def event(event_id: str, event_type: str, obj: dict[str, Any]) -> str:
-    return json.dumps({"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}})
-
-
-async def deliver(ctx: Context, payload: str) -> str:
-    return await services.handle_stripe_webhook(ctx, payload.encode(), sign(payload), now=ctx.clock.now())
+from wallet.models import ProviderEvent, Purchase, PurchaseReversal, Transfer
 
 
 async def _balance(ctx: Context, actor) -> int:
@@ -77,10 +37,44 @@ async def _purchase(ctx: Context, purchase_id) -> Purchase:
 
 def test_settings_choose_the_provider() -> None:
     assert Settings.from_env({}, secret_key="x").payment_provider == "demo"
-    assert (
-        Settings.from_env({"CARNET_STRIPE_SECRET_KEY": "sk_test"}, secret_key="x").payment_provider
-        == "stripe"
+    both = {"CARNET_STRIPE_SECRET_KEY": "sk_test", "CARNET_STRIPE_WEBHOOK_SECRET": "whsec_test"}
+    assert Settings.from_env(both, secret_key="x").payment_provider == "stripe"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CARNET_STRIPE_SECRET_KEY": "sk_test"},
+        {"CARNET_STRIPE_WEBHOOK_SECRET": "whsec_test"},
+        {"CARNET_COUPON_PRICE_CENTS": "0"},
+        {"CARNET_COUPON_PRICE_CENTS": "-100"},
+        {"CARNET_COUPON_PRICE_CENTS": "1.5"},
+        {"CARNET_COUPON_PRICE_CENTS": "un euro"},
+    ],
+)
+def test_settings_refuse_to_start_half_configured(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match=r"CARNET_(STRIPE|COUPON)"):
+        Settings.from_env(env, secret_key="x")
+
+
+def test_the_server_does_not_start_with_a_stripe_key_alone(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "CARNET_DATA_DIR": str(tmp_path), "CARNET_STRIPE_SECRET_KEY": "sk_test"}
+    env.pop("CARNET_STRIPE_WEBHOOK_SECRET", None)
+    started = subprocess.run(
+        [sys.executable, "-c", "import portal.asgi"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert started.returncode != 0 and "CARNET_STRIPE_WEBHOOK_SECRET" in started.stderr
 
 
 async def test_a_checkout_session_is_created_once_with_the_purchase_as_reference(
@@ -299,3 +293,78 @@ async def test_an_unreachable_provider_fails_the_purchase_cleanly(stripe_ctx: Co
         purchase = await s.scalar(select(Purchase))
     assert purchase is not None and purchase.status == "failed"
     assert await _balance(stripe_ctx, actor) == 0
+
+
+STRIPE_EVENTS = ["completed", "async_succeeded", "async_failed", "expired", "refund_partial", "refund_full"]
+
+
+async def _stripe_scenario(settings: Settings, fake: FakeStripe, order: list[int]) -> None:
+    """One purchase of 10 coupons paid at Stripe, then its events in `order` (an index into
+    STRIPE_EVENTS; a repeated index is a replay of the same event id)."""
+    from portal.clock import FixedClock
+    from tests.conftest import DEFAULT_NOW
+
+    ctx = Context(settings, clock=FixedClock(settings.timezone, DEFAULT_NOW))
+    try:
+        _, actor = await create_family(ctx)
+        purchase = await services.create_purchase(ctx, actor, coupons=10, now=ctx.clock.now())
+        reference = purchase.provider_reference or ""
+        session = fake.pay(reference)
+        charge = {"id": f"ch_{reference}", "payment_intent": session["payment_intent"], "currency": "eur"}
+        bodies = {
+            "completed": ("checkout.session.completed", session),
+            "async_succeeded": ("checkout.session.async_payment_succeeded", session),
+            "async_failed": (
+                "checkout.session.async_payment_failed",
+                {**session, "payment_status": "unpaid"},
+            ),
+            "expired": ("checkout.session.expired", {**session, "status": "expired"}),
+            "refund_partial": ("charge.refunded", {**charge, "amount_refunded": 400, "refunded": False}),
+            "refund_full": ("charge.refunded", {**charge, "amount_refunded": 1000, "refunded": True}),
+        }
+        outcomes = []
+        for index in order:
+            name = STRIPE_EVENTS[index]
+            event_type, obj = bodies[name]
+            ctx.clock.advance(minutes=1)  # type: ignore[attr-defined]
+            outcomes.append(await deliver(ctx, event(f"evt_{reference}_{name}", event_type, obj)))
+        names = {STRIPE_EVENTS[i] for i in order}
+        paid = bool(names & {"completed", "async_succeeded"})
+        refunded = 10 if "refund_full" in names else 4 if "refund_partial" in names else 0
+        assert outcomes.count("credited") == (1 if paid else 0), outcomes
+        async with ctx.db.read() as s:
+            credits = await s.scalar(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.purchase_id == purchase.id, Transfer.code == "purchase")
+            )
+        assert credits == (1 if paid else 0)
+        stored = await _purchase(ctx, purchase.id)
+        if paid:
+            assert await _balance(ctx, actor) == 10 - refunded
+            assert stored.status == ("refunded" if refunded == 10 else "paid")
+        else:
+            assert await _balance(ctx, actor) == 0 and stored.status in ("pending", "failed")
+        report = await check_ledger(ctx)
+        assert report.ok, [str(v) for v in report.violations]
+    finally:
+        await ctx.close()
+
+
+async def test_any_order_of_stripe_events_with_replays_credits_once(
+    stripe_ctx: Context, fake_stripe: FakeStripe
+) -> None:
+    """Hypothesis over orders of Stripe's events for one purchase (paid, failed, expired, partial
+    and full refunds), each possibly replayed: credited once, refunds consistent, ledger ok."""
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis import strategies as st
+
+    settings = stripe_ctx.settings
+
+    @hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.integers(0, len(STRIPE_EVENTS) - 1), min_size=1, max_size=10))
+    def check(order: list[int]) -> None:
+        asyncio.run(_stripe_scenario(settings, fake_stripe, order))
+
+    await asyncio.to_thread(check)
