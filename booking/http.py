@@ -16,6 +16,7 @@ from litestar.params import HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
+from booking.documents import partner_document_file, partner_documents
 from booking.models import Booking, BookingStatus
 from booking.rules import cancellation_outcome
 from booking.services import (
@@ -37,7 +38,9 @@ from booking.waitlist import (
     session_waitlist,
 )
 from catalog.models import Activity, ActivitySession, Audience, Place
+from participants.http import download_response
 from participants.models import Participant
+from participants.services import list_participant_documents
 from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
@@ -168,8 +171,21 @@ async def leave_my_waitlist(ctx: Context, account: Actor, entry_id: UUID) -> Non
     await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab, CR) is
+    prefixed with a quote, so a name typed by a family never runs in the partner's Excel."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def attendees_csv(rows: list[dict[str, Any]]) -> str:
+    # The BOM makes Excel read the file as UTF-8 (accents in names); other tools ignore it.
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, delimiter=";")
     writer.writerow(
         [
@@ -187,21 +203,20 @@ def attendees_csv(rows: list[dict[str, Any]]) -> str:
         ]
     )
     for r in rows:
-        writer.writerow(
-            [
-                r["last_name"],
-                r["first_name"],
-                r["age"],
-                r["companion"] or "",
-                r["family_name"],
-                r["family_email"] or "",
-                "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
-                {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
-                r["health_notes"],
-                r["emergency_contact_name"],
-                r["emergency_contact_phone"],
-            ]
-        )
+        row = [
+            r["last_name"],
+            r["first_name"],
+            r["age"],
+            r["companion"] or "",
+            r["family_name"],
+            r["family_email"] or "",
+            "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
+            {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
+            r["health_notes"],
+            r["emergency_contact_name"],
+            r["emergency_contact_phone"],
+        ]
+        writer.writerow([_csv_cell(cell) for cell in row])
     return out.getvalue()
 
 
@@ -214,7 +229,7 @@ async def session_attendees(
     if format == "csv":
         return Response(
             attendees_csv(rows),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
             headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
         )
     return Response(rows, media_type=MediaType.JSON)
@@ -247,7 +262,40 @@ async def partner_remove_waitlist(ctx: Context, account: Actor, session_id: UUID
     await remove_waitlist_entry(ctx, account, session_id, entry_id, now=ctx.clock.now())
 
 
+@get("/partner/sessions/{session_id:uuid}/participants/{participant_id:uuid}/documents", tags=["booking"])
+async def partner_participant_documents(
+    ctx: Context, account: Actor, session_id: UUID, participant_id: UUID
+) -> list[dict[str, Any]]:
+    """The proof documents of a participant booked on one of the partner's sessions (else 404)."""
+    documents = await partner_documents(ctx, account, session_id, participant_id)
+    today = ctx.clock.local(ctx.clock.now()).date()
+    return [
+        {
+            **document.to_dict(today),
+            "url": f"/api/v1/partner/sessions/{session_id}/participants/{participant_id}"
+            f"/documents/{document.id}/file",
+        }
+        for document in documents
+    ]
+
+
+@get(
+    "/partner/sessions/{session_id:uuid}/participants/{participant_id:uuid}/documents/{document_id:uuid}/file",
+    tags=["booking"],
+)
+async def partner_participant_document_file(
+    ctx: Context, account: Actor, session_id: UUID, participant_id: UUID, document_id: UUID
+) -> Response[bytes]:
+    """Download one document; each download is recorded for the family and staff."""
+    document = await partner_document_file(
+        ctx, account, session_id, participant_id, document_id, now=ctx.clock.now()
+    )
+    return download_response(document)
+
+
 api_routes = [
+    partner_participant_documents,
+    partner_participant_document_file,
     create_booking,
     create_group,
     my_bookings,
@@ -543,11 +591,21 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
                 .where(ActivitySession.id == session_id)
             )
         ).one()
+        # Documents of those who come (confirmed bookings, DUO children included): the partner
+        # is entitled to them (booking.documents); list_attendees checked the membership.
+        documents: dict[str, list[Any]] = {}
+        for a in attendees:
+            if a["status"] != BookingStatus.CONFIRMED:
+                continue
+            for pid in filter(None, (a["participant_id"], a["companion_participant_id"])):
+                documents[pid] = await list_participant_documents(db, UUID(pid))
     now = ctx.clock.now()
     return {
         "session": session,
         "activity": activity,
         "attendees": attendees,
+        "documents": documents,
+        "documents_url": f"/api/v1/partner/sessions/{session_id}/participants",
         "waitlist": waitlist,
         "started": now >= session.starts_at,
         "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",

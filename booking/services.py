@@ -967,6 +967,9 @@ async def list_attendees(ctx: Context, actor: Actor, session_id: UUID) -> list[d
         companion = (
             companions.get(booking.companion_participant_id) if booking.companion_participant_id else None
         )
+        # Health notes, emergency contacts and the family's address are for those who come: a
+        # cancelled booking stays in the list as such, without them.
+        confirmed = booking.status == BookingStatus.CONFIRMED
         result.append(
             {
                 "booking_id": str(booking.id),
@@ -975,13 +978,14 @@ async def list_attendees(ctx: Context, actor: Actor, session_id: UUID) -> list[d
                 "last_name": participant.last_name,
                 "age": age_on(participant.birth_date, day),
                 "companion": companion.full_name if companion else None,
+                "companion_participant_id": str(companion.id) if companion else None,
                 "family_name": f"{account.first_name} {account.last_name}".strip(),
-                "family_email": account.email,
+                "family_email": account.email if confirmed else "",
                 "status": booking.status,
                 "attendance": booking.attendance,
-                "health_notes": participant.health_notes,
-                "emergency_contact_name": participant.emergency_contact_name,
-                "emergency_contact_phone": participant.emergency_contact_phone,
+                "health_notes": participant.health_notes if confirmed else "",
+                "emergency_contact_name": participant.emergency_contact_name if confirmed else "",
+                "emergency_contact_phone": participant.emergency_contact_phone if confirmed else "",
             }
         )
     return result

@@ -160,7 +160,7 @@ async def test_partner_attendees_json_and_csv_and_cancel(api, ctx: Context) -> N
     assert rows[0]["family_email"] == family.account.email and rows[0]["status"] == "confirmed"
     exported = await api.get(url + "?format=csv", headers=partner.headers)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    table = list(csv.reader(io.StringIO(exported.text), delimiter=";"))
+    table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
     assert table[0][:3] == ["Nom", "Prénom", "Âge"] and table[1][1] == "Lou"
 
     # A member of another association sees nothing of it, and neither does the family.
