@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pendulum
 from litestar import MediaType, Request, Response, delete, get, post
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
 from booking.models import Booking, BookingStatus
+from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
 from booking.services import (
     BookingRequest,
@@ -29,6 +30,7 @@ from booking.services import (
     list_family_bookings,
     mark_attendance,
     paired_session,
+    sessions_held_for_waitlist,
 )
 from booking.waitlist import (
     family_waitlists,
@@ -356,9 +358,13 @@ async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> 
             )
             or 0
         )
+        held = await sessions_held_for_waitlist(db, {s.id for s in sessions})
     return {
         "session": session,
         "sessions": sessions,
+        "held": held,
+        # A fresh key per form shown: a double click books once and shows the confirmation.
+        "idempotency_key": str(uuid4()),
         "activity": activity,
         "association": association,
         "place": place,
@@ -685,3 +691,6 @@ page_routes = [
     partner_cancel_submit,
     partner_waitlist_remove_submit,
 ]
+
+# Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
+lifespans = [periodic_lifespan]

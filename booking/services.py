@@ -295,6 +295,11 @@ async def _book(
 
     await _check_no_conflicts(db, items)
     await _assign_companions(db, family_account_id, items)
+    if not from_waitlist and await sessions_held_for_waitlist(db, {i.session.id for i in items}):
+        raise SessionFull(
+            "Les places libérées de cette séance reviennent d'abord à sa liste complémentaire : "
+            "inscrivez-vous sur la liste."
+        )
 
     # Coupons first (the wallet is locked already), then seats: the lock order of rule 2.
     for item in items:
@@ -341,6 +346,35 @@ async def _book(
     order = {item.booking_id: n for n, item in enumerate(items)}
     bookings.sort(key=lambda b: order[b[0].id])
     return bookings
+
+
+async def sessions_held_for_waitlist(db: AsyncSession, session_ids: Iterable[UUID]) -> set[UUID]:
+    """The sessions whose free seats belong to their waiting list: some entry is waiting and has
+    not been offered a seat yet (no skip_code). A direct booking there would jump the queue
+    between the seat being freed and the promotion job running, so it is refused (session_full).
+
+    An entry passed over (not enough coupons, a missing document…) keeps its place but holds
+    nothing: it was offered the seat and could not take it, so it never blocks a session forever;
+    removed or left entries are not waiting. The promotion job books with from_waitlist=True and
+    is not held back; `carnet waitlist promote` (and the periodic runner) serves a list whose job
+    was lost.
+    """
+    ids = set(session_ids)
+    if not ids:
+        return set()
+    return set(
+        (
+            await db.execute(
+                select(WaitlistEntry.session_id)
+                .where(
+                    WaitlistEntry.session_id.in_(ids),
+                    WaitlistEntry.status == WaitlistStatus.WAITING,
+                    WaitlistEntry.skip_code.is_(None),
+                )
+                .distinct()
+            )
+        ).scalars()
+    )
 
 
 async def _take_seats(db: AsyncSession, session_id: UUID, count: int) -> None:

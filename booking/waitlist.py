@@ -25,6 +25,7 @@ from booking.services import (
     _family_participants,
     _partner_session,
     default_document_check,
+    sessions_held_for_waitlist,
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
@@ -104,7 +105,7 @@ async def join_waitlist(
         )
         if booked is not None:
             raise AlreadyBooked()
-        if session.taken < session.capacity:
+        if session.taken < session.capacity and not await sessions_held_for_waitlist(db, {session_id}):
             raise SessionNotFull()
         existing = await db.scalar(
             select(WaitlistEntry.id).where(
