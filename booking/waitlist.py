@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from booking.errors import AlreadyBooked, AlreadyWaiting, SessionNotFull
 from booking.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
@@ -124,7 +125,12 @@ async def join_waitlist(
             status=WaitlistStatus.WAITING,
         )
         db.add(entry)
-        await db.flush()
+        try:
+            await db.flush()
+        except IntegrityError as exc:
+            # The partial unique index: a simultaneous request for the same participant (a double
+            # click, two devices) inserted first. The check above could not see it uncommitted.
+            raise AlreadyWaiting() from exc
         position = await _position(db, entry)
     return {"id": str(entry.id), "position": position, "session_id": str(session_id)}
 
