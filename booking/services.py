@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +48,7 @@ from booking.models import (
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
-from participants.services import missing_documents
+from participants.services import document_kind_labels, missing_documents
 from portal.accounts.models import Account
 from portal.associations.access import require_member
 from portal.associations.models import Association
@@ -205,6 +205,86 @@ class _Item:
     accompanying_booking_id: UUID | None = None
 
 
+# The DUO child's proof: the Atout Sport guide asks the family to register the child who comes
+# with the adult, "en guise de justificatif attendu « attestation enfant »". That kind is looked
+# for on the child (or, as before, on the adult); every other kind on the adult who is booked.
+DUO_CHILD_KIND = "attestation_enfant"
+
+
+def check_eligibility(
+    request: BookingRequest,
+    session: ActivitySession,
+    activity: Activity,
+    participants: dict[UUID, Participant],
+    day: date,
+) -> Participant | None:
+    """Who may come (ages, audience, the DUO pairing); the DUO companion, if any. The same rule for
+    a booking and for joining a waiting list, so nobody waits for a seat they could not take."""
+    participant = participants[request.participant_id]
+    if not activity.duo:
+        if request.companion_participant_id is not None:
+            raise InvalidRequest("Seules les activités DUO se réservent avec un enfant accompagnant.")
+        check_age(
+            birth_date=participant.birth_date,
+            on=day,
+            min_age=activity.min_age,
+            max_age=activity.max_age,
+            audience=session.audience,
+            first_name=participant.first_name,
+        )
+        return None
+    # DUO: one booking, one price, for an adult who comes with a child of the household.
+    if request.companion_participant_id is None:
+        raise CompanionRequired("Pour une activité DUO, indiquez l'enfant qui accompagne l'adulte.")
+    companion = participants[request.companion_participant_id]
+    if age_on(participant.birth_date, day) < ADULT_AGE:
+        raise AgeNotEligible(
+            f"{participant.first_name} n'est pas majeur : une activité DUO se réserve au nom de l'adulte."
+        )
+    check_age(
+        birth_date=companion.birth_date,
+        on=day,
+        min_age=activity.min_age,
+        max_age=min(activity.max_age, ADULT_AGE - 1),
+        audience=Audience.CHILD,
+        first_name=companion.first_name,
+    )
+    return companion
+
+
+async def _check_documents(
+    db: AsyncSession,
+    document_check: DocumentCheck,
+    activity: Activity,
+    participant: Participant,
+    companion: Participant | None,
+    day: date,
+) -> None:
+    """MissingDocuments, naming each missing proof by its label, unless all are valid on `day`."""
+    kinds = list(activity.required_document_kinds or [])
+    if not kinds:
+        return
+    missing: dict[str, list[str]] = {}  # first name -> missing codes
+    adult_kinds = [k for k in kinds if companion is None or k != DUO_CHILD_KIND]
+    if adult_kinds and (codes := await document_check(db, participant.id, adult_kinds, day)):
+        missing[participant.first_name] = codes
+    if companion is not None and DUO_CHILD_KIND in kinds:
+        on_child = await document_check(db, companion.id, [DUO_CHILD_KIND], day)
+        if on_child and await document_check(db, participant.id, [DUO_CHILD_KIND], day):
+            missing[companion.first_name] = on_child
+    if not missing:
+        return
+    codes = [code for person_codes in missing.values() for code in person_codes]
+    labels = await document_kind_labels(db, codes)
+    detail = " ; ".join(
+        f"{name} : {', '.join(labels[c] for c in person_codes)}" for name, person_codes in missing.items()
+    )
+    raise MissingDocuments(
+        f"Justificatifs manquants ou expirés pour {detail}. Ajoutez-les depuis « Gérer les participants ».",
+        extra={"missing": codes},
+    )
+
+
 async def _book(
     ctx: Context,
     uow: UnitOfWork,
@@ -250,44 +330,8 @@ async def _book(
         )
         participant = participants[request.participant_id]
         day = session_date(session.starts_at, tz)
-        companion: Participant | None = None
-        if activity.duo:
-            # DUO: one booking, one price, for an adult who comes with a child of the household.
-            if request.companion_participant_id is None:
-                raise CompanionRequired("Pour une activité DUO, indiquez l'enfant qui accompagne l'adulte.")
-            companion = participants[request.companion_participant_id]
-            if age_on(participant.birth_date, day) < ADULT_AGE:
-                raise AgeNotEligible(
-                    f"{participant.first_name} n'est pas majeur : "
-                    "une activité DUO se réserve au nom de l'adulte."
-                )
-            check_age(
-                birth_date=companion.birth_date,
-                on=day,
-                min_age=activity.min_age,
-                max_age=min(activity.max_age, ADULT_AGE - 1),
-                audience=Audience.CHILD,
-                first_name=companion.first_name,
-            )
-        else:
-            if request.companion_participant_id is not None:
-                raise InvalidRequest("Seules les activités DUO se réservent avec un enfant accompagnant.")
-            check_age(
-                birth_date=participant.birth_date,
-                on=day,
-                min_age=activity.min_age,
-                max_age=activity.max_age,
-                audience=session.audience,
-                first_name=participant.first_name,
-            )
-        kinds = list(activity.required_document_kinds or [])
-        if kinds:
-            missing = await document_check(db, participant.id, kinds, day)
-            if missing:
-                raise MissingDocuments(
-                    f"Justificatifs manquants pour {participant.first_name} : {', '.join(missing)}.",
-                    extra={"missing": missing},
-                )
+        companion = check_eligibility(request, session, activity, participants, day)
+        await _check_documents(db, document_check, activity, participant, companion, day)
         if (session.id, participant.id) in seen:
             raise AlreadyBooked()
         seen.add((session.id, participant.id))
@@ -396,39 +440,56 @@ async def _take_seats(db: AsyncSession, session_id: UUID, count: int) -> None:
         raise SessionFull()
 
 
+def _people(item: _Item) -> list[Participant]:
+    """Who comes on a booking: the participant, and the DUO child with them."""
+    return [item.participant, *([item.companion] if item.companion else [])]
+
+
 async def _check_no_conflicts(db: AsyncSession, items: list[_Item]) -> None:
-    """No participant twice on a session, nor on two sessions at the same time."""
-    people = {i.participant.id for i in items}
+    """Nobody twice on a session, nor on two sessions at the same time; a DUO child counts as
+    coming too (one child cannot accompany two adults at once, nor be booked elsewhere then)."""
+    people = {p.id for item in items for p in _people(item)}
     existing = (
         await db.execute(
             select(
-                Booking.participant_id, Booking.session_id, ActivitySession.starts_at, ActivitySession.ends_at
+                Booking.participant_id,
+                Booking.companion_participant_id,
+                Booking.session_id,
+                ActivitySession.starts_at,
+                ActivitySession.ends_at,
             )
             .join(ActivitySession, ActivitySession.id == Booking.session_id)
-            .where(Booking.participant_id.in_(people), Booking.status == BookingStatus.CONFIRMED)
+            .where(
+                or_(Booking.participant_id.in_(people), Booking.companion_participant_id.in_(people)),
+                Booking.status == BookingStatus.CONFIRMED,
+            )
         )
     ).all()
     for item in items:
         s = item.session
-        for participant_id, session_id, starts_at, ends_at in existing:
-            if participant_id != item.participant.id:
-                continue
-            if session_id == s.id:
-                raise AlreadyBooked(f"{item.participant.first_name} est déjà inscrit à cette séance.")
-            if overlaps(s.starts_at, s.ends_at, starts_at, ends_at):
-                raise OverlappingBooking(
-                    f"{item.participant.first_name} est déjà inscrit à une autre séance au même moment."
-                )
-        for other in items:
-            if (
-                other is not item
-                and other.participant.id == item.participant.id
-                and other.session.id != s.id
-                and overlaps(s.starts_at, s.ends_at, other.session.starts_at, other.session.ends_at)
-            ):
-                raise OverlappingBooking(
-                    f"{item.participant.first_name} ne peut pas être sur deux séances au même moment."
-                )
+        for person in _people(item):
+            for participant_id, companion_id, session_id, starts_at, ends_at in existing:
+                if person.id not in (participant_id, companion_id):
+                    continue
+                if session_id == s.id:
+                    raise AlreadyBooked(f"{person.first_name} est déjà inscrit à cette séance.")
+                if overlaps(s.starts_at, s.ends_at, starts_at, ends_at):
+                    raise OverlappingBooking(
+                        f"{person.first_name} est déjà inscrit à une autre séance au même moment."
+                    )
+            for other in items:
+                if other is item or person.id not in {p.id for p in _people(other)}:
+                    continue
+                if other.session.id == s.id:
+                    raise AlreadyBooked(
+                        f"{person.first_name} ne peut être inscrit qu'une fois à cette séance."
+                    )
+                if other.session.id != s.id and overlaps(
+                    s.starts_at, s.ends_at, other.session.starts_at, other.session.ends_at
+                ):
+                    raise OverlappingBooking(
+                        f"{person.first_name} ne peut pas être sur deux séances au même moment."
+                    )
 
 
 async def paired_session(db: AsyncSession, session: ActivitySession, audience: str) -> ActivitySession | None:
