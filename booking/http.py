@@ -544,19 +544,31 @@ async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dic
     now = ctx.clock.now()
     refunded = cancellation_outcome(now=now, cancellation_deadline_at=_parse(b["cancellation_deadline_at"]))
     async with ctx.db.read() as db:
-        children = list(
-            (
-                await db.execute(
-                    select(Participant.first_name)
-                    .join(Booking, Booking.participant_id == Participant.id)
-                    .where(
-                        Booking.accompanying_booking_id == booking_id,
-                        Booking.status == BookingStatus.CONFIRMED,
-                    )
+        children = (
+            await db.execute(
+                select(
+                    Participant.first_name, Booking.price_coupons, ActivitySession.cancellation_deadline_at
                 )
-            ).scalars()
-        )
-    return {"b": b, "refund": refunded == "refund", "children": children}
+                .join(Booking, Booking.participant_id == Participant.id)
+                .join(ActivitySession, ActivitySession.id == Booking.session_id)
+                .where(
+                    Booking.accompanying_booking_id == booking_id,
+                    Booking.status == BookingStatus.CONFIRMED,
+                )
+            )
+        ).all()
+    # What the form promises, posted back so that the cancellation happens on these terms only.
+    expected_refund = (b["price_coupons"] if refunded == "refund" else 0) + sum(
+        price
+        for _name, price, deadline in children
+        if cancellation_outcome(now=now, cancellation_deadline_at=deadline) == "refund"
+    )
+    return {
+        "b": b,
+        "refund": refunded == "refund",
+        "children": [name for name, _price, _deadline in children],
+        "expected_refund": expected_refund,
+    }
 
 
 @get("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
@@ -567,10 +579,18 @@ async def cancel_page(ctx: Context, account: Actor, ref: str) -> Template:
 
 
 @post("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
-async def cancel_submit(ctx: Context, account: Actor, ref: str) -> Any:
+async def cancel_submit(ctx: Context, account: Actor, ref: str, request: Request[Any, Any, Any]) -> Any:
     booking_id = _ref(ref)
+    form = await request.form()
     try:
-        await cancel_booking(ctx, account, booking_id, now=ctx.clock.now())
+        expected = str(form.get("expected_refund") or "")
+        await cancel_booking(
+            ctx,
+            account,
+            booking_id,
+            now=ctx.clock.now(),
+            expected_refund=int(expected) if expected.isdigit() else None,
+        )
     except DomainError as refusal:
         context = await _cancel_context(ctx, account, booking_id)
         return _page("cancel.html", account, refusal.status_code, **context, errors=refusal.detail)

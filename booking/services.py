@@ -25,6 +25,7 @@ from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
     BookingClosed,
+    CancellationTermsChanged,
     CompanionRequired,
     IdempotencyKeyReused,
     MissingDocuments,
@@ -121,11 +122,18 @@ def booking_receipt(booking: Booking, session: ActivitySession, tz: str) -> dict
 class CancelReceipt:
     id: UUID
     status: str
-    refunded_coupons: int
+    refunded_coupons: int  # this booking's own refund: the contract's field, unchanged
     cancelled: list[UUID] = field(default_factory=list)  # this booking and the children it accompanied
+    # Family activities: what the accompanied children's bookings, cancelled with it, gave back.
+    children_refunded_coupons: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": str(self.id), "status": self.status, "refunded_coupons": self.refunded_coupons}
+        return {
+            "id": str(self.id),
+            "status": self.status,
+            "refunded_coupons": self.refunded_coupons,
+            "children_refunded_coupons": self.children_refunded_coupons,
+        }
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -678,14 +686,37 @@ async def _release_seats(db: AsyncSession, seats: dict[UUID, int]) -> None:
 
 
 async def _close_booking(
-    uow: UnitOfWork, booking: Booking, *, code: TransferCode, cancelled_by: str, now: datetime, memo: str
+    uow: UnitOfWork,
+    booking: Booking,
+    *,
+    code: TransferCode,
+    cancelled_by: str,
+    now: datetime,
+    memo: str,
+    before_start: bool = False,
 ) -> int:
     """Mark one confirmed booking cancelled and move its coupons to their outcome; the coupons
-    given back. The conditional UPDATE makes a second closing of the same booking a no-op."""
+    given back. The conditional UPDATE makes a second closing of the same booking a no-op.
+
+    `before_start` (a family's cancellation): the UPDATE also requires the session not settled
+    and not begun, in the same statement, so a cancellation racing the settlement at start time
+    cannot close a booking whose coupons went to the partner; it is refused (SessionStarted) and
+    the whole operation rolls back."""
     refunded = booking.price_coupons if code in (TransferCode.REFUND, TransferCode.PARTNER_CANCEL) else 0
+    conditions = [Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED]
+    if before_start:
+        conditions.append(
+            Booking.session_id.in_(
+                select(ActivitySession.id).where(
+                    ActivitySession.id == booking.session_id,
+                    ActivitySession.settled_at.is_(None),
+                    ActivitySession.starts_at > now,
+                )
+            )
+        )
     result = await uow.session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
+        .where(*conditions)
         .values(
             status=BookingStatus.CANCELLED,
             cancelled_at=now,
@@ -697,6 +728,12 @@ async def _close_booking(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        if (
+            before_start
+            and await uow.session.scalar(select(Booking.status).where(Booking.id == booking.id))
+            == BookingStatus.CONFIRMED
+        ):
+            raise SessionStarted()
         return 0
     transfer = await release_booking(uow, booking_id=booking.id, code=code, now=now, memo=memo)
     if transfer is not None and transfer.code != code:
@@ -721,12 +758,18 @@ async def _load_booking(db: AsyncSession, booking_id: UUID) -> Booking | None:
     ).scalar_one_or_none()
 
 
-async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: datetime) -> CancelReceipt:
+async def cancel_booking(
+    ctx: Context, actor: Actor, booking_id: UUID, *, now: datetime, expected_refund: int | None = None
+) -> CancelReceipt:
     """The family (or staff admin) cancels a booking before the session starts.
 
     Refunded in full before the cancellation deadline, forfeited to the partner after. Cancelling
     an adult of a family activity cancels the children they accompany, each under the same rule.
     Cancelling a booking already cancelled answers its state again, moving nothing.
+
+    `expected_refund` is the total the family was shown (this booking and its children): when the
+    rule now gives another amount (the deadline passed while the page was open), nothing is
+    cancelled and CancellationTermsChanged says what it would be now.
     """
     tz = ctx.settings.timezone
     async with ctx.db.unit_of_work() as uow:
@@ -798,9 +841,13 @@ async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: d
                 f"{what} {a.title} — {people[b.participant_id].first_name} — "
                 f"{session_date(s.starts_at, tz):%d/%m}"
             )
-            refunded = await _close_booking(uow, b, code=code, cancelled_by=who, now=now, memo=memo)
+            refunded = await _close_booking(
+                uow, b, code=code, cancelled_by=who, now=now, memo=memo, before_start=True
+            )
             refunded_total += refunded
             lines.append({"booking": b, "session": s, "activity": a, "participant": people[b.participant_id]})
+        if expected_refund is not None and expected_refund != refunded_total:
+            raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
         email = await _family_email(db, booking.family_account_id)
         if email:
             await queue_mail(
@@ -809,7 +856,11 @@ async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: d
         for session_id in sorted(seats):
             ctx.jobs.enqueue(uow, PROMOTE_JOB, str(session_id))
         receipt = CancelReceipt(
-            booking.id, BookingStatus.CANCELLED, booking.refunded_coupons, [b.id for b in to_close]
+            booking.id,
+            BookingStatus.CANCELLED,
+            booking.refunded_coupons,
+            [b.id for b in to_close],
+            children_refunded_coupons=refunded_total - booking.refunded_coupons,
         )
     return receipt
 

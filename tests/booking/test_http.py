@@ -104,7 +104,12 @@ async def test_cancel_endpoint_refunds_and_reports(api, ctx: Context, clock) -> 
     ).json()
     response = await api.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=family.headers)
     assert response.status_code == 200
-    assert response.json() == {"id": booking["id"], "status": "cancelled", "refunded_coupons": 3}
+    assert response.json() == {
+        "id": booking["id"],
+        "status": "cancelled",
+        "refunded_coupons": 3,
+        "children_refunded_coupons": 0,
+    }
     await assert_ledger_consistent(ctx)
 
 
