@@ -258,3 +258,19 @@ async def test_the_partner_sees_and_trims_the_waiting_list(api, ctx: Context) ->
     remaining = (await api.get(url, headers=partner.headers)).json()
     assert [(w["id"], w["position"]) for w in remaining] == [(listed[1]["id"], 1)]
     assert (await api.get("/api/v1/waitlist", headers=second.headers)).json()[0]["position"] == 1
+
+
+async def test_a_group_with_no_item_or_the_same_item_twice_books_nothing(api, ctx: Context) -> None:
+    family = await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx, price_coupons=3)
+    empty = await api.post("/api/v1/bookings/group", json={"items": []}, headers=family.headers)
+    assert (empty.status_code, empty.json()["code"]) == (400, "invalid_request")
+    item = {"session_id": str(session.id), "participant_id": str(family.child.id)}
+    twice = await api.post("/api/v1/bookings/group", json={"items": [item, item]}, headers=family.headers)
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_booked")
+    assert "déjà inscrit" in twice.json()["detail"]
+    missing = await api.post("/api/v1/bookings/group", json={}, headers=family.headers)
+    assert (missing.status_code, missing.json()["code"]) == (400, "invalid_request")
+    assert (await api.get("/api/v1/bookings", headers=family.headers)).json() == []
+    assert (await api.get("/api/v1/wallet", headers=family.headers)).json()["balance"] == 10
+    await assert_ledger_consistent(ctx)
