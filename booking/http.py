@@ -47,7 +47,7 @@ from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError, InvalidRequest, NotFound
 from wallet.models import LedgerAccount
 
 IdempotencyHeader = Annotated[
@@ -132,10 +132,25 @@ async def my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str
     return rows[0]
 
 
+@dataclass
+class CancelIn:
+    # The total refund the family was shown (this booking and accompanied children): when the
+    # rule now gives another amount, 409 cancellation_terms_changed and nothing is cancelled.
+    expected_refund: int | None = None
+
+
 @post("/bookings/{booking_id:uuid}/cancel", status_code=200, tags=["booking"])
-async def cancel_my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
-    """Full refund before the cancellation deadline, nothing after; 409 once the session began."""
-    return (await cancel_booking(ctx, account, booking_id, now=ctx.clock.now())).as_dict()
+async def cancel_my_booking(
+    ctx: Context, account: Actor, booking_id: UUID, data: JSONBody[CancelIn | None] = None
+) -> dict[str, Any]:
+    """Full refund before the cancellation deadline, nothing after; 409 once the session began.
+    Optional body `{expected_refund}`: cancel only on the terms the family saw."""
+    expected = data.expected_refund if data is not None else None
+    if expected is not None and expected < 0:
+        raise InvalidRequest("expected_refund est un nombre de coupons positif ou nul.")
+    return (
+        await cancel_booking(ctx, account, booking_id, now=ctx.clock.now(), expected_refund=expected)
+    ).as_dict()
 
 
 @post("/sessions/{session_id:uuid}/waitlist", status_code=201, tags=["booking"])

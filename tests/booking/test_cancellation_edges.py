@@ -113,3 +113,29 @@ async def test_the_cancel_answer_counts_the_accompanied_childrens_refund(ctx: Co
     assert cancelled.as_dict()["refunded_coupons"] == 4
     assert cancelled.as_dict()["children_refunded_coupons"] == 2
     await assert_ledger_consistent(ctx)
+
+
+async def test_the_api_cancels_only_on_the_terms_the_family_saw(api, ctx: Context, clock) -> None:
+    family = await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx, price_coupons=3, activity_fields={"cancellation_deadline_days": 2})
+    booked = await api.post(
+        "/api/v1/bookings",
+        json={"session_id": str(session.id), "participant_id": str(family.child.id)},
+        headers=family.headers,
+    )
+    booking_id = booked.json()["id"]
+    clock.set(session.cancellation_deadline_at)
+    stale = await api.post(
+        f"/api/v1/bookings/{booking_id}/cancel", json={"expected_refund": 3}, headers=family.headers
+    )
+    assert (stale.status_code, stale.json()["code"]) == (409, "cancellation_terms_changed")
+    assert "0 coupon au lieu de 3 coupons" in stale.json()["detail"]
+    assert stale.json()["extra"] == {"refunded_coupons": 0, "expected_refund": 3}
+    bad = await api.post(
+        f"/api/v1/bookings/{booking_id}/cancel", json={"expected_refund": "trois"}, headers=family.headers
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_request")
+    # Without the field, the contract's call as before.
+    done = await api.post(f"/api/v1/bookings/{booking_id}/cancel", headers=family.headers)
+    assert done.status_code == 200 and done.json()["refunded_coupons"] == 0
+    await assert_ledger_consistent(ctx)
