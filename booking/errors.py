@@ -73,3 +73,25 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status_code = 422
     message = "Cette clé d'idempotence a déjà servi pour une autre demande."
+
+
+class CancellationTermsChanged(Conflict):
+    code = "cancellation_terms_changed"
+    message = "Les conditions d'annulation ont changé depuis l'affichage de la page."
+
+    def __init__(self, *, refunded: int, expected: int) -> None:
+        def coupons(n: int) -> str:
+            return f"{n} coupon" if n <= 1 else f"{n} coupons"
+
+        if refunded < expected:
+            detail = (
+                "Le délai d'annulation est passé depuis l'affichage de la page : cette annulation "
+                f"vous rendrait maintenant {coupons(refunded)} au lieu de {coupons(expected)}. "
+                "Rien n'a été annulé ; confirmez à nouveau si vous le souhaitez."
+            )
+        else:
+            detail = (
+                f"Cette annulation vous rendrait maintenant {coupons(refunded)} au lieu de "
+                f"{coupons(expected)}. Rien n'a été annulé ; confirmez à nouveau si vous le souhaitez."
+            )
+        super().__init__(detail, extra={"refunded_coupons": refunded, "expected_refund": expected})

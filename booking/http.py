@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pendulum
 from litestar import MediaType, Request, Response, delete, get, post
@@ -16,7 +16,9 @@ from litestar.params import HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
+from booking.documents import partner_document_file, partner_documents
 from booking.models import Booking, BookingStatus
+from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
 from booking.services import (
     BookingRequest,
@@ -28,6 +30,7 @@ from booking.services import (
     list_family_bookings,
     mark_attendance,
     paired_session,
+    sessions_held_for_waitlist,
 )
 from booking.waitlist import (
     family_waitlists,
@@ -37,12 +40,14 @@ from booking.waitlist import (
     session_waitlist,
 )
 from catalog.models import Activity, ActivitySession, Audience, Place
+from participants.http import download_response
 from participants.models import Participant
+from participants.services import list_participant_documents
 from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError, InvalidRequest, NotFound
 from wallet.models import LedgerAccount
 
 IdempotencyHeader = Annotated[
@@ -127,10 +132,25 @@ async def my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str
     return rows[0]
 
 
+@dataclass
+class CancelIn:
+    # The total refund the family was shown (this booking and accompanied children): when the
+    # rule now gives another amount, 409 cancellation_terms_changed and nothing is cancelled.
+    expected_refund: int | None = None
+
+
 @post("/bookings/{booking_id:uuid}/cancel", status_code=200, tags=["booking"])
-async def cancel_my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
-    """Full refund before the cancellation deadline, nothing after; 409 once the session began."""
-    return (await cancel_booking(ctx, account, booking_id, now=ctx.clock.now())).as_dict()
+async def cancel_my_booking(
+    ctx: Context, account: Actor, booking_id: UUID, data: JSONBody[CancelIn | None] = None
+) -> dict[str, Any]:
+    """Full refund before the cancellation deadline, nothing after; 409 once the session began.
+    Optional body `{expected_refund}`: cancel only on the terms the family saw."""
+    expected = data.expected_refund if data is not None else None
+    if expected is not None and expected < 0:
+        raise InvalidRequest("expected_refund est un nombre de coupons positif ou nul.")
+    return (
+        await cancel_booking(ctx, account, booking_id, now=ctx.clock.now(), expected_refund=expected)
+    ).as_dict()
 
 
 @post("/sessions/{session_id:uuid}/waitlist", status_code=201, tags=["booking"])
@@ -168,8 +188,21 @@ async def leave_my_waitlist(ctx: Context, account: Actor, entry_id: UUID) -> Non
     await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab, CR) is
+    prefixed with a quote, so a name typed by a family never runs in the partner's Excel."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def attendees_csv(rows: list[dict[str, Any]]) -> str:
+    # The BOM makes Excel read the file as UTF-8 (accents in names); other tools ignore it.
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, delimiter=";")
     writer.writerow(
         [
@@ -187,21 +220,20 @@ def attendees_csv(rows: list[dict[str, Any]]) -> str:
         ]
     )
     for r in rows:
-        writer.writerow(
-            [
-                r["last_name"],
-                r["first_name"],
-                r["age"],
-                r["companion"] or "",
-                r["family_name"],
-                r["family_email"] or "",
-                "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
-                {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
-                r["health_notes"],
-                r["emergency_contact_name"],
-                r["emergency_contact_phone"],
-            ]
-        )
+        row = [
+            r["last_name"],
+            r["first_name"],
+            r["age"],
+            r["companion"] or "",
+            r["family_name"],
+            r["family_email"] or "",
+            "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
+            {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
+            r["health_notes"],
+            r["emergency_contact_name"],
+            r["emergency_contact_phone"],
+        ]
+        writer.writerow([_csv_cell(cell) for cell in row])
     return out.getvalue()
 
 
@@ -214,7 +246,7 @@ async def session_attendees(
     if format == "csv":
         return Response(
             attendees_csv(rows),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
             headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
         )
     return Response(rows, media_type=MediaType.JSON)
@@ -247,7 +279,40 @@ async def partner_remove_waitlist(ctx: Context, account: Actor, session_id: UUID
     await remove_waitlist_entry(ctx, account, session_id, entry_id, now=ctx.clock.now())
 
 
+@get("/partner/sessions/{session_id:uuid}/participants/{participant_id:uuid}/documents", tags=["booking"])
+async def partner_participant_documents(
+    ctx: Context, account: Actor, session_id: UUID, participant_id: UUID
+) -> list[dict[str, Any]]:
+    """The proof documents of a participant booked on one of the partner's sessions (else 404)."""
+    documents = await partner_documents(ctx, account, session_id, participant_id)
+    today = ctx.clock.local(ctx.clock.now()).date()
+    return [
+        {
+            **document.to_dict(today),
+            "url": f"/api/v1/partner/sessions/{session_id}/participants/{participant_id}"
+            f"/documents/{document.id}/file",
+        }
+        for document in documents
+    ]
+
+
+@get(
+    "/partner/sessions/{session_id:uuid}/participants/{participant_id:uuid}/documents/{document_id:uuid}/file",
+    tags=["booking"],
+)
+async def partner_participant_document_file(
+    ctx: Context, account: Actor, session_id: UUID, participant_id: UUID, document_id: UUID
+) -> Response[bytes]:
+    """Download one document; each download is recorded for the family and staff."""
+    document = await partner_document_file(
+        ctx, account, session_id, participant_id, document_id, now=ctx.clock.now()
+    )
+    return download_response(document)
+
+
 api_routes = [
+    partner_participant_documents,
+    partner_participant_document_file,
     create_booking,
     create_group,
     my_bookings,
@@ -308,9 +373,13 @@ async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> 
             )
             or 0
         )
+        held = await sessions_held_for_waitlist(db, {s.id for s in sessions})
     return {
         "session": session,
         "sessions": sessions,
+        "held": held,
+        # A fresh key per form shown: a double click books once and shows the confirmation.
+        "idempotency_key": str(uuid4()),
         "activity": activity,
         "association": association,
         "place": place,
@@ -490,19 +559,31 @@ async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dic
     now = ctx.clock.now()
     refunded = cancellation_outcome(now=now, cancellation_deadline_at=_parse(b["cancellation_deadline_at"]))
     async with ctx.db.read() as db:
-        children = list(
-            (
-                await db.execute(
-                    select(Participant.first_name)
-                    .join(Booking, Booking.participant_id == Participant.id)
-                    .where(
-                        Booking.accompanying_booking_id == booking_id,
-                        Booking.status == BookingStatus.CONFIRMED,
-                    )
+        children = (
+            await db.execute(
+                select(
+                    Participant.first_name, Booking.price_coupons, ActivitySession.cancellation_deadline_at
                 )
-            ).scalars()
-        )
-    return {"b": b, "refund": refunded == "refund", "children": children}
+                .join(Booking, Booking.participant_id == Participant.id)
+                .join(ActivitySession, ActivitySession.id == Booking.session_id)
+                .where(
+                    Booking.accompanying_booking_id == booking_id,
+                    Booking.status == BookingStatus.CONFIRMED,
+                )
+            )
+        ).all()
+    # What the form promises, posted back so that the cancellation happens on these terms only.
+    expected_refund = (b["price_coupons"] if refunded == "refund" else 0) + sum(
+        price
+        for _name, price, deadline in children
+        if cancellation_outcome(now=now, cancellation_deadline_at=deadline) == "refund"
+    )
+    return {
+        "b": b,
+        "refund": refunded == "refund",
+        "children": [name for name, _price, _deadline in children],
+        "expected_refund": expected_refund,
+    }
 
 
 @get("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
@@ -513,10 +594,18 @@ async def cancel_page(ctx: Context, account: Actor, ref: str) -> Template:
 
 
 @post("/reservations/{ref:str}/annuler", include_in_schema=False, media_type=MediaType.HTML)
-async def cancel_submit(ctx: Context, account: Actor, ref: str) -> Any:
+async def cancel_submit(ctx: Context, account: Actor, ref: str, request: Request[Any, Any, Any]) -> Any:
     booking_id = _ref(ref)
+    form = await request.form()
     try:
-        await cancel_booking(ctx, account, booking_id, now=ctx.clock.now())
+        expected = str(form.get("expected_refund") or "")
+        await cancel_booking(
+            ctx,
+            account,
+            booking_id,
+            now=ctx.clock.now(),
+            expected_refund=int(expected) if expected.isdigit() else None,
+        )
     except DomainError as refusal:
         context = await _cancel_context(ctx, account, booking_id)
         return _page("cancel.html", account, refusal.status_code, **context, errors=refusal.detail)
@@ -543,11 +632,21 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
                 .where(ActivitySession.id == session_id)
             )
         ).one()
+        # Documents of those who come (confirmed bookings, DUO children included): the partner
+        # is entitled to them (booking.documents); list_attendees checked the membership.
+        documents: dict[str, list[Any]] = {}
+        for a in attendees:
+            if a["status"] != BookingStatus.CONFIRMED:
+                continue
+            for pid in filter(None, (a["participant_id"], a["companion_participant_id"])):
+                documents[pid] = await list_participant_documents(db, UUID(pid))
     now = ctx.clock.now()
     return {
         "session": session,
         "activity": activity,
         "attendees": attendees,
+        "documents": documents,
+        "documents_url": f"/api/v1/partner/sessions/{session_id}/participants",
         "waitlist": waitlist,
         "started": now >= session.starts_at,
         "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",
@@ -627,3 +726,6 @@ page_routes = [
     partner_cancel_submit,
     partner_waitlist_remove_submit,
 ]
+
+# Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
+lifespans = [periodic_lifespan]

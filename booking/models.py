@@ -81,6 +81,8 @@ class Booking(Base):
         Index("ix_bookings_family_created", "family_account_id", "created_at"),
         Index("ix_bookings_session_status", "session_id", "status"),
         Index("ix_bookings_accompanying", "accompanying_booking_id"),
+        # The overlap check finds a DUO child where they come as a companion, too.
+        Index("ix_bookings_companion", "companion_participant_id"),
     )
 
     session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="RESTRICT"))

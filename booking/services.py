@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
     BookingClosed,
+    CancellationTermsChanged,
     CompanionRequired,
     IdempotencyKeyReused,
     MissingDocuments,
@@ -48,7 +49,7 @@ from booking.models import (
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
-from participants.services import missing_documents
+from participants.services import document_kind_labels, missing_documents
 from portal.accounts.models import Account
 from portal.associations.access import require_member
 from portal.associations.models import Association
@@ -121,11 +122,18 @@ def booking_receipt(booking: Booking, session: ActivitySession, tz: str) -> dict
 class CancelReceipt:
     id: UUID
     status: str
-    refunded_coupons: int
+    refunded_coupons: int  # this booking's own refund: the contract's field, unchanged
     cancelled: list[UUID] = field(default_factory=list)  # this booking and the children it accompanied
+    # Family activities: what the accompanied children's bookings, cancelled with it, gave back.
+    children_refunded_coupons: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": str(self.id), "status": self.status, "refunded_coupons": self.refunded_coupons}
+        return {
+            "id": str(self.id),
+            "status": self.status,
+            "refunded_coupons": self.refunded_coupons,
+            "children_refunded_coupons": self.children_refunded_coupons,
+        }
 
 
 # --- shared helpers --------------------------------------------------------------------------
@@ -205,6 +213,86 @@ class _Item:
     accompanying_booking_id: UUID | None = None
 
 
+# The DUO child's proof: the Atout Sport guide asks the family to register the child who comes
+# with the adult, "en guise de justificatif attendu « attestation enfant »". That kind is looked
+# for on the child (or, as before, on the adult); every other kind on the adult who is booked.
+DUO_CHILD_KIND = "attestation_enfant"
+
+
+def check_eligibility(
+    request: BookingRequest,
+    session: ActivitySession,
+    activity: Activity,
+    participants: dict[UUID, Participant],
+    day: date,
+) -> Participant | None:
+    """Who may come (ages, audience, the DUO pairing); the DUO companion, if any. The same rule for
+    a booking and for joining a waiting list, so nobody waits for a seat they could not take."""
+    participant = participants[request.participant_id]
+    if not activity.duo:
+        if request.companion_participant_id is not None:
+            raise InvalidRequest("Seules les activités DUO se réservent avec un enfant accompagnant.")
+        check_age(
+            birth_date=participant.birth_date,
+            on=day,
+            min_age=activity.min_age,
+            max_age=activity.max_age,
+            audience=session.audience,
+            first_name=participant.first_name,
+        )
+        return None
+    # DUO: one booking, one price, for an adult who comes with a child of the household.
+    if request.companion_participant_id is None:
+        raise CompanionRequired("Pour une activité DUO, indiquez l'enfant qui accompagne l'adulte.")
+    companion = participants[request.companion_participant_id]
+    if age_on(participant.birth_date, day) < ADULT_AGE:
+        raise AgeNotEligible(
+            f"{participant.first_name} n'est pas majeur : une activité DUO se réserve au nom de l'adulte."
+        )
+    check_age(
+        birth_date=companion.birth_date,
+        on=day,
+        min_age=activity.min_age,
+        max_age=min(activity.max_age, ADULT_AGE - 1),
+        audience=Audience.CHILD,
+        first_name=companion.first_name,
+    )
+    return companion
+
+
+async def _check_documents(
+    db: AsyncSession,
+    document_check: DocumentCheck,
+    activity: Activity,
+    participant: Participant,
+    companion: Participant | None,
+    day: date,
+) -> None:
+    """MissingDocuments, naming each missing proof by its label, unless all are valid on `day`."""
+    kinds = list(activity.required_document_kinds or [])
+    if not kinds:
+        return
+    missing: dict[str, list[str]] = {}  # first name -> missing codes
+    adult_kinds = [k for k in kinds if companion is None or k != DUO_CHILD_KIND]
+    if adult_kinds and (codes := await document_check(db, participant.id, adult_kinds, day)):
+        missing[participant.first_name] = codes
+    if companion is not None and DUO_CHILD_KIND in kinds:
+        on_child = await document_check(db, companion.id, [DUO_CHILD_KIND], day)
+        if on_child and await document_check(db, participant.id, [DUO_CHILD_KIND], day):
+            missing[companion.first_name] = on_child
+    if not missing:
+        return
+    codes = [code for person_codes in missing.values() for code in person_codes]
+    labels = await document_kind_labels(db, codes)
+    detail = " ; ".join(
+        f"{name} : {', '.join(labels[c] for c in person_codes)}" for name, person_codes in missing.items()
+    )
+    raise MissingDocuments(
+        f"Justificatifs manquants ou expirés pour {detail}. Ajoutez-les depuis « Gérer les participants ».",
+        extra={"missing": codes},
+    )
+
+
 async def _book(
     ctx: Context,
     uow: UnitOfWork,
@@ -250,44 +338,8 @@ async def _book(
         )
         participant = participants[request.participant_id]
         day = session_date(session.starts_at, tz)
-        companion: Participant | None = None
-        if activity.duo:
-            # DUO: one booking, one price, for an adult who comes with a child of the household.
-            if request.companion_participant_id is None:
-                raise CompanionRequired("Pour une activité DUO, indiquez l'enfant qui accompagne l'adulte.")
-            companion = participants[request.companion_participant_id]
-            if age_on(participant.birth_date, day) < ADULT_AGE:
-                raise AgeNotEligible(
-                    f"{participant.first_name} n'est pas majeur : "
-                    "une activité DUO se réserve au nom de l'adulte."
-                )
-            check_age(
-                birth_date=companion.birth_date,
-                on=day,
-                min_age=activity.min_age,
-                max_age=min(activity.max_age, ADULT_AGE - 1),
-                audience=Audience.CHILD,
-                first_name=companion.first_name,
-            )
-        else:
-            if request.companion_participant_id is not None:
-                raise InvalidRequest("Seules les activités DUO se réservent avec un enfant accompagnant.")
-            check_age(
-                birth_date=participant.birth_date,
-                on=day,
-                min_age=activity.min_age,
-                max_age=activity.max_age,
-                audience=session.audience,
-                first_name=participant.first_name,
-            )
-        kinds = list(activity.required_document_kinds or [])
-        if kinds:
-            missing = await document_check(db, participant.id, kinds, day)
-            if missing:
-                raise MissingDocuments(
-                    f"Justificatifs manquants pour {participant.first_name} : {', '.join(missing)}.",
-                    extra={"missing": missing},
-                )
+        companion = check_eligibility(request, session, activity, participants, day)
+        await _check_documents(db, document_check, activity, participant, companion, day)
         if (session.id, participant.id) in seen:
             raise AlreadyBooked()
         seen.add((session.id, participant.id))
@@ -295,6 +347,11 @@ async def _book(
 
     await _check_no_conflicts(db, items)
     await _assign_companions(db, family_account_id, items)
+    if not from_waitlist and await sessions_held_for_waitlist(db, {i.session.id for i in items}):
+        raise SessionFull(
+            "Les places libérées de cette séance reviennent d'abord à sa liste complémentaire : "
+            "inscrivez-vous sur la liste."
+        )
 
     # Coupons first (the wallet is locked already), then seats: the lock order of rule 2.
     for item in items:
@@ -343,6 +400,35 @@ async def _book(
     return bookings
 
 
+async def sessions_held_for_waitlist(db: AsyncSession, session_ids: Iterable[UUID]) -> set[UUID]:
+    """The sessions whose free seats belong to their waiting list: some entry is waiting and has
+    not been offered a seat yet (no skip_code). A direct booking there would jump the queue
+    between the seat being freed and the promotion job running, so it is refused (session_full).
+
+    An entry passed over (not enough coupons, a missing document…) keeps its place but holds
+    nothing: it was offered the seat and could not take it, so it never blocks a session forever;
+    removed or left entries are not waiting. The promotion job books with from_waitlist=True and
+    is not held back; `carnet waitlist promote` (and the periodic runner) serves a list whose job
+    was lost.
+    """
+    ids = set(session_ids)
+    if not ids:
+        return set()
+    return set(
+        (
+            await db.execute(
+                select(WaitlistEntry.session_id)
+                .where(
+                    WaitlistEntry.session_id.in_(ids),
+                    WaitlistEntry.status == WaitlistStatus.WAITING,
+                    WaitlistEntry.skip_code.is_(None),
+                )
+                .distinct()
+            )
+        ).scalars()
+    )
+
+
 async def _take_seats(db: AsyncSession, session_id: UUID, count: int) -> None:
     """The conditional UPDATE that takes seats; on PostgreSQL it locks the session row."""
     result = await db.execute(
@@ -362,39 +448,56 @@ async def _take_seats(db: AsyncSession, session_id: UUID, count: int) -> None:
         raise SessionFull()
 
 
+def _people(item: _Item) -> list[Participant]:
+    """Who comes on a booking: the participant, and the DUO child with them."""
+    return [item.participant, *([item.companion] if item.companion else [])]
+
+
 async def _check_no_conflicts(db: AsyncSession, items: list[_Item]) -> None:
-    """No participant twice on a session, nor on two sessions at the same time."""
-    people = {i.participant.id for i in items}
+    """Nobody twice on a session, nor on two sessions at the same time; a DUO child counts as
+    coming too (one child cannot accompany two adults at once, nor be booked elsewhere then)."""
+    people = {p.id for item in items for p in _people(item)}
     existing = (
         await db.execute(
             select(
-                Booking.participant_id, Booking.session_id, ActivitySession.starts_at, ActivitySession.ends_at
+                Booking.participant_id,
+                Booking.companion_participant_id,
+                Booking.session_id,
+                ActivitySession.starts_at,
+                ActivitySession.ends_at,
             )
             .join(ActivitySession, ActivitySession.id == Booking.session_id)
-            .where(Booking.participant_id.in_(people), Booking.status == BookingStatus.CONFIRMED)
+            .where(
+                or_(Booking.participant_id.in_(people), Booking.companion_participant_id.in_(people)),
+                Booking.status == BookingStatus.CONFIRMED,
+            )
         )
     ).all()
     for item in items:
         s = item.session
-        for participant_id, session_id, starts_at, ends_at in existing:
-            if participant_id != item.participant.id:
-                continue
-            if session_id == s.id:
-                raise AlreadyBooked(f"{item.participant.first_name} est déjà inscrit à cette séance.")
-            if overlaps(s.starts_at, s.ends_at, starts_at, ends_at):
-                raise OverlappingBooking(
-                    f"{item.participant.first_name} est déjà inscrit à une autre séance au même moment."
-                )
-        for other in items:
-            if (
-                other is not item
-                and other.participant.id == item.participant.id
-                and other.session.id != s.id
-                and overlaps(s.starts_at, s.ends_at, other.session.starts_at, other.session.ends_at)
-            ):
-                raise OverlappingBooking(
-                    f"{item.participant.first_name} ne peut pas être sur deux séances au même moment."
-                )
+        for person in _people(item):
+            for participant_id, companion_id, session_id, starts_at, ends_at in existing:
+                if person.id not in (participant_id, companion_id):
+                    continue
+                if session_id == s.id:
+                    raise AlreadyBooked(f"{person.first_name} est déjà inscrit à cette séance.")
+                if overlaps(s.starts_at, s.ends_at, starts_at, ends_at):
+                    raise OverlappingBooking(
+                        f"{person.first_name} est déjà inscrit à une autre séance au même moment."
+                    )
+            for other in items:
+                if other is item or person.id not in {p.id for p in _people(other)}:
+                    continue
+                if other.session.id == s.id:
+                    raise AlreadyBooked(
+                        f"{person.first_name} ne peut être inscrit qu'une fois à cette séance."
+                    )
+                if other.session.id != s.id and overlaps(
+                    s.starts_at, s.ends_at, other.session.starts_at, other.session.ends_at
+                ):
+                    raise OverlappingBooking(
+                        f"{person.first_name} ne peut pas être sur deux séances au même moment."
+                    )
 
 
 async def paired_session(db: AsyncSession, session: ActivitySession, audience: str) -> ActivitySession | None:
@@ -583,14 +686,37 @@ async def _release_seats(db: AsyncSession, seats: dict[UUID, int]) -> None:
 
 
 async def _close_booking(
-    uow: UnitOfWork, booking: Booking, *, code: TransferCode, cancelled_by: str, now: datetime, memo: str
+    uow: UnitOfWork,
+    booking: Booking,
+    *,
+    code: TransferCode,
+    cancelled_by: str,
+    now: datetime,
+    memo: str,
+    before_start: bool = False,
 ) -> int:
     """Mark one confirmed booking cancelled and move its coupons to their outcome; the coupons
-    given back. The conditional UPDATE makes a second closing of the same booking a no-op."""
+    given back. The conditional UPDATE makes a second closing of the same booking a no-op.
+
+    `before_start` (a family's cancellation): the UPDATE also requires the session not settled
+    and not begun, in the same statement, so a cancellation racing the settlement at start time
+    cannot close a booking whose coupons went to the partner; it is refused (SessionStarted) and
+    the whole operation rolls back."""
     refunded = booking.price_coupons if code in (TransferCode.REFUND, TransferCode.PARTNER_CANCEL) else 0
+    conditions = [Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED]
+    if before_start:
+        conditions.append(
+            Booking.session_id.in_(
+                select(ActivitySession.id).where(
+                    ActivitySession.id == booking.session_id,
+                    ActivitySession.settled_at.is_(None),
+                    ActivitySession.starts_at > now,
+                )
+            )
+        )
     result = await uow.session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status == BookingStatus.CONFIRMED)
+        .where(*conditions)
         .values(
             status=BookingStatus.CANCELLED,
             cancelled_at=now,
@@ -602,6 +728,12 @@ async def _close_booking(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        if (
+            before_start
+            and await uow.session.scalar(select(Booking.status).where(Booking.id == booking.id))
+            == BookingStatus.CONFIRMED
+        ):
+            raise SessionStarted()
         return 0
     transfer = await release_booking(uow, booking_id=booking.id, code=code, now=now, memo=memo)
     if transfer is not None and transfer.code != code:
@@ -626,12 +758,18 @@ async def _load_booking(db: AsyncSession, booking_id: UUID) -> Booking | None:
     ).scalar_one_or_none()
 
 
-async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: datetime) -> CancelReceipt:
+async def cancel_booking(
+    ctx: Context, actor: Actor, booking_id: UUID, *, now: datetime, expected_refund: int | None = None
+) -> CancelReceipt:
     """The family (or staff admin) cancels a booking before the session starts.
 
     Refunded in full before the cancellation deadline, forfeited to the partner after. Cancelling
     an adult of a family activity cancels the children they accompany, each under the same rule.
     Cancelling a booking already cancelled answers its state again, moving nothing.
+
+    `expected_refund` is the total the family was shown (this booking and its children): when the
+    rule now gives another amount (the deadline passed while the page was open), nothing is
+    cancelled and CancellationTermsChanged says what it would be now.
     """
     tz = ctx.settings.timezone
     async with ctx.db.unit_of_work() as uow:
@@ -703,9 +841,13 @@ async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: d
                 f"{what} {a.title} — {people[b.participant_id].first_name} — "
                 f"{session_date(s.starts_at, tz):%d/%m}"
             )
-            refunded = await _close_booking(uow, b, code=code, cancelled_by=who, now=now, memo=memo)
+            refunded = await _close_booking(
+                uow, b, code=code, cancelled_by=who, now=now, memo=memo, before_start=True
+            )
             refunded_total += refunded
             lines.append({"booking": b, "session": s, "activity": a, "participant": people[b.participant_id]})
+        if expected_refund is not None and expected_refund != refunded_total:
+            raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
         email = await _family_email(db, booking.family_account_id)
         if email:
             await queue_mail(
@@ -714,7 +856,11 @@ async def cancel_booking(ctx: Context, actor: Actor, booking_id: UUID, *, now: d
         for session_id in sorted(seats):
             ctx.jobs.enqueue(uow, PROMOTE_JOB, str(session_id))
         receipt = CancelReceipt(
-            booking.id, BookingStatus.CANCELLED, booking.refunded_coupons, [b.id for b in to_close]
+            booking.id,
+            BookingStatus.CANCELLED,
+            booking.refunded_coupons,
+            [b.id for b in to_close],
+            children_refunded_coupons=refunded_total - booking.refunded_coupons,
         )
     return receipt
 
@@ -967,6 +1113,9 @@ async def list_attendees(ctx: Context, actor: Actor, session_id: UUID) -> list[d
         companion = (
             companions.get(booking.companion_participant_id) if booking.companion_participant_id else None
         )
+        # Health notes, emergency contacts and the family's address are for those who come: a
+        # cancelled booking stays in the list as such, without them.
+        confirmed = booking.status == BookingStatus.CONFIRMED
         result.append(
             {
                 "booking_id": str(booking.id),
@@ -975,13 +1124,14 @@ async def list_attendees(ctx: Context, actor: Actor, session_id: UUID) -> list[d
                 "last_name": participant.last_name,
                 "age": age_on(participant.birth_date, day),
                 "companion": companion.full_name if companion else None,
+                "companion_participant_id": str(companion.id) if companion else None,
                 "family_name": f"{account.first_name} {account.last_name}".strip(),
-                "family_email": account.email,
+                "family_email": account.email if confirmed else "",
                 "status": booking.status,
                 "attendance": booking.attendance,
-                "health_notes": participant.health_notes,
-                "emergency_contact_name": participant.emergency_contact_name,
-                "emergency_contact_phone": participant.emergency_contact_phone,
+                "health_notes": participant.health_notes if confirmed else "",
+                "emergency_contact_name": participant.emergency_contact_name if confirmed else "",
+                "emergency_contact_phone": participant.emergency_contact_phone if confirmed else "",
             }
         )
     return result

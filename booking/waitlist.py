@@ -12,10 +12,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from booking.errors import AlreadyBooked, AlreadyWaiting, SessionNotFull
 from booking.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
-from booking.rules import check_age, check_open, session_date
+from booking.rules import check_open, session_date
 from booking.services import (
     BookingRequest,
     DocumentCheck,
@@ -24,7 +25,9 @@ from booking.services import (
     _family_email,
     _family_participants,
     _partner_session,
+    check_eligibility,
     default_document_check,
+    sessions_held_for_waitlist,
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
@@ -78,7 +81,6 @@ async def join_waitlist(
         session, activity = row
         ids = {participant_id} | ({companion_participant_id} if companion_participant_id else set())
         people = await _family_participants(db, actor.account_id, ids)
-        participant = people[participant_id]
         check_open(
             now=now,
             activity_status=activity.status,
@@ -86,15 +88,15 @@ async def join_waitlist(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
-        if not activity.duo:
-            check_age(
-                birth_date=participant.birth_date,
-                on=session_date(session.starts_at, tz),
-                min_age=activity.min_age,
-                max_age=activity.max_age,
-                audience=session.audience,
-                first_name=participant.first_name,
-            )
+        # The booking's own rule (ages, audience, the DUO adult and child), checked now: an entry
+        # that could never be served would only hold its place for nothing.
+        check_eligibility(
+            BookingRequest(session_id, participant_id, companion_participant_id),
+            session,
+            activity,
+            people,
+            session_date(session.starts_at, tz),
+        )
         booked = await db.scalar(
             select(Booking.id).where(
                 Booking.session_id == session_id,
@@ -104,7 +106,7 @@ async def join_waitlist(
         )
         if booked is not None:
             raise AlreadyBooked()
-        if session.taken < session.capacity:
+        if session.taken < session.capacity and not await sessions_held_for_waitlist(db, {session_id}):
             raise SessionNotFull()
         existing = await db.scalar(
             select(WaitlistEntry.id).where(
@@ -123,7 +125,12 @@ async def join_waitlist(
             status=WaitlistStatus.WAITING,
         )
         db.add(entry)
-        await db.flush()
+        try:
+            await db.flush()
+        except IntegrityError as exc:
+            # The partial unique index: a simultaneous request for the same participant (a double
+            # click, two devices) inserted first. The check above could not see it uncommitted.
+            raise AlreadyWaiting() from exc
         position = await _position(db, entry)
     return {"id": str(entry.id), "position": position, "session_id": str(session_id)}
 

@@ -90,7 +90,7 @@ async def _upload_from_form(ctx: Context, actor: Actor, participant_id: UUID, da
     )
 
 
-def _download(document: DocumentFile) -> Response[bytes]:
+def download_response(document: DocumentFile) -> Response[bytes]:
     return Response(
         content=document.content,
         media_type=document.content_type,
@@ -183,7 +183,7 @@ async def api_download_document(
     ctx: Context, account: Actor, participant_id: UUID, document_id: UUID
 ) -> Response[bytes]:
     document = await services.read_document(ctx, account, participant_id, document_id, now=ctx.clock.now())
-    return _download(document)
+    return download_response(document)
 
 
 @post(
@@ -528,7 +528,7 @@ async def page_download_document(
     ctx: Context, account: Actor, participant_id: UUID, document_id: UUID
 ) -> Response[bytes]:
     document = await services.read_document(ctx, account, participant_id, document_id, now=ctx.clock.now())
-    return _download(document)
+    return download_response(document)
 
 
 @post("/participants/{participant_id:uuid}/justificatifs/{document_id:uuid}/retirer", include_in_schema=False)

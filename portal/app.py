@@ -139,11 +139,13 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
 
     api_handlers: list[Any] = []
     page_handlers: list[Any] = []
+    lifespans: list[Any] = []  # a module's background work living as long as the app (booking: periodic)
     for module in MODULES:
         http = submodule(module, "http")
         if http is not None:
             api_handlers.extend(getattr(http, "api_routes", []))
             page_handlers.extend(getattr(http, "page_routes", []))
+            lifespans.extend(getattr(http, "lifespans", []))
 
     env = make_environment(settings.timezone)
     static_dir = Path(__file__).parent / "static"
@@ -189,6 +191,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         ),
         state=State({"ctx": ctx}),
         on_shutdown=[on_shutdown],
+        lifespan=lifespans,
         debug=False,
         request_max_body_size=12 * 1024 * 1024,
     )

@@ -10,8 +10,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 from booking.errors import SessionFull
-from booking.models import Booking, BookingStatus
+from booking.models import Booking, BookingStatus, WaitlistEntry
 from booking.services import BookingRequest, book_group, book_session, cancel_booking, cancel_session
+from booking.waitlist import join_waitlist
 from participants.models import Participant
 from portal.accounts.models import Account
 from portal.context import Context
@@ -204,3 +205,25 @@ async def test_two_promotion_jobs_at_once_book_one_seat_once(ctx: Context, monke
         )
     assert list(confirmed) == [waiting[0].account.id]  # the first in line, once
     await assert_ledger_consistent(ctx)
+
+
+async def test_simultaneous_joins_of_a_waiting_list_answer_already_waiting(ctx: Context) -> None:
+    family = await a_family(ctx, 10)
+    booked = await a_family(ctx, 10)
+    _, session = await a_session(ctx, capacity=1)
+    now = ctx.clock.now()
+    await book_session(ctx, booked.actor, session_id=session.id, participant_id=booked.child.id, now=now)
+
+    async def attempt() -> str:
+        try:
+            await join_waitlist(ctx, family.actor, session.id, participant_id=family.child.id, now=now)
+            return "joined"
+        except DomainError as refusal:
+            return f"{refusal.status_code} {refusal.code} {refusal.detail}"
+
+    results = await asyncio.gather(*(attempt() for _ in range(8)))
+    refused = "409 already_waiting Ce participant est déjà sur la liste complémentaire de cette séance."
+    assert sorted(results) == [refused] * 7 + ["joined"]
+    async with ctx.db.read() as db:
+        entries = await db.scalar(select(func.count()).select_from(WaitlistEntry))
+    assert entries == 1

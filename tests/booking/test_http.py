@@ -104,7 +104,12 @@ async def test_cancel_endpoint_refunds_and_reports(api, ctx: Context, clock) -> 
     ).json()
     response = await api.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=family.headers)
     assert response.status_code == 200
-    assert response.json() == {"id": booking["id"], "status": "cancelled", "refunded_coupons": 3}
+    assert response.json() == {
+        "id": booking["id"],
+        "status": "cancelled",
+        "refunded_coupons": 3,
+        "children_refunded_coupons": 0,
+    }
     await assert_ledger_consistent(ctx)
 
 
@@ -160,7 +165,7 @@ async def test_partner_attendees_json_and_csv_and_cancel(api, ctx: Context) -> N
     assert rows[0]["family_email"] == family.account.email and rows[0]["status"] == "confirmed"
     exported = await api.get(url + "?format=csv", headers=partner.headers)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    table = list(csv.reader(io.StringIO(exported.text), delimiter=";"))
+    table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
     assert table[0][:3] == ["Nom", "Prénom", "Âge"] and table[1][1] == "Lou"
 
     # A member of another association sees nothing of it, and neither does the family.
@@ -253,3 +258,19 @@ async def test_the_partner_sees_and_trims_the_waiting_list(api, ctx: Context) ->
     remaining = (await api.get(url, headers=partner.headers)).json()
     assert [(w["id"], w["position"]) for w in remaining] == [(listed[1]["id"], 1)]
     assert (await api.get("/api/v1/waitlist", headers=second.headers)).json()[0]["position"] == 1
+
+
+async def test_a_group_with_no_item_or_the_same_item_twice_books_nothing(api, ctx: Context) -> None:
+    family = await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx, price_coupons=3)
+    empty = await api.post("/api/v1/bookings/group", json={"items": []}, headers=family.headers)
+    assert (empty.status_code, empty.json()["code"]) == (400, "invalid_request")
+    item = {"session_id": str(session.id), "participant_id": str(family.child.id)}
+    twice = await api.post("/api/v1/bookings/group", json={"items": [item, item]}, headers=family.headers)
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_booked")
+    assert "déjà inscrit" in twice.json()["detail"]
+    missing = await api.post("/api/v1/bookings/group", json={}, headers=family.headers)
+    assert (missing.status_code, missing.json()["code"]) == (400, "invalid_request")
+    assert (await api.get("/api/v1/bookings", headers=family.headers)).json() == []
+    assert (await api.get("/api/v1/wallet", headers=family.headers)).json()["balance"] == 10
+    await assert_ledger_consistent(ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from portal.accounts.models import TokenKind
 from portal.accounts.services import issue_token
 from portal.context import Context
 from tests.booking.factories import a_family, a_partner, a_session
+from tests.booking.ledger_check import assert_ledger_consistent
 
 
 async def login(api, ctx: Context, account) -> None:
@@ -22,6 +24,12 @@ async def login(api, ctx: Context, account) -> None:
 def csrf(html: str) -> str:
     match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
     assert match, "the form has no CSRF field"
+    return match.group(1)
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"the form has no {name} field"
     return match.group(1)
 
 
@@ -60,6 +68,7 @@ async def test_a_family_books_from_the_page_and_cancels_seeing_the_refund(api, c
     assert done.status_code == 303
     async with ctx.db.read() as db:
         assert (await db.get(Booking, booking.id)).status == BookingStatus.CANCELLED  # type: ignore[union-attr]
+    await assert_ledger_consistent(ctx)
 
 
 async def test_the_cancel_page_warns_that_coupons_will_be_lost_after_the_deadline(
@@ -76,6 +85,7 @@ async def test_the_cancel_page_warns_that_coupons_will_be_lost_after_the_deadlin
     await login(api, ctx, family.account)
     confirm = await api.get(f"/reservations/{receipt['id']}/annuler")
     assert "ces coupons seront perdus" in confirm.text
+    await assert_ledger_consistent(ctx)
 
 
 async def test_a_refusal_is_shown_on_the_booking_page(api, ctx: Context) -> None:
@@ -93,6 +103,7 @@ async def test_a_refusal_is_shown_on_the_booking_page(api, ctx: Context) -> None
     )
     assert response.status_code == 409
     assert "pas assez de coupons" in response.text
+    await assert_ledger_consistent(ctx)
 
 
 async def test_a_post_without_csrf_is_refused(api, ctx: Context) -> None:
@@ -132,6 +143,7 @@ async def test_the_partner_page_lists_attendees_and_cancels_the_session(api, ctx
 
     await login(api, ctx, family.account)
     assert (await api.get(f"/partenaire/seances/{session.id}")).status_code == 403
+    await assert_ledger_consistent(ctx)
 
 
 async def test_pages_need_a_login(api, ctx: Context) -> None:
@@ -225,3 +237,69 @@ async def test_the_partner_takes_attendance_on_the_page(api, ctx: Context, clock
     assert response.status_code == 303
     async with ctx.db.read() as db:
         assert (await db.execute(select(Booking.attendance))).scalar_one() == "absent"
+
+
+async def test_a_cancel_page_left_open_past_the_deadline_does_not_cancel_on_other_terms(
+    api, ctx: Context, clock
+) -> None:
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, price_coupons=3, activity_fields={"cancellation_deadline_days": 2})
+    from booking.services import book_session
+
+    receipt = await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    clock.set(session.cancellation_deadline_at.subtract(minutes=1))  # type: ignore[attr-defined]
+    await login(api, ctx, family.account)
+    confirm = await api.get(f"/reservations/{receipt['id']}/annuler")
+    assert "Vous serez remboursé de 3 coupons" in confirm.text
+    assert hidden(confirm.text, "expected_refund") == "3"
+
+    clock.set(session.cancellation_deadline_at)  # the family read slowly: the deadline passed
+    stale = await api.post(
+        f"/reservations/{receipt['id']}/annuler",
+        data={"_csrf_token": csrf(confirm.text), "expected_refund": "3"},
+    )
+    assert stale.status_code == 409
+    assert "Le délai d&#39;annulation est passé" in stale.text
+    assert "0 coupon au lieu de 3 coupons" in stale.text and "ces coupons seront perdus" in stale.text
+    async with ctx.db.read() as db:
+        booking = await db.get(Booking, uuid.UUID(receipt["id"]))
+        assert booking is not None and booking.status == BookingStatus.CONFIRMED
+
+    # Confirmed again on the terms now shown: cancelled, coupons forfeited.
+    done = await api.post(
+        f"/reservations/{receipt['id']}/annuler",
+        data={"_csrf_token": csrf(stale.text), "expected_refund": hidden(stale.text, "expected_refund")},
+    )
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        booking = await db.get(Booking, uuid.UUID(receipt["id"]))
+        assert booking is not None and (booking.status, booking.outcome_code) == ("cancelled", "forfeit")
+    await assert_ledger_consistent(ctx)
+
+
+async def test_a_double_click_on_the_booking_form_books_once_and_confirms(api, ctx: Context) -> None:
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, price_coupons=3)
+    await login(api, ctx, family.account)
+    page = await api.get(f"/reservations/nouvelle?session_id={session.id}")
+    form = {
+        "_csrf_token": csrf(page.text),
+        "idempotency_key": hidden(page.text, "idempotency_key"),
+        "session_id": str(session.id),
+        f"participants_{session.id}": str(family.child.id),
+    }
+    first = await api.post("/reservations/nouvelle", data=form)
+    second = await api.post("/reservations/nouvelle", data=form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert "confirmee=1" in second.headers["location"]
+    async with ctx.db.read() as db:
+        assert len((await db.execute(select(Booking))).scalars().all()) == 1
+    # A new visit of the page is a new request.
+    assert (
+        hidden((await api.get(f"/reservations/nouvelle?session_id={session.id}")).text, "idempotency_key")
+        != (form["idempotency_key"])
+    )
+    await assert_ledger_consistent(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portal.context import Context
 from tests.booking.factories import a_family, a_partner
+from tests.booking.ledger_check import assert_ledger_consistent
 from tests.factories import create_activity
 
 
@@ -34,6 +35,7 @@ async def test_nobody_books_before_the_programme_opens(api, ctx: Context, clock)
     clock.set(opens)  # 2027-05-05 09:00 Paris, the opening minute
     booked = await api.post("/api/v1/bookings", headers=family.headers, json=body)
     assert booked.status_code == 201, booked.text
+    await assert_ledger_consistent(ctx)
 
 
 async def test_the_opening_must_come_before_the_session(api, ctx: Context, clock) -> None:
@@ -52,6 +54,7 @@ async def test_the_opening_must_come_before_the_session(api, ctx: Context, clock
     )
     assert response.status_code == 400
     assert "ouverture des réservations" in response.json()["detail"]
+    await assert_ledger_consistent(ctx)
 
 
 async def test_a_series_carries_the_opening_to_every_session(api, ctx: Context) -> None:
@@ -76,3 +79,4 @@ async def test_a_series_carries_the_opening_to_every_session(api, ctx: Context) 
     sessions = response.json()["sessions"]
     assert len(sessions) == 3
     assert {s["booking_opens_at"] for s in sessions} == {"2027-06-15T09:00:00+02:00"}
+    await assert_ledger_consistent(ctx)

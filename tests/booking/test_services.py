@@ -275,7 +275,12 @@ async def test_cancelling_before_the_deadline_refunds_in_full_and_frees_the_seat
     receipt = await book(ctx, family, session)
     clock.set(pendulum.instance(session.cancellation_deadline_at).subtract(minutes=1))
     cancelled = await cancel_booking(ctx, family.actor, receipt["id"], now=ctx.clock.now())
-    assert cancelled.as_dict() == {"id": receipt["id"], "status": "cancelled", "refunded_coupons": 3}
+    assert cancelled.as_dict() == {
+        "id": receipt["id"],
+        "status": "cancelled",
+        "refunded_coupons": 3,
+        "children_refunded_coupons": 0,
+    }
     assert await balance(ctx, family) == 10
     assert await taken(ctx, session) == 0
     # cancelling again moves nothing
