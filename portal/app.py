@@ -35,6 +35,7 @@ from litestar.template.config import TemplateConfig
 from portal.auth import provide_account, provide_actor, provide_ctx
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
+from portal.input import refuse_unsafe_input
 from portal.settings import Settings
 from portal.templating import make_environment
 
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "actor": Provide(provide_actor),
             "account": Provide(provide_account),
         },
+        before_request=refuse_unsafe_input,
         exception_handlers={
             DomainError: handle_domain_error,
             NotAuthenticated: handle_domain_error,

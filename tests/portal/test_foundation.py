@@ -12,7 +12,8 @@ from portal.accounts.models import Account
 from portal.clock import age_on, days_before
 from portal.context import Context
 from portal.errors import NotFound
-from tests.factories import create_account
+from portal.mail import MailMessage
+from tests.factories import create_account, create_user
 
 
 async def test_health_answers_when_the_database_does(client) -> None:
@@ -113,3 +114,46 @@ async def test_the_api_refuses_writes_carried_by_a_page_cookie(ctx: Context, cli
     )
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def _refused(response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert "caractères de contrôle" in response.json()["detail"]
+
+
+async def test_control_characters_are_refused_everywhere_before_the_database(ctx: Context, client) -> None:
+    """PostgreSQL text refuses NUL: one gate answers 400 for every module, and nothing is stored."""
+    register = {"email": "nul@exemple.fr", "password": "Bonjour2027", "first_name": "Lou", "last_name": "K"}
+    for bad in ["Lou\u0000", "Lou\u0007", "\u001bLou"]:
+        _refused(await client.post("/api/v1/auth/register", json={**register, "first_name": bad}))
+    _refused(await client.post("/api/v1/auth/register", json={**register, "bad\u0000key": "x"}))
+    _refused(await client.get("/api/v1/catalog/activities?q=%00"))
+    _refused(await client.get("/api/v1/catalog/activities", params={"place": "Quimper\x1f"}))
+    _family, headers = await create_user(ctx, email="famille@exemple.fr")
+    _refused(
+        await client.post(
+            "/api/v1/participants",
+            json={"first_name": "A\u0000", "last_name": "B", "birth_date": "2015-01-01"},
+            headers=headers,
+        )
+    )
+    assert (await client.get("/api/v1/participants", headers=headers)).json() == []
+    # An HTML form: the same gate, answered with the French error page.
+    page = await client.get("/register")
+    token = page.text.split('name="_csrf_token" value="')[1].split('"')[0]
+    response = await client.post(
+        "/register",
+        data={"_csrf_token": token, **register, "last_name": "K\x00"},
+        headers={"Accept": "text/html"},
+    )
+    assert response.status_code == 400
+    assert "caractères de contrôle" in response.text
+    # Tab, line feed and carriage return are ordinary text.
+    ok = await client.post("/api/v1/auth/register", json={**register, "first_name": "Lou\tMarie\r\n"})
+    assert ok.status_code == 201
+    async with ctx.db.read() as session:
+        emails = (await session.execute(select(Account.email))).scalars().all()
+        mails = (await session.execute(select(MailMessage.to_address))).scalars().all()
+    assert sorted(emails) == ["famille@exemple.fr", "nul@exemple.fr"]
+    assert mails == ["nul@exemple.fr"]

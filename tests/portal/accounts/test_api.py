@@ -94,6 +94,24 @@ async def test_bad_bodies_are_400_invalid_request_never_500(client) -> None:
     error(await client.post(f"{API}/auth/password-reset", json={"mail": "x"}), 400, "invalid_request")
 
 
+async def test_unreadable_json_bodies_are_400_invalid_request_never_500(client, ctx: Context) -> None:
+    unreadable = [
+        b"[" * 100_000,  # deeper than the decoder's recursion limit
+        b'{"email":"\xff@exemple.fr","password":"Bonjour2027","first_name":"a","last_name":"b"}',
+    ]
+    for body in unreadable:
+        for content_type in ("application/json", "text/plain"):
+            response = await client.post(
+                f"{API}/auth/register", content=body, headers={"content-type": content_type}
+            )
+            error(response, 400, "invalid_request")
+            assert "JSON" in response.json()["detail"]
+        response = await client.post(f"{API}/auth/login", content=body, headers={"content-type": "text/json"})
+        error(response, 400, "invalid_request")
+    async with ctx.db.read() as session:
+        assert (await session.execute(select(Account))).first() is None
+
+
 async def test_verify_then_login_returns_a_token_and_the_account(client, ctx: Context) -> None:
     await register(client)
     error(await login(client), 403, "email_not_verified")
