@@ -440,17 +440,28 @@ async def change_password(
 async def request_email_change(
     ctx: Context, actor: Actor, *, password: str, new_email: str, now: datetime
 ) -> None:
-    """Mail a link to the new address; it replaces the old one only once that link is opened."""
+    """Mail a link to the new address; it replaces the old one only once that link is opened.
+
+    Whatever the new address, the asker sees the same thing: a change waiting for its link. When
+    the address belongs to another account (or its mail limit is reached) the pending change is
+    recorded all the same, with a token nobody ever receives; its owner gets a notice instead.
+    Confirming re-checks the address anyway (`verify_email`), so it can never take a used one.
+    """
     new_email = normalize_email(new_email)
     account = await _check_current_password(ctx, actor, password, now)
     if new_email == account.email:
         raise InvalidRequest("C'est déjà l'adresse de votre compte.")
-    if not await _may_mail(ctx, new_email, now):
-        return
+    may_mail = await _may_mail(ctx, new_email, now)
     async with ctx.db.unit_of_work() as uow:
+        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
+        token = await issue_token(
+            uow, account_id=account.id, kind=TokenKind.EMAIL_CHANGE, now=now, data={"new_email": new_email}
+        )
+        if not may_mail:
+            return
         taken = await _account_by_email(uow.session, new_email)
         if taken is not None:
-            # Tell the owner of that address, not the asker (no enumeration).
+            # Tell the owner of that address, not the asker (no enumeration); the token is dropped.
             await queue_mail(
                 ctx,
                 uow,
@@ -462,10 +473,6 @@ async def request_email_change(
                 email_change=True,
             )
             return
-        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
-        token = await issue_token(
-            uow, account_id=account.id, kind=TokenKind.EMAIL_CHANGE, now=now, data={"new_email": new_email}
-        )
         await queue_mail(
             ctx,
             uow,

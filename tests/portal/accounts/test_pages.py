@@ -302,3 +302,33 @@ async def test_account_deletion_needs_the_confirmation_and_the_password(client, 
     async with ctx.db.read() as session:
         row = await session.get(Account, account.id)
     assert row is not None and row.email is None and row.deleted_at is not None
+
+
+async def test_the_account_page_does_not_tell_whether_the_new_address_is_taken(client, ctx: Context) -> None:
+    """Free, taken by another account, or past its mail limit: the asker sees the same pages."""
+    await create_account(ctx, email="pris@exemple.fr")
+    for _ in range(5):  # the per-address mail limit of plein@ is used up by reset requests
+        await client.post("/api/v1/auth/password-reset", json={"email": "plein@exemple.fr"})
+    seen = []
+    for n, new_email in enumerate(["libre@exemple.fr", "pris@exemple.fr", "plein@exemple.fr"]):
+        own = f"demandeur{n}@exemple.fr"
+        await create_account(ctx, email=own)
+        await log_in(client, own)
+        answer = await submit(
+            client, "/compte", "/compte/adresse", new_email=new_email, password=DEFAULT_PASSWORD
+        )
+        later = await client.get("/compte")
+        assert answer.status_code == later.status_code == 200
+        assert new_email in later.text
+        seen.append(
+            [
+                CSRF.sub("", page.text).replace(own, "OWN").replace(new_email, "NEW")
+                for page in (answer, later)
+            ]
+        )
+    assert seen[0] == seen[1] == seen[2]
+    assert "en attente de confirmation" in seen[0][1]
+    # The taken address's owner is told; the asker's pending change can never take it.
+    (notice,) = await mails_to(ctx, "pris@exemple.fr")
+    assert notice.template == "portal/accounts/already_registered"
+    assert [m.template for m in await mails_to(ctx, "libre@exemple.fr")] == ["portal/accounts/email_change"]
