@@ -63,7 +63,8 @@ def worker(burst: bool) -> None:
     connection = Redis.from_url(settings.redis_url)
     # SimpleWorker runs jobs in this process, so one event loop and one connection pool serve them all.
     SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-        burst=burst, with_scheduler=False
+        burst=burst,
+        with_scheduler=True,  # the scheduler runs the delayed retries of failed jobs
     )
 
 
@@ -135,6 +136,28 @@ def staff_create(email: str, password: str, role: str, first_name: str, last_nam
     except DomainError as exc:
         click.echo(f"erreur : {exc.detail}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def mail() -> None:
+    """Outgoing mail."""
+
+
+@mail.command("resend")
+def mail_resend() -> None:
+    """Send again every message still unsent (after an SMTP outage)."""
+    from portal.context import Context
+    from portal.mail import resend_unsent
+
+    async def go() -> int:
+        ctx = Context(_settings())
+        try:
+            return await resend_unsent(ctx)
+        finally:
+            await ctx.close()
+
+    count = run(go())
+    click.echo(f"{count} message(s) remis à l'envoi")
 
 
 def _add_module_commands() -> None:

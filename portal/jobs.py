@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "carnet"
+# Every job may run twice (rule 3), so a failed one is simply tried again: after 10 s, 1 min, 5 min.
+# The intervals need the scheduler that `carnet worker` runs.
+RETRY_INTERVALS = [10, 60, 300]
 
 JobFunction = Callable[..., Coroutine[Any, Any, None]]
 
@@ -58,9 +61,17 @@ class Jobs:
 
     async def dispatch(self, name: str, *args: Any, job_id: str | None = None) -> None:
         if self._queue is not None:
+            from rq import Retry
+
             # RQ's client is synchronous: keep the event loop free while Redis answers.
             await asyncio.to_thread(
-                self._queue.enqueue, run_job, name, list(args), job_id=job_id, result_ttl=3600
+                self._queue.enqueue,
+                run_job,
+                name,
+                list(args),
+                job_id=job_id,
+                result_ttl=3600,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             )
         else:
             await run_in_process(self._ctx, name, args)
