@@ -34,7 +34,12 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="processes (needs PostgreSQL)")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="proxies trusted for X-Forwarded-For (default: CARNET_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+)
+def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
     """Serve the web app with uvicorn."""
     import uvicorn
 
@@ -42,7 +47,13 @@ def serve(host: str, port: int, workers: int) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
     uvicorn.run(
-        "portal.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"
+        "portal.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+        log_level="info",
     )
 
 
