@@ -35,7 +35,9 @@ from litestar.template.config import TemplateConfig
 from portal.auth import provide_account, provide_actor, provide_ctx
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
+from portal.headers import add_security_headers
 from portal.input import refuse_unsafe_input
+from portal.jobs import run_jobs_after_response
 from portal.settings import Settings
 from portal.templating import make_environment
 
@@ -164,6 +166,8 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "account": Provide(provide_account),
         },
         before_request=refuse_unsafe_input,
+        middleware=[run_jobs_after_response],
+        before_send=[add_security_headers],
         exception_handlers={
             DomainError: handle_domain_error,
             NotAuthenticated: handle_domain_error,
