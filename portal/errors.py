@@ -68,3 +68,11 @@ class Busy(DomainError):
     code = "busy"
     status_code = 503
     message = "Le service est très sollicité. Merci de réessayer dans un instant."
+
+
+class DatabaseUnavailable(DomainError):
+    """/health: the database does not answer, so a load balancer takes this process out."""
+
+    code = "database_unavailable"
+    status_code = 503
+    message = "La base de données ne répond pas."

@@ -347,3 +347,28 @@ async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, cl
             response = await outside.get(path, headers={"Accept": "text/html"})
             assert response.status_code == 404
             assert "x@exemple.fr" not in response.text
+
+
+async def test_health_answers_503_database_unavailable_when_the_database_is_down(
+    ctx: Context, backend: str, tmp_path
+) -> None:
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+
+    down = (
+        f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/carnet.db"
+        if backend == "sqlite"
+        else "postgresql+asyncpg://postgres@127.0.0.1:1/carnet"  # nobody listens on port 1
+    )
+    app = create_app(ctx=Context(replace(ctx.settings, database_url=down), clock=ctx.clock))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status_code": 503,
+        "code": "database_unavailable",
+        "detail": "La base de données ne répond pas.",
+    }
