@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgspec
+
 
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
@@ -76,3 +78,12 @@ class DatabaseUnavailable(DomainError):
     code = "database_unavailable"
     status_code = 503
     message = "La base de données ne répond pas."
+
+
+class ErrorBody(msgspec.Struct):
+    """The contract's shape of every 4xx/5xx answer, as the OpenAPI schema documents it."""
+
+    status_code: int
+    code: str  # stable snake_case, e.g. invalid_request, invalid_token, session_full
+    detail: str  # a French message for a person
+    extra: Any | None = None  # field errors of an invalid_request

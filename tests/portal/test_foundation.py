@@ -372,3 +372,21 @@ async def test_health_answers_503_database_unavailable_when_the_database_is_down
         "code": "database_unavailable",
         "detail": "La base de données ne répond pas.",
     }
+
+
+async def test_openapi_documents_the_error_shape_and_the_bearer_scheme(client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert schema["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Le jeton renvoyé par POST /api/v1/auth/login.",
+    }
+    error = schema["components"]["schemas"]["ErrorBody"]
+    assert set(error["required"]) == {"status_code", "code", "detail"}
+    me = schema["paths"]["/api/v1/me"]["get"]
+    assert me["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/api/v1/auth/register"]["post"]  # public
+    for operation in (me, schema["paths"]["/api/v1/auth/register"]["post"]):
+        for status in ("400", "401", "403", "404", "429"):
+            content = operation["responses"][status]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
