@@ -14,8 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import SerializationException
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from portal.errors import InvalidRequest
 
@@ -45,8 +48,9 @@ def has_control_character(value: Any) -> bool:
 
 
 def _strings(pairs: Iterable[tuple[Any, Any]]) -> list[Any]:
-    # Uploaded files are checked by content elsewhere (portal/files.py); only text is looked at.
-    return [part for pair in pairs for part in pair if isinstance(part, str)]
+    # Uploaded files are checked by content elsewhere (portal/files.py); only their name is text.
+    parts = [part for pair in pairs for part in pair]
+    return [part.filename if isinstance(part, UploadFile) else part for part in parts]
 
 
 async def refuse_unsafe_input(request: Request[Any, Any, Any]) -> None:
@@ -61,6 +65,13 @@ async def refuse_unsafe_input(request: Request[Any, Any, Any]) -> None:
         raise InvalidRequest(CONTROL_CHARACTER_DETAIL)
     content_type = request.content_type[0]
     if content_type in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART):
+        # Read (and keep) the raw body first: the multipart parser would otherwise consume the
+        # stream, and a handler that reads the body itself (a JSON route sent a form) would fail.
+        # Unless the form was parsed already (the CSRF middleware of the pages does): its stream
+        # is gone, and the parsed form is what `form()` returns.
+        state = ScopeState.from_scope(request.scope)
+        if state.form is Empty and state.body is Empty:
+            await request.body()
         form = await request.form()
         if has_control_character(_strings(form.multi_items())):
             raise InvalidRequest(CONTROL_CHARACTER_DETAIL)

@@ -149,6 +149,18 @@ async def test_control_characters_are_refused_everywhere_before_the_database(ctx
     )
     assert response.status_code == 400
     assert "caractères de contrôle" in response.text
+    # Multipart: text fields and file names are text; file contents are bytes, checked elsewhere.
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    upload = {"file": ("a.png", png, "image/png")}
+    _refused(await client.post("/api/v1/auth/register", data={"note": "a\x00"}, files=upload))
+    raw_name = (  # httpx would percent-encode a control character in a file name: write it by hand
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a\x01.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + png + b"\r\n--b--\r\n"
+    )
+    headers = {"content-type": "multipart/form-data; boundary=b"}
+    _refused(await client.post("/api/v1/auth/register", content=raw_name, headers=headers))
+    binary = await client.post("/api/v1/auth/register", files={"file": ("a.png", png, "image/png")})
+    assert binary.status_code == 400 and "caractères de contrôle" not in binary.text
     # Tab, line feed and carriage return are ordinary text.
     ok = await client.post("/api/v1/auth/register", json={**register, "first_name": "Lou\tMarie\r\n"})
     assert ok.status_code == 201
