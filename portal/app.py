@@ -7,8 +7,10 @@ Each module may have `models` (imported so Alembic and the mapper see every tabl
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
+import inspect
 import logging
 from pathlib import Path
 from types import ModuleType
@@ -26,7 +28,8 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -34,7 +37,10 @@ from litestar.template.config import TemplateConfig
 
 from portal.auth import provide_account, provide_actor, provide_ctx
 from portal.context import Context
-from portal.errors import DomainError, NotAuthenticated
+from portal.errors import DomainError, ErrorBody, NotAuthenticated
+from portal.headers import add_security_headers
+from portal.input import refuse_unsafe_input
+from portal.jobs import run_jobs_after_response
 from portal.settings import Settings
 from portal.templating import make_environment
 
@@ -131,6 +137,32 @@ def handle_internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
+BEARER_SCHEME = "bearer"
+# Every API call may answer these with the contract's error shape (its own codes are in CONTRACT.md).
+_DOCUMENTED_ERRORS = {
+    400: "Demande invalide (`invalid_request`, ou le code du contrat : `invalid_token`, `weak_password`…)",
+    401: "Non authentifié (`not_authenticated`, `invalid_credentials`)",
+    403: "Accès refusé (`forbidden`, `email_not_verified`)",
+    404: "Introuvable (`not_found`)",
+    409: "Conflit avec l'état actuel (`session_full`, `insufficient_coupons`…)",
+    422: "Règle métier non respectée (`age_not_eligible`, `missing_documents`…)",
+    429: "Trop de tentatives (`too_many_requests`)",
+}
+
+
+def document_api_handler(handler: Any) -> Any:
+    """A copy of an API handler whose OpenAPI entry shows the error shape and, when it needs a
+    signed-in account (an `account` parameter), the bearer scheme."""
+    documented = copy.copy(handler)
+    documented.responses = {
+        status: ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
+        for status, description in _DOCUMENTED_ERRORS.items()
+    } | dict(handler.responses or {})
+    if "account" in inspect.signature(handler.fn).parameters and not handler.security:
+        documented.security = [{BEARER_SCHEME: []}]
+    return documented
+
+
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> Litestar:
     if ctx is None:
         ctx = Context(settings or Settings.from_env())
@@ -143,7 +175,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     for module in MODULES:
         http = submodule(module, "http")
         if http is not None:
-            api_handlers.extend(getattr(http, "api_routes", []))
+            api_handlers.extend(document_api_handler(h) for h in getattr(http, "api_routes", []))
             page_handlers.extend(getattr(http, "page_routes", []))
             lifespans.extend(getattr(http, "lifespans", []))
 
@@ -164,6 +196,9 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "actor": Provide(provide_actor),
             "account": Provide(provide_account),
         },
+        before_request=refuse_unsafe_input,
+        middleware=[run_jobs_after_response],
+        before_send=[add_security_headers],
         exception_handlers={
             DomainError: handle_domain_error,
             NotAuthenticated: handle_domain_error,
@@ -188,6 +223,15 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             version="1.0.0",
             description="API v1 de Carnet : catalogue, coupons, réservations.",
             path="/schema",
+            components=Components(
+                security_schemes={
+                    BEARER_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="Le jeton renvoyé par POST /api/v1/auth/login.",
+                    )
+                }
+            ),
         ),
         state=State({"ctx": ctx}),
         on_shutdown=[on_shutdown],

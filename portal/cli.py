@@ -34,7 +34,12 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="processes (needs PostgreSQL)")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="proxies trusted for X-Forwarded-For (default: CARNET_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+)
+def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
     """Serve the web app with uvicorn."""
     import uvicorn
 
@@ -42,7 +47,13 @@ def serve(host: str, port: int, workers: int) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
     uvicorn.run(
-        "portal.asgi:app", host=host, port=port, workers=workers, proxy_headers=True, log_level="info"
+        "portal.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
+        log_level="info",
     )
 
 
@@ -63,7 +74,8 @@ def worker(burst: bool) -> None:
     connection = Redis.from_url(settings.redis_url)
     # SimpleWorker runs jobs in this process, so one event loop and one connection pool serve them all.
     SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-        burst=burst, with_scheduler=False
+        burst=burst,
+        with_scheduler=True,  # the scheduler runs the delayed retries of failed jobs
     )
 
 
@@ -135,6 +147,28 @@ def staff_create(email: str, password: str, role: str, first_name: str, last_nam
     except DomainError as exc:
         click.echo(f"erreur : {exc.detail}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def mail() -> None:
+    """Outgoing mail."""
+
+
+@mail.command("resend")
+def mail_resend() -> None:
+    """Send again every message still unsent (after an SMTP outage)."""
+    from portal.context import Context
+    from portal.mail import resend_unsent
+
+    async def go() -> int:
+        ctx = Context(_settings())
+        try:
+            return await resend_unsent(ctx)
+        finally:
+            await ctx.close()
+
+    count = run(go())
+    click.echo(f"{count} message(s) remis à l'envoi")
 
 
 def _add_module_commands() -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgspec
+
 
 class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
@@ -68,3 +70,20 @@ class Busy(DomainError):
     code = "busy"
     status_code = 503
     message = "Le service est très sollicité. Merci de réessayer dans un instant."
+
+
+class DatabaseUnavailable(DomainError):
+    """/health: the database does not answer, so a load balancer takes this process out."""
+
+    code = "database_unavailable"
+    status_code = 503
+    message = "La base de données ne répond pas."
+
+
+class ErrorBody(msgspec.Struct):
+    """The contract's shape of every 4xx/5xx answer, as the OpenAPI schema documents it."""
+
+    status_code: int
+    code: str  # stable snake_case, e.g. invalid_request, invalid_token, session_full
+    detail: str  # a French message for a person
+    extra: Any | None = None  # field errors of an invalid_request

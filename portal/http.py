@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from uuid import UUID
 
 from litestar import MediaType, get
 from litestar.response import Template
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth import Actor
 from portal.context import Context
-from portal.errors import NotFound
+from portal.errors import DatabaseUnavailable, NotFound
 from portal.mail import MailMessage
+
+log = logging.getLogger(__name__)
+
+# A load balancer's probe must get an answer, not wait for a database that hangs.
+HEALTH_TIMEOUT_SECONDS = 5
 
 
 @get("/health", media_type=MediaType.JSON, tags=["portal"])
 async def health(ctx: Context) -> dict[str, str]:
-    """200 when the database answers."""
-    async with ctx.db.read() as session:
-        await session.execute(text("SELECT 1"))
+    """200 when the database answers; 503 `database_unavailable` when it does not (in time)."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), ctx.db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError, TimeoutError) as exc:
+        log.warning("health: the database does not answer: %r", exc)
+        raise DatabaseUnavailable() from exc
     return {"status": "ok"}
 
 

@@ -4,6 +4,13 @@ A job is an async function `async def job(ctx: Context, *args)` named by its dot
 ("portal.mail:send_mail"). Its arguments are ids: the job reloads what it needs, and may run twice,
 so it must be idempotent. With CARNET_REDIS_URL set, jobs go to RQ and `carnet worker` runs them;
 otherwise they run in this process right after the commit.
+
+A job enqueued with `after_response=True` (mail) is handed over only once the HTTP answer is sent
+(`run_jobs_after_response`, an app middleware): delivering a mail never makes the answer wait, so
+how long a request takes tells nothing of whether it mailed (a password-reset request for an
+address with an account mails, one without does not). Other jobs (waiting-list promotion) keep
+running before the answer in-process, so a client reads their effect at once. Outside requests
+(CLI, worker, tests calling services) every job is handed over at once.
 """
 
 from __future__ import annotations
@@ -11,18 +18,51 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Receive, Scope, Send
+
     from portal.context import Context
     from portal.db import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "carnet"
+# Every job may run twice (rule 3), so a failed one is simply tried again: after 10 s, 1 min, 5 min.
+# The intervals need the scheduler that `carnet worker` runs.
+RETRY_INTERVALS = [10, 60, 300]
 
 JobFunction = Callable[..., Coroutine[Any, Any, None]]
+
+# Set by the middleware for the length of one HTTP request: the dispatches waiting for the answer.
+_after_response: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
+    "carnet_after_response", default=None
+)
+
+
+def run_jobs_after_response(app: ASGIApp) -> ASGIApp:
+    """Litestar middleware: dispatch the request's jobs once its answer has been sent."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        pending: list[Callable[[], Awaitable[None]]] = []
+        token = _after_response.set(pending)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _after_response.reset(token)
+            for dispatch in pending:
+                try:
+                    await dispatch()
+                except Exception:  # the work is committed and answered: a failed hand-over is logged
+                    log.exception("dispatch of a job after the response failed")
+
+    return middleware
 
 
 def resolve(name: str) -> JobFunction:
@@ -47,20 +87,38 @@ class Jobs:
     def uses_rq(self) -> bool:
         return self._queue is not None
 
-    def enqueue(self, uow: UnitOfWork, name: str, *args: Any, job_id: str | None = None) -> None:
-        """Run job `name` with `args` once the unit of work has committed."""
+    def enqueue(
+        self, uow: UnitOfWork, name: str, *args: Any, job_id: str | None = None, after_response: bool = False
+    ) -> None:
+        """Run job `name` with `args` once the unit of work has committed (and, with
+        `after_response`, once the answer to the current request is sent)."""
         resolve(name)  # fail now, inside the transaction, on a misspelt job name
 
         async def dispatch() -> None:
             await self.dispatch(name, *args, job_id=job_id)
 
-        uow.after_commit(dispatch)
+        async def after_commit() -> None:
+            pending = _after_response.get() if after_response else None
+            if pending is None:
+                await dispatch()
+            else:
+                pending.append(dispatch)
+
+        uow.after_commit(after_commit)
 
     async def dispatch(self, name: str, *args: Any, job_id: str | None = None) -> None:
         if self._queue is not None:
+            from rq import Retry
+
             # RQ's client is synchronous: keep the event loop free while Redis answers.
             await asyncio.to_thread(
-                self._queue.enqueue, run_job, name, list(args), job_id=job_id, result_ttl=3600
+                self._queue.enqueue,
+                run_job,
+                name,
+                list(args),
+                job_id=job_id,
+                result_ttl=3600,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             )
         else:
             await run_in_process(self._ctx, name, args)

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -69,12 +69,19 @@ async def queue_mail(
     )
     uow.session.add(message)
     await uow.session.flush()
-    ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id))
+    # After the answer: whether a request mailed someone must not show in how long it took.
+    ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id), after_response=True)
     return message
 
 
 async def send_mail(ctx: Context, mail_id: str) -> None:
-    """The job: deliver one outbox message, once."""
+    """The job: deliver one outbox message, once.
+
+    A failed delivery is noted on the row (committed, not rolled back with the error) and the job
+    raises so that RQ tries again later (`portal.jobs.RETRY`); `carnet mail resend` hands every
+    message still unsent to the jobs again.
+    """
+    failure: Exception | None = None
     async with ctx.db.unit_of_work() as uow:
         message = await uow.session.get(MailMessage, UUID(mail_id), with_for_update=True)
         if message is None or message.sent_at is not None:
@@ -83,13 +90,44 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
             try:
                 await asyncio.to_thread(_smtp_send, ctx.settings.smtp_url, ctx.settings.mail_from, message)
             except (OSError, smtplib.SMTPException) as exc:
-                message.last_error = repr(exc)
-                raise
-            message.transport = "smtp"
+                message.last_error = repr(exc)[:2000]
+                failure = exc
+            else:
+                message.transport = "smtp"
+                # Delivered: the mailbox of the person holds it now. The bodies carry live links
+                # (verification, password reset), so they are not kept here any longer than needed.
+                message.body_text = ""
+                message.body_html = ""
         else:
+            # The dev mailbox is where the message is read: its bodies stay.
             message.transport = "mailbox"
-        message.sent_at = ctx.clock.now()
-        message.last_error = None
+        if failure is None:
+            message.sent_at = ctx.clock.now()
+            message.last_error = None
+    if failure is not None:
+        raise failure
+
+
+async def resend_unsent(ctx: Context) -> int:
+    """Hand every message not sent yet to the jobs again (after an SMTP outage). Returns how many.
+
+    Safe while other deliveries run: `send_mail` skips a message already sent.
+    """
+    async with ctx.db.read() as session:
+        ids = (
+            (
+                await session.execute(
+                    select(MailMessage.id)
+                    .where(MailMessage.sent_at.is_(None))
+                    .order_by(MailMessage.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for mail_id in ids:
+        await ctx.jobs.dispatch("portal.mail:send_mail", str(mail_id))
+    return len(ids)
 
 
 def _smtp_send(url: str, sender: str, message: MailMessage) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -87,19 +89,37 @@ class Backend(Protocol):
 
 
 class MemoryBackend:
-    """Counters in this process: right for the single-process embedded default and for tests."""
+    """Counters in this process: right for the single-process embedded default and for tests.
 
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
+    Each key remembers when its window is over. Past `max_keys` keys the ended windows are
+    dropped, never the live ones: clearing everything would hand a fresh allowance to whoever
+    was being limited. The sweep runs again only once the table has doubled, so a table full of
+    live keys costs one sweep per doubling, not one per hit.
+    """
+
+    def __init__(self, *, max_keys: int = 100_000, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (hits, expiry on `monotonic`)
+        self._max_keys = max_keys
+        self._sweep_above = max_keys
+        self._monotonic = monotonic
+
+    def _sweep(self, now: float) -> None:
+        self._counts = {key: entry for key, entry in self._counts.items() if entry[1] > now}
+        self._sweep_above = max(self._max_keys, 2 * len(self._counts))
 
     async def hit(self, key: str, ttl: int) -> int:
-        if len(self._counts) > 100_000:  # old windows are never read again: drop them all
-            self._counts.clear()
-        self._counts[key] = self._counts.get(key, 0) + 1
-        return self._counts[key]
+        now = self._monotonic()
+        if len(self._counts) >= self._sweep_above:
+            self._sweep(now)
+        count, expires = self._counts.get(key, (0, now + ttl))
+        if expires <= now:  # an ended window not swept yet
+            count, expires = 0, now + ttl
+        self._counts[key] = (count + 1, expires)
+        return count + 1
 
     async def get(self, key: str) -> int:
-        return self._counts.get(key, 0)
+        count, expires = self._counts.get(key, (0, 0.0))
+        return count if expires > self._monotonic() else 0
 
     async def delete(self, key: str) -> None:
         self._counts.pop(key, None)

@@ -50,6 +50,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("./var"))
     rate_limits: bool = True
     debug: bool = False
+    # The proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: the client address
+    # behind them is what the per-address rate limits count ("*" trusts any peer).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -73,6 +76,7 @@ class Settings:
             data_dir=data_dir,
             rate_limits=_flag(env.get("CARNET_RATE_LIMITS"), True),
             debug=_flag(env.get("CARNET_DEBUG"), False),
+            forwarded_allow_ips=env.get("CARNET_FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
         )
         if overrides:
             settings = replace(settings, **overrides)

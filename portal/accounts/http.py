@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from portal.accounts import services
+from portal.accounts.errors import InvalidToken
 from portal.accounts.models import TokenKind
 from portal.accounts.schemas import (
     AccountOut,
@@ -265,9 +266,18 @@ async def register_submit(
 
 
 @get("/verify-email", include_in_schema=False)
-async def verify_email_page(ctx: Context, actor: Actor | None, token: str = "") -> Template:
+async def verify_email_page(actor: Actor | None, token: str = "") -> Template:
+    """The link of the mail only shows a button: mail scanners and link previews open links by
+    GET, and must not use up the token before the person does."""
+    if not token:
+        return _error_page("verify_email", InvalidToken(), actor=actor)
+    return _page("verify_email", actor=actor, token=token)
+
+
+@post("/verify-email", include_in_schema=False, status_code=HTTP_200_OK)
+async def verify_email_submit(ctx: Context, actor: Actor | None, data: Form) -> Template:
     try:
-        kind = await services.verify_email(ctx, token=token, now=ctx.clock.now())
+        kind = await services.verify_email(ctx, token=data.get("token", ""), now=ctx.clock.now())
     except DomainError as exc:
         return _error_page("verify_email", exc, actor=actor)
     return _page("verify_email", actor=actor, kind=kind)
@@ -412,6 +422,7 @@ page_routes = [
     register_page,
     register_submit,
     verify_email_page,
+    verify_email_submit,
     login_page,
     login_submit,
     logout_page,

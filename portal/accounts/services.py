@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -229,23 +229,21 @@ async def register(
         log.info("concurrent registration of one address")
 
 
+def _live_token(token: str, kinds: tuple[TokenKind, ...], now: datetime) -> Select[tuple[AuthToken]]:
+    return select(AuthToken).where(
+        AuthToken.token_hash == hash_token(token),
+        AuthToken.kind.in_(kinds),
+        AuthToken.used_at.is_(None),
+        AuthToken.revoked_at.is_(None),
+        AuthToken.expires_at > now,
+    )
+
+
 async def _take_token(
     uow: UnitOfWork, token: str, kinds: tuple[TokenKind, ...], now: datetime
 ) -> tuple[AuthToken, Account]:
     """The live token of one of `kinds` and its account, locked; marks it used. Else 400."""
-    row = (
-        await uow.session.execute(
-            select(AuthToken)
-            .where(
-                AuthToken.token_hash == hash_token(token),
-                AuthToken.kind.in_(kinds),
-                AuthToken.used_at.is_(None),
-                AuthToken.revoked_at.is_(None),
-                AuthToken.expires_at > now,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    row = (await uow.session.execute(_live_token(token, kinds, now).with_for_update())).scalar_one_or_none()
     if row is None:
         raise InvalidToken()
     account = await uow.session.get(Account, row.account_id, with_for_update=True)
@@ -392,6 +390,11 @@ async def reset_password(ctx: Context, *, token: str, password: str, now: dateti
     """Set a new password through a reset link: every token and session of the account dies."""
     if not token or len(token) > 200:
         raise InvalidToken()
+    # The link is judged before the password: a dead link says so, whatever was typed. It is only
+    # looked at here, and taken (re-checked, locked) below once the password passes.
+    async with ctx.db.read() as session:
+        if (await session.execute(_live_token(token, (TokenKind.PASSWORD_RESET,), now))).first() is None:
+            raise InvalidToken()
     check_password_rule(password)
     password_hash = await _hash(password)
     async with ctx.db.unit_of_work() as uow:
@@ -440,17 +443,28 @@ async def change_password(
 async def request_email_change(
     ctx: Context, actor: Actor, *, password: str, new_email: str, now: datetime
 ) -> None:
-    """Mail a link to the new address; it replaces the old one only once that link is opened."""
+    """Mail a link to the new address; it replaces the old one only once that link is opened.
+
+    Whatever the new address, the asker sees the same thing: a change waiting for its link. When
+    the address belongs to another account (or its mail limit is reached) the pending change is
+    recorded all the same, with a token nobody ever receives; its owner gets a notice instead.
+    Confirming re-checks the address anyway (`verify_email`), so it can never take a used one.
+    """
     new_email = normalize_email(new_email)
     account = await _check_current_password(ctx, actor, password, now)
     if new_email == account.email:
         raise InvalidRequest("C'est déjà l'adresse de votre compte.")
-    if not await _may_mail(ctx, new_email, now):
-        return
+    may_mail = await _may_mail(ctx, new_email, now)
     async with ctx.db.unit_of_work() as uow:
+        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
+        token = await issue_token(
+            uow, account_id=account.id, kind=TokenKind.EMAIL_CHANGE, now=now, data={"new_email": new_email}
+        )
+        if not may_mail:
+            return
         taken = await _account_by_email(uow.session, new_email)
         if taken is not None:
-            # Tell the owner of that address, not the asker (no enumeration).
+            # Tell the owner of that address, not the asker (no enumeration); the token is dropped.
             await queue_mail(
                 ctx,
                 uow,
@@ -462,10 +476,6 @@ async def request_email_change(
                 email_change=True,
             )
             return
-        await _revoke_tokens(uow, account.id, now, kinds=(TokenKind.EMAIL_CHANGE,))
-        token = await issue_token(
-            uow, account_id=account.id, kind=TokenKind.EMAIL_CHANGE, now=now, data={"new_email": new_email}
-        )
         await queue_mail(
             ctx,
             uow,

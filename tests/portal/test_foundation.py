@@ -12,7 +12,8 @@ from portal.accounts.models import Account
 from portal.clock import age_on, days_before
 from portal.context import Context
 from portal.errors import NotFound
-from tests.factories import create_account
+from portal.mail import MailMessage
+from tests.factories import create_account, create_user
 
 
 async def test_health_answers_when_the_database_does(client) -> None:
@@ -113,3 +114,291 @@ async def test_the_api_refuses_writes_carried_by_a_page_cookie(ctx: Context, cli
     )
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def _refused(response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert "caractères de contrôle" in response.json()["detail"]
+
+
+async def test_control_characters_are_refused_everywhere_before_the_database(ctx: Context, client) -> None:
+    """PostgreSQL text refuses NUL: one gate answers 400 for every module, and nothing is stored."""
+    register = {"email": "nul@exemple.fr", "password": "Bonjour2027", "first_name": "Lou", "last_name": "K"}
+    for bad in ["Lou\u0000", "Lou\u0007", "\u001bLou"]:
+        _refused(await client.post("/api/v1/auth/register", json={**register, "first_name": bad}))
+    _refused(await client.post("/api/v1/auth/register", json={**register, "bad\u0000key": "x"}))
+    _refused(await client.get("/api/v1/catalog/activities?q=%00"))
+    _refused(await client.get("/api/v1/catalog/activities", params={"place": "Quimper\x1f"}))
+    _family, headers = await create_user(ctx, email="famille@exemple.fr")
+    _refused(
+        await client.post(
+            "/api/v1/participants",
+            json={"first_name": "A\u0000", "last_name": "B", "birth_date": "2015-01-01"},
+            headers=headers,
+        )
+    )
+    assert (await client.get("/api/v1/participants", headers=headers)).json() == []
+    # An HTML form: the same gate, answered with the French error page.
+    page = await client.get("/register")
+    token = page.text.split('name="_csrf_token" value="')[1].split('"')[0]
+    response = await client.post(
+        "/register",
+        data={"_csrf_token": token, **register, "last_name": "K\x00"},
+        headers={"Accept": "text/html"},
+    )
+    assert response.status_code == 400
+    assert "caractères de contrôle" in response.text
+    # Multipart: text fields and file names are text; file contents are bytes, checked elsewhere.
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    upload = {"file": ("a.png", png, "image/png")}
+    _refused(await client.post("/api/v1/auth/register", data={"note": "a\x00"}, files=upload))
+    raw_name = (  # httpx would percent-encode a control character in a file name: write it by hand
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a\x01.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + png + b"\r\n--b--\r\n"
+    )
+    headers = {"content-type": "multipart/form-data; boundary=b"}
+    _refused(await client.post("/api/v1/auth/register", content=raw_name, headers=headers))
+    binary = await client.post("/api/v1/auth/register", files={"file": ("a.png", png, "image/png")})
+    assert binary.status_code == 400 and "caractères de contrôle" not in binary.text
+    # Tab, line feed and carriage return are ordinary text.
+    ok = await client.post("/api/v1/auth/register", json={**register, "first_name": "Lou\tMarie\r\n"})
+    assert ok.status_code == 201
+    async with ctx.db.read() as session:
+        emails = (await session.execute(select(Account.email))).scalars().all()
+        mails = (await session.execute(select(MailMessage.to_address))).scalars().all()
+    assert sorted(emails) == ["famille@exemple.fr", "nul@exemple.fr"]
+    assert mails == ["nul@exemple.fr"]
+
+
+async def test_in_process_jobs_run_only_once_the_answer_is_sent(ctx: Context) -> None:
+    """A password-reset request must not take longer for an address with an account: its mail job
+    runs after the answer has left, not before."""
+    from portal.app import create_app
+
+    await create_account(ctx, email="inscrite@exemple.fr")
+    app = create_app(ctx=Context(ctx.settings, clock=ctx.clock))
+    body = b'{"email": "inscrite@exemple.fr"}'
+    received = [{"type": "http.request", "body": body, "more_body": False}]
+    seen_when_answered: list[tuple[int, list[object]]] = []
+    status: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return received.pop(0) if received else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(int(message["status"]))  # type: ignore[call-overload]
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            async with ctx.db.read() as session:
+                sent = (await session.execute(select(MailMessage.sent_at))).scalars().all()
+            seen_when_answered.append((status[0], list(sent)))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/auth/password-reset",
+        "raw_path": b"/api/v1/auth/password-reset",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"testserver.local")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
+    try:
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    finally:
+        await app.state.ctx.close()
+    # Answered with the message written (same transaction) but not yet handed to the mailbox…
+    assert seen_when_answered == [(202, [None])]
+    # …which the job did once the answer was out.
+    async with ctx.db.read() as session:
+        (sent_at,) = (await session.execute(select(MailMessage.sent_at))).scalars().all()
+    assert sent_at is not None
+
+
+def test_settings_read_every_carnet_variable_and_default_without_them(tmp_path) -> None:
+    from pathlib import Path
+
+    from portal.settings import Settings
+
+    defaults = Settings.from_env({"CARNET_DATA_DIR": str(tmp_path)})
+    assert defaults.database_url == f"sqlite+aiosqlite:///{tmp_path}/carnet.db"
+    assert (defaults.redis_url, defaults.smtp_url, defaults.stripe_secret_key) == (None, None, None)
+    assert defaults.base_url == "http://127.0.0.1:8000" and not defaults.secure_cookies
+    assert (defaults.timezone, defaults.coupon_price_cents, defaults.max_coupons_per_purchase) == (
+        "Europe/Paris",
+        100,
+        200,
+    )
+    assert defaults.rate_limits is True and defaults.debug is False
+    assert defaults.forwarded_allow_ips == "127.0.0.1"
+    assert defaults.payment_provider == "demo"
+    # The signing key is generated once into the data directory, then kept across restarts.
+    assert defaults.secret_key == (tmp_path / "secret").read_text()
+    assert Settings.from_env({"CARNET_DATA_DIR": str(tmp_path)}).secret_key == defaults.secret_key
+
+    env = {
+        "CARNET_DATABASE_URL": "postgresql+asyncpg://u@db/carnet",
+        "CARNET_REDIS_URL": "redis://cache:6379/2",
+        "CARNET_SMTP_URL": "smtps://u:p@mail:465",
+        "CARNET_MAIL_FROM": "Ville <carnet@ville.fr>",
+        "CARNET_BASE_URL": "https://carnet.ville.fr/",
+        "CARNET_SECRET_KEY": "k" * 40,
+        "CARNET_TIMEZONE": "America/Cayenne",
+        "CARNET_COUPON_PRICE_CENTS": "150",
+        "CARNET_MAX_COUPONS_PER_PURCHASE": "50",
+        "CARNET_STRIPE_SECRET_KEY": "sk_test_x",
+        "CARNET_STRIPE_WEBHOOK_SECRET": "whsec_x",
+        "CARNET_STRIPE_API_BASE": "http://stripe.local",
+        "CARNET_DATA_DIR": "/srv/carnet",
+        "CARNET_RATE_LIMITS": "off",
+        "CARNET_DEBUG": "1",
+        "CARNET_FORWARDED_ALLOW_IPS": "10.0.0.0/8,192.168.1.5",
+    }
+    s = Settings.from_env(env)
+    assert (s.database_url, s.redis_url, s.smtp_url, s.mail_from) == (
+        "postgresql+asyncpg://u@db/carnet",
+        "redis://cache:6379/2",
+        "smtps://u:p@mail:465",
+        "Ville <carnet@ville.fr>",
+    )
+    assert s.base_url == "https://carnet.ville.fr" and s.secure_cookies
+    assert (s.secret_key, s.timezone, s.coupon_price_cents, s.max_coupons_per_purchase) == (
+        "k" * 40,
+        "America/Cayenne",
+        150,
+        50,
+    )
+    assert (s.stripe_secret_key, s.stripe_webhook_secret, s.stripe_api_base) == (
+        "sk_test_x",
+        "whsec_x",
+        "http://stripe.local",
+    )
+    assert s.payment_provider == "stripe" and s.data_dir == Path("/srv/carnet")
+    assert s.rate_limits is False and s.debug is True
+    assert s.forwarded_allow_ips == "10.0.0.0/8,192.168.1.5"
+
+
+def test_serve_trusts_the_configured_proxies_for_forwarded_headers(tmp_path, monkeypatch) -> None:
+    import uvicorn
+    from click.testing import CliRunner
+
+    from portal.cli import main
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    base = {"CARNET_DATA_DIR": str(tmp_path), "CARNET_SECRET_KEY": "k" * 40}
+    runner = CliRunner()
+    assert runner.invoke(main, ["serve"], env=base).exit_code == 0
+    behind_proxy = {**base, "CARNET_FORWARDED_ALLOW_IPS": "10.0.0.2"}
+    assert runner.invoke(main, ["serve"], env=behind_proxy).exit_code == 0
+    assert runner.invoke(main, ["serve", "--forwarded-allow-ips", "*"], env=base).exit_code == 0
+    assert [(c["proxy_headers"], c["forwarded_allow_ips"]) for c in calls] == [
+        (True, "127.0.0.1"),
+        (True, "10.0.0.2"),
+        (True, "*"),
+    ]
+
+
+async def test_alembic_check_finds_no_difference_between_models_and_migrations(database_url: str) -> None:
+    """DESIGN rule 8, on each backend: the migrated schema is exactly what the models declare."""
+    import os
+    import sys
+
+    import anyio
+
+    from tests.conftest import ROOT, TEST_SECRET
+
+    env = {**os.environ, "CARNET_DATABASE_URL": database_url, "CARNET_SECRET_KEY": TEST_SECRET}
+    result = await anyio.run_process(
+        [sys.executable, "-m", "alembic", "check"], cwd=ROOT, env=env, check=False
+    )
+    output = (result.stdout + result.stderr).decode()
+    assert result.returncode == 0, output[-3000:]
+    assert "No new upgrade operations detected" in output
+
+
+async def test_sqlite_connections_get_wal_foreign_keys_and_full_sync(tmp_path) -> None:
+    from sqlalchemy import text
+
+    from portal.db import Database
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/pragmas.db")
+    try:
+        async with db.read() as session:
+            pragmas = [
+                (await session.execute(text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+            ]
+    finally:
+        await db.dispose()
+    assert pragmas == ["wal", 1, 2, 15000]  # synchronous 2 is FULL
+
+
+async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, client) -> None:
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+    from portal.mail import queue_mail
+
+    async with ctx.db.unit_of_work() as uow:
+        message = await queue_mail(
+            ctx, uow, to="x@exemple.fr", template="portal/accounts/password_reset", first_name="X", link="L"
+        )
+    assert (await client.get("/dev/mailbox")).status_code == 200  # the test settings are debug
+    production = create_app(ctx=Context(replace(ctx.settings, debug=False), clock=ctx.clock))
+    async with AsyncTestClient(app=production, base_url="http://testserver.local") as outside:
+        for path in ("/dev/mailbox", f"/dev/mailbox/{message.id}"):
+            response = await outside.get(path, headers={"Accept": "text/html"})
+            assert response.status_code == 404
+            assert "x@exemple.fr" not in response.text
+
+
+async def test_health_answers_503_database_unavailable_when_the_database_is_down(
+    ctx: Context, backend: str, tmp_path
+) -> None:
+    from dataclasses import replace
+
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+
+    down = (
+        f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/carnet.db"
+        if backend == "sqlite"
+        else "postgresql+asyncpg://postgres@127.0.0.1:1/carnet"  # nobody listens on port 1
+    )
+    app = create_app(ctx=Context(replace(ctx.settings, database_url=down), clock=ctx.clock))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status_code": 503,
+        "code": "database_unavailable",
+        "detail": "La base de données ne répond pas.",
+    }
+
+
+async def test_openapi_documents_the_error_shape_and_the_bearer_scheme(client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert schema["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Le jeton renvoyé par POST /api/v1/auth/login.",
+    }
+    error = schema["components"]["schemas"]["ErrorBody"]
+    assert set(error["required"]) == {"status_code", "code", "detail"}
+    me = schema["paths"]["/api/v1/me"]["get"]
+    assert me["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/api/v1/auth/register"]["post"]  # public
+    for operation in (me, schema["paths"]["/api/v1/auth/register"]["post"]):
+        for status in ("400", "401", "403", "404", "429"):
+            content = operation["responses"][status]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}

@@ -90,8 +90,37 @@ async def test_bad_bodies_are_400_invalid_request_never_500(client) -> None:
         "invalid_request",
     )
     error(await client.post(f"{API}/auth/login", json=[1, 2]), 400, "invalid_request")
-    error(await client.post(f"{API}/auth/verify-email", json={"token": ""}), 400, "invalid_request")
+    error(await client.post(f"{API}/auth/verify-email", json={"token": 3}), 400, "invalid_request")
     error(await client.post(f"{API}/auth/password-reset", json={"mail": "x"}), 400, "invalid_request")
+
+
+async def test_unreadable_json_bodies_are_400_invalid_request_never_500(client, ctx: Context) -> None:
+    unreadable = [
+        b"[" * 100_000,  # deeper than the decoder's recursion limit
+        b'{"email":"\xff@exemple.fr","password":"Bonjour2027","first_name":"a","last_name":"b"}',
+    ]
+    for body in unreadable:
+        for content_type in ("application/json", "text/plain"):
+            response = await client.post(
+                f"{API}/auth/register", content=body, headers={"content-type": content_type}
+            )
+            error(response, 400, "invalid_request")
+            assert "JSON" in response.json()["detail"]
+        response = await client.post(f"{API}/auth/login", content=body, headers={"content-type": "text/json"})
+        error(response, 400, "invalid_request")
+    async with ctx.db.read() as session:
+        assert (await session.execute(select(Account))).first() is None
+
+
+async def test_empty_or_over_long_tokens_are_invalid_token(client) -> None:
+    """The contract: a bad token is 400 invalid_token, whatever its length."""
+    for token in ["", "x" * 201, "x" * 5000]:
+        error(await client.post(f"{API}/auth/verify-email", json={"token": token}), 400, "invalid_token")
+        confirm = {"token": token, "password": GOOD}
+        error(await client.post(f"{API}/auth/password-reset/confirm", json=confirm), 400, "invalid_token")
+    # A bad link answers as such even when the new password is also too weak.
+    weak = {"token": "inventé", "password": "faible"}
+    error(await client.post(f"{API}/auth/password-reset/confirm", json=weak), 400, "invalid_token")
 
 
 async def test_verify_then_login_returns_a_token_and_the_account(client, ctx: Context) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from portal.accounts import services
 from portal.accounts.models import Account, AuthToken
 from portal.context import Context
-from portal.mail import MailMessage, send_mail
+from portal.mail import MailMessage, resend_unsent, send_mail
 from tests.conftest import ROOT, TEST_SECRET, free_port
 from tests.factories import DEFAULT_PASSWORD, create_account
 from tests.portal.accounts.helpers import LINK, actor_of, mails_to
@@ -45,10 +45,8 @@ class Inbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, str]]:
-    inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    inbox, controller = smtp_peer_on(port)
     try:
         yield inbox, f"smtp://127.0.0.1:{port}"
     finally:
@@ -76,6 +74,10 @@ async def test_a_verification_mail_sent_by_the_job_reaches_the_smtp_server(setti
         assert link and link.group(1).startswith("http://testserver.local/verify-email?token=")
         (stored,) = await mails_to(ctx, "lou@exemple.fr")
         assert stored.sent_at is not None and stored.transport == "smtp"
+        # Delivered: the outbox row keeps who, what and when, not the live link.
+        assert stored.subject == received["Subject"] and stored.template == "portal/accounts/verify_email"
+        assert link.group(2) not in stored.body_text + stored.body_html
+        assert "token=" not in stored.body_text + stored.body_html
 
         # The job may run twice (a retry, a second worker): the message leaves once.
         await send_mail(ctx, str(stored.id))
@@ -85,6 +87,97 @@ async def test_a_verification_mail_sent_by_the_job_reaches_the_smtp_server(setti
         # And the link works.
         assert await services.verify_email(ctx, token=link.group(2), now=clock.now()) == "registration"
     finally:
+        await ctx.close()
+
+
+async def test_the_dev_mailbox_keeps_the_bodies_it_shows(ctx: Context, client) -> None:
+    await services.register(
+        ctx, email="boite@exemple.fr", password=GOOD, first_name="Lou", last_name="K", now=ctx.clock.now()
+    )
+    (stored,) = await mails_to(ctx, "boite@exemple.fr")
+    assert stored.sent_at is not None and stored.transport == "mailbox"
+    page = await client.get(f"/dev/mailbox/{stored.id}")
+    assert "verify-email?token=" in page.text
+
+
+def smtp_peer_on(port: int) -> tuple[Inbox, Controller]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return inbox, controller
+
+
+async def test_mail_refused_while_smtp_is_down_is_delivered_once_it_is_back(settings, clock) -> None:
+    port = free_port()  # nobody listens there yet
+    ctx = Context(replace(settings, smtp_url=f"smtp://127.0.0.1:{port}"), clock=clock)
+    controller = None
+    try:
+        await services.register(
+            ctx, email="panne@exemple.fr", password=GOOD, first_name="Lou", last_name="K", now=clock.now()
+        )
+        # The registration went through; the failure is noted on the message, which waits.
+        (stored,) = await mails_to(ctx, "panne@exemple.fr")
+        assert stored.sent_at is None and stored.last_error and "token=" in stored.body_text
+
+        inbox, controller = smtp_peer_on(port)
+        assert await resend_unsent(ctx) == 1
+        assert await resend_unsent(ctx) == 0
+        (received,) = inbox.to("panne@exemple.fr")
+        assert "verify-email?token=" in text_of(received)
+        (stored,) = await mails_to(ctx, "panne@exemple.fr")
+        assert stored.sent_at is not None and stored.last_error is None and stored.body_text == ""
+    finally:
+        if controller is not None:
+            controller.stop()
+        await ctx.close()
+
+
+async def test_with_redis_a_failed_mail_is_retried_then_resent(settings, clock, redis_url) -> None:
+    from redis import Redis
+    from rq import Queue
+
+    from portal.jobs import QUEUE_NAME, RETRY_INTERVALS
+
+    port = free_port()
+    smtp_url = f"smtp://127.0.0.1:{port}"
+    ctx = Context(replace(settings, smtp_url=smtp_url, redis_url=redis_url), clock=clock)
+    env = {
+        **os.environ,
+        "CARNET_DATABASE_URL": settings.database_url,
+        "CARNET_DATA_DIR": str(settings.data_dir),
+        "CARNET_SECRET_KEY": TEST_SECRET,
+        "CARNET_REDIS_URL": redis_url,
+        "CARNET_SMTP_URL": smtp_url,
+    }
+    worker = [sys.executable, "-m", "portal.cli", "worker", "--burst"]
+    controller = None
+    try:
+        await services.register(
+            ctx, email="rqpanne@exemple.fr", password=GOOD, first_name="Lou", last_name="K", now=clock.now()
+        )
+        result = await anyio.run_process(worker, cwd=ROOT, env=env, check=False)
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        (stored,) = await mails_to(ctx, "rqpanne@exemple.fr")
+        assert stored.sent_at is None and stored.last_error
+        # RQ keeps the job for a later try rather than dropping it.
+        queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+        (job_id,) = queue.scheduled_job_registry.get_job_ids()
+        job = queue.fetch_job(job_id)
+        assert job is not None and job.retries_left == len(RETRY_INTERVALS) - 1
+
+        inbox, controller = smtp_peer_on(port)
+        resend = await anyio.run_process(
+            [sys.executable, "-m", "portal.cli", "mail", "resend"], cwd=ROOT, env=env, check=False
+        )
+        assert resend.returncode == 0 and b"1 message(s)" in resend.stdout
+        assert (await anyio.run_process(worker, cwd=ROOT, env=env, check=False)).returncode == 0
+        (received,) = inbox.to("rqpanne@exemple.fr")
+        assert "verify-email?token=" in text_of(received)
+        (stored,) = await mails_to(ctx, "rqpanne@exemple.fr")
+        assert stored.sent_at is not None and "token=" not in stored.body_text
+    finally:
+        if controller is not None:
+            controller.stop()
         await ctx.close()
 
 

@@ -105,12 +105,19 @@ async def test_register_verify_login_and_account_page(client, ctx: Context) -> N
     assert "pas encore confirmée" in response.text
     assert 'value="lou@exemple.fr"' in response.text  # the form keeps what was typed
 
-    page = await client.get(f"/verify-email?token={token}")
+    # Opening the link (a mail scanner does too) only shows a button: the token is not used yet.
+    for _ in range(2):
+        page = await client.get(f"/verify-email?token={token}")
+        assert page.status_code == 200
+        assert "Confirmer votre adresse e-mail" in page.text and "Adresse e-mail confirmée" not in page.text
+        assert page.headers["cache-control"] == "no-store"
+    page = await submit(client, f"/verify-email?token={token}", "/verify-email", token=token)
     assert page.status_code == 200
     assert "Adresse e-mail confirmée" in page.text
-    page = await client.get(f"/verify-email?token={token}")
+    page = await submit(client, f"/verify-email?token={token}", "/verify-email", token=token)
     assert page.status_code == 400
     assert "Ce lien ne fonctionne pas" in page.text
+    assert (await client.get("/verify-email")).status_code == 400
 
     response = await log_in(client, "lou@exemple.fr", GOOD)
     assert response.status_code == 303
@@ -282,7 +289,7 @@ async def test_account_page_changes_password_and_address(client, ctx: Context) -
     assert "Un lien de confirmation a été envoyé à autre@exemple.fr" in ok.text
     assert "en attente de confirmation" in ok.text
     token = await last_token(ctx, "autre@exemple.fr")
-    page = await client.get(f"/verify-email?token={token}")
+    page = await submit(client, f"/verify-email?token={token}", "/verify-email", token=token)
     assert "Nouvelle adresse confirmée" in page.text
     assert "autre@exemple.fr" in (await client.get("/compte")).text
 
@@ -302,3 +309,53 @@ async def test_account_deletion_needs_the_confirmation_and_the_password(client, 
     async with ctx.db.read() as session:
         row = await session.get(Account, account.id)
     assert row is not None and row.email is None and row.deleted_at is not None
+
+
+async def test_the_account_page_does_not_tell_whether_the_new_address_is_taken(client, ctx: Context) -> None:
+    """Free, taken by another account, or past its mail limit: the asker sees the same pages."""
+    await create_account(ctx, email="pris@exemple.fr")
+    for _ in range(5):  # the per-address mail limit of plein@ is used up by reset requests
+        await client.post("/api/v1/auth/password-reset", json={"email": "plein@exemple.fr"})
+    seen = []
+    for n, new_email in enumerate(["libre@exemple.fr", "pris@exemple.fr", "plein@exemple.fr"]):
+        own = f"demandeur{n}@exemple.fr"
+        await create_account(ctx, email=own)
+        await log_in(client, own)
+        answer = await submit(
+            client, "/compte", "/compte/adresse", new_email=new_email, password=DEFAULT_PASSWORD
+        )
+        later = await client.get("/compte")
+        assert answer.status_code == later.status_code == 200
+        assert new_email in later.text
+        seen.append(
+            [
+                CSRF.sub("", page.text).replace(own, "OWN").replace(new_email, "NEW")
+                for page in (answer, later)
+            ]
+        )
+    assert seen[0] == seen[1] == seen[2]
+    assert "en attente de confirmation" in seen[0][1]
+    # The taken address's owner is told; the asker's pending change can never take it.
+    (notice,) = await mails_to(ctx, "pris@exemple.fr")
+    assert notice.template == "portal/accounts/already_registered"
+    assert [m.template for m in await mails_to(ctx, "libre@exemple.fr")] == ["portal/accounts/email_change"]
+
+
+async def test_every_answer_carries_the_security_headers(client) -> None:
+    for path in ["/", "/login", "/api/v1/catalog/activities", "/nulle-part", "/health"]:
+        response = await client.get(path)
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["referrer-policy"] == "same-origin"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert "no-store" not in (await client.get("/login")).headers.get("cache-control", "")
+
+
+async def test_pages_with_a_token_or_personal_data_are_never_cached(client, ctx: Context) -> None:
+    for path in ["/reset-password", "/reset-password?token=abc", "/verify-email?token=abc"]:
+        assert (await client.get(path)).headers["cache-control"] == "no-store", path
+    await create_account(ctx, email="cache@exemple.fr")
+    await log_in(client, "cache@exemple.fr")
+    page = await client.get("/compte")
+    assert page.status_code == 200 and "cache@exemple.fr" in page.text
+    assert page.headers["cache-control"] == "no-store"

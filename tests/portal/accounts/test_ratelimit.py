@@ -245,3 +245,25 @@ async def test_redis_keys_hold_no_address(redis_url: str) -> None:
     assert len(keys) == 1
     assert keys[0].startswith("carnet:rl:login-failures:")
     assert "exemple" not in keys[0]
+
+
+async def test_a_full_memory_table_drops_ended_windows_not_live_counters() -> None:
+    from portal.ratelimit import MemoryBackend
+
+    seconds = [0.0]
+    backend = MemoryBackend(max_keys=4, monotonic=lambda: seconds[0])
+    limiter = RateLimiter(backend)
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT.max_hits):
+        await limiter.hit(LOGIN_FAILURES_PER_ACCOUNT, "cible@exemple.fr", NOW)
+    await backend.hit("short-lived", 10)
+    seconds[0] = 60.0  # the short window is over; the 15-minute one is not
+    for n in range(10):  # someone fills the table with fresh keys
+        await backend.hit(f"flood-{n}", 1000)
+    assert await limiter.is_exceeded(LOGIN_FAILURES_PER_ACCOUNT, "cible@exemple.fr", NOW)
+    assert await backend.get("short-lived") == 0
+    assert "short-lived" not in backend._counts  # swept, not only hidden
+    seconds[0] = 2000.0  # every window is over: they read as empty and are swept next time
+    assert not await limiter.is_exceeded(LOGIN_FAILURES_PER_ACCOUNT, "cible@exemple.fr", NOW)
+    for n in range(40):
+        await backend.hit(f"later-{n}", 1000)
+    assert not any(key.startswith("flood-") for key in backend._counts)
