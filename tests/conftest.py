@@ -24,21 +24,12 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
-from portal.accounts import security
 from portal.app import create_app
 from portal.clock import FixedClock
 from portal.context import Context
 from portal.settings import Settings
-
-# Argon2 with the library's recommended parameters costs ~0.2 s a check on this machine, and the
-# suite logs in hundreds of times. In-process tests hash with cheap parameters (still argon2id, and
-# still different from the "old parameters" of the rehash test); the live servers the browser tests
-# start keep the real ones.
-security._hasher = PasswordHasher(time_cost=2, memory_cost=4 * 1024, parallelism=1)
-security._DUMMY_HASH = security._hasher.hash("carnet-dummy-password")
 
 PG_URL = os.environ.get("CARNET_TEST_DATABASE_URL") or None
 REDIS_URL = os.environ.get("CARNET_TEST_REDIS_URL") or None
