@@ -265,6 +265,7 @@ async def create_purchase(ctx: Context, actor: Actor, *, coupons: Any, now: date
             updated_at=now,
         )
         uow.session.add(purchase)
+        await uow.session.flush()
         await audit.record(
             uow,
             at=now,
