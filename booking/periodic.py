@@ -29,6 +29,7 @@ from booking.models import WaitlistEntry, WaitlistStatus
 from booking.settlement import send_due_reminders, settle_due_sessions
 from booking.waitlist import promote_waitlist
 from catalog.models import ActivitySession, SessionStatus
+from portal.accounts.retention import purge_expired
 from portal.context import Context
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class TickReport:
     settled_bookings: int = 0
     reminders: int = 0
     promoted: int = 0
+    purged: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
 
 
@@ -92,6 +94,11 @@ async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
     except Exception:
         log.exception("periodic: waiting-list sweep failed")
         report.failed.append("waitlist")
+    try:
+        report.purged = {k: v for k, v in (await purge_expired(ctx, now=now)).items() if v}
+    except Exception:
+        log.exception("periodic: privacy purge failed")
+        report.failed.append("purge")
     return report
 
 
@@ -99,7 +106,7 @@ async def run_periodically(ctx: Context, interval: float = PERIODIC_INTERVAL) ->
     """Tick now, then every `interval` seconds, until cancelled."""
     while True:
         report = await run_periodic_tick(ctx, now=ctx.clock.now())
-        if report.settled_sessions or report.reminders or report.promoted:
+        if report.settled_sessions or report.reminders or report.promoted or report.purged:
             log.info("periodic: %s", report)
         await asyncio.sleep(interval)
 

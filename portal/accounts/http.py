@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Request, Response, delete, get, post
+import msgspec
+from litestar import MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
 from litestar.params import JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from portal.accounts import services
+from portal.accounts import personal, services
 from portal.accounts.errors import InvalidToken
 from portal.accounts.models import TokenKind
 from portal.accounts.schemas import (
@@ -31,6 +32,7 @@ from portal.accounts.schemas import (
     MeOut,
     PasswordResetBody,
     PasswordResetConfirmBody,
+    ProfileBody,
     RegisterBody,
     TokenBody,
 )
@@ -125,6 +127,43 @@ async def api_password_reset_confirm(ctx: Context, data: JSONBody[PasswordResetC
 async def api_me(ctx: Context, request: Request[Any, Any, Any], account: Actor) -> MeOut:
     """My account and my active association memberships."""
     _require_bearer(request, account)
+    return await _me_out(ctx, account)
+
+
+@patch("/me", tags=["accounts"])
+async def api_update_me(
+    ctx: Context, request: Request[Any, Any, Any], account: Actor, data: JSONBody[ProfileBody]
+) -> MeOut:
+    """Change my first name, last name, civility (`Mme`, `M.` or empty), phone and postal address
+    (`address_line`, `postal_code`, `city`); a field not given is left as it is."""
+    _require_bearer(request, account)
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    await personal.update_profile(ctx, account, changes, now=ctx.clock.now())
+    return await _me_out(ctx, account)
+
+
+@get("/me/export", tags=["accounts"])
+async def api_export_me(ctx: Context, request: Request[Any, Any, Any], account: Actor) -> Response[Any]:
+    """Everything Carnet holds on me, as one JSON file: account, participants and sheets,
+    documents (metadata), bookings, waiting lists, wallet transactions, purchases, requests,
+    messages, alerts."""
+    _require_bearer(request, account)
+    return _export_response(await personal.export_data(ctx, account, now=ctx.clock.now()), ctx)
+
+
+def _export_response(export: dict[str, Any], ctx: Context) -> Response[Any]:
+    day = ctx.clock.local(ctx.clock.now()).format("YYYY-MM-DD")
+    return Response(
+        export,
+        media_type=MediaType.JSON,
+        headers={
+            "Content-Disposition": f'attachment; filename="carnet-mes-donnees-{day}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _me_out(ctx: Context, account: Actor) -> MeOut:
     me = await services.get_me(ctx, account)
     return MeOut(
         id=me.id,
@@ -133,6 +172,12 @@ async def api_me(ctx: Context, request: Request[Any, Any, Any], account: Actor) 
         last_name=me.last_name,
         roles=me.roles,
         memberships=[MembershipOut(association_id=m.association_id, role=m.role) for m in me.memberships],
+        civility=me.civility,
+        phone=me.phone,
+        address_line=me.address_line,
+        postal_code=me.postal_code,
+        city=me.city,
+        national_identity_linked=me.oidc_linked_at is not None,
     )
 
 
@@ -189,6 +234,8 @@ api_routes = [
     api_password_reset,
     api_password_reset_confirm,
     api_me,
+    api_update_me,
+    api_export_me,
     api_change_password,
     api_change_email,
     api_confirm_email_change,
@@ -400,10 +447,40 @@ async def account_email_submit(ctx: Context, account: Actor, data: Form) -> Temp
     )
 
 
+@post("/compte/donnees", include_in_schema=False, status_code=HTTP_200_OK)
+async def account_profile_submit(ctx: Context, account: Actor, data: Form) -> Template:
+    changes = {k: data.get(k, "") for k in personal.PROFILE_FIELDS}
+    try:
+        await personal.update_profile(ctx, account, changes, now=ctx.clock.now())
+    except DomainError as exc:
+        return await _account_page(
+            ctx, account, status_code=exc.status_code, profile_errors=[exc.detail], profile=changes
+        )
+    return await _account_page(ctx, account, flash="Vos données personnelles ont été enregistrées.")
+
+
+@get("/compte/export", include_in_schema=False)
+async def account_export_download(ctx: Context, account: Actor) -> Response[Any]:
+    """« Télécharger mes données »: the same file as GET /api/v1/me/export."""
+    return _export_response(await personal.export_data(ctx, account, now=ctx.clock.now()), ctx)
+
+
+async def _deletion_page(ctx: Context, account: Actor, *, status_code: int = 200, **context: Any) -> Template:
+    me = await services.get_me(ctx, account)
+    preview = await personal.deletion_preview(ctx, account, now=ctx.clock.now())
+    return _page("delete", actor=account, status_code=status_code, me=me, preview=preview, **context)
+
+
+@get("/compte/supprimer", include_in_schema=False)
+async def account_delete_page(ctx: Context, account: Actor) -> Template:
+    """What deleting the account will do, then the confirmation form."""
+    return await _deletion_page(ctx, account)
+
+
 @post("/compte/supprimer", include_in_schema=False, status_code=HTTP_200_OK)
 async def account_delete_submit(ctx: Context, account: Actor, data: Form) -> Response[Any]:
     if data.get("confirm") != "oui":
-        return await _account_page(
+        return await _deletion_page(
             ctx,
             account,
             status_code=400,
@@ -412,7 +489,7 @@ async def account_delete_submit(ctx: Context, account: Actor, data: Form) -> Res
     try:
         await services.delete_account(ctx, account, password=data.get("password", ""), now=ctx.clock.now())
     except DomainError as exc:
-        return await _account_page(ctx, account, status_code=exc.status_code, delete_errors=[exc.detail])
+        return await _deletion_page(ctx, account, status_code=exc.status_code, delete_errors=[exc.detail])
     response = _page("deleted", actor=None)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -432,5 +509,8 @@ page_routes = [
     account_page,
     account_password_submit,
     account_email_submit,
+    account_profile_submit,
+    account_export_download,
+    account_delete_page,
     account_delete_submit,
 ]
