@@ -127,3 +127,16 @@ async def test_the_periods_come_from_the_settings(ctx: Context) -> None:
     assert (await purge_expired(ctx, now=now))["unverified_accounts"] == 0
     ctx.settings = dataclasses.replace(ctx.settings, retention_unverified_days=7)
     assert (await purge_expired(ctx, now=now + timedelta(seconds=1)))["unverified_accounts"] == 1
+
+
+async def test_the_periodic_work_runs_the_purge_when_asked(ctx: Context) -> None:
+    from booking.periodic import run_periodic_tick
+
+    now = pendulum.instance(ctx.clock.now())
+    account = await create_account(ctx, verified=False)
+    async with ctx.db.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Account).where(Account.id == account.id).values(created_at=now.subtract(days=40))
+        )
+    assert (await run_periodic_tick(ctx, now=now)).purged == {}  # not on every tick
+    assert (await run_periodic_tick(ctx, now=now, purge=True)).purged == {"unverified_accounts": 1}
