@@ -104,7 +104,9 @@ async def family_history(ctx: Context, actor: Actor) -> list[HistoryLine]:
                     .join(Participant, Participant.id == Booking.participant_id)
                     .where(Booking.family_account_id == account_id)
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
     lines = []
     for entry in entries:

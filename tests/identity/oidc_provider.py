@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -99,7 +99,7 @@ class AuthCode:
 
 
 class Provider:
-    def __init__(self, client_id: str = "carnet", client_secret: str = "secret-de-test") -> None:
+    def __init__(self, client_id: str = "carnet", client_secret: str = "secret-de-test") -> None:  # noqa: S107
         self.key = RSAKey.generate_key(2048, parameters={"kid": "cle-1", "use": "sig", "alg": "RS256"})
         self.other_key = RSAKey.generate_key(2048, parameters={"kid": "cle-1", "use": "sig", "alg": "RS256"})
         self.client_id, self.client_secret = client_id, client_secret
@@ -143,7 +143,7 @@ class Provider:
         app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"authorization_code": 3600}
 
         class CodeGrant(grants.AuthorizationCodeGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+            TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
             def save_authorization_code(self, code: str, req: Any) -> None:
                 data = req.payload.data
