@@ -42,6 +42,13 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+def _log_format(value: str | None) -> str:
+    chosen = (value or "text").strip().lower()
+    if chosen not in {"text", "json"}:
+        raise SettingsError(f"CARNET_LOG_FORMAT vaut text ou json (reçu : {value!r}).")
+    return chosen
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./var/carnet.db"
@@ -76,6 +83,11 @@ class Settings:
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
+    # /metrics answers loopback clients, and whoever sends this as a bearer token (a scraper on
+    # another host).
+    metrics_token: str | None = None
+    log_format: str = "text"  # "json": one JSON object per log line, with the request id
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -114,6 +126,8 @@ class Settings:
             retention_accounting_years=_positive(
                 env, "CARNET_RETENTION_ACCOUNTING_YEARS", cls.retention_accounting_years
             ),
+            metrics_token=env.get("CARNET_METRICS_TOKEN") or None,
+            log_format=_log_format(env.get("CARNET_LOG_FORMAT")),
         )
         if overrides:
             settings = replace(settings, **overrides)
