@@ -51,6 +51,7 @@ MODULES = (
     "portal",
     "portal.accounts",
     "portal.associations",
+    "portal.alerts",
     "catalog",
     "participants",
     "wallet",
@@ -172,12 +173,14 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     api_handlers: list[Any] = []
     page_handlers: list[Any] = []
     lifespans: list[Any] = []  # a module's background work living as long as the app (booking: periodic)
+    module_middleware: list[Any] = []  # a module's ASGI middleware (alerts: the header's unread count)
     for module in MODULES:
         http = submodule(module, "http")
         if http is not None:
             api_handlers.extend(document_api_handler(h) for h in getattr(http, "api_routes", []))
             page_handlers.extend(getattr(http, "page_routes", []))
             lifespans.extend(getattr(http, "lifespans", []))
+            module_middleware.extend(getattr(http, "middleware", []))
 
     env = make_environment(settings.timezone)
     static_dir = Path(__file__).parent / "static"
@@ -197,7 +200,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "account": Provide(provide_account),
         },
         before_request=refuse_unsafe_input,
-        middleware=[run_jobs_after_response],
+        middleware=[run_jobs_after_response, *module_middleware],
         before_send=[add_security_headers],
         exception_handlers={
             DomainError: handle_domain_error,
