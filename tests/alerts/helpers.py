@@ -32,7 +32,7 @@ def text(response: Any) -> str:
     return html.unescape(response.text)
 
 
-async def mails_to(ctx: Context, address: str) -> list[MailMessage]:
+async def mails_to(ctx: Context, address: str | None) -> list[MailMessage]:
     async with ctx.db.read() as session:
         rows = await session.execute(
             select(MailMessage).where(MailMessage.to_address == address).order_by(MailMessage.created_at)
