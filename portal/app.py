@@ -51,6 +51,7 @@ MODULES = (
     "portal",
     "portal.accounts",
     "portal.associations",
+    "portal.towns",
     "catalog",
     "participants",
     "wallet",
