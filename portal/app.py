@@ -52,6 +52,7 @@ MODULES = (
     "portal.accounts",
     "portal.associations",
     "portal.alerts",
+    "portal.towns",
     "catalog",
     "participants",
     "wallet",
