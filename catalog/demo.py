@@ -24,6 +24,7 @@ from portal.accounts.security import hash_password
 from portal.associations.models import Association, AssociationStatus, Membership, MembershipRole
 from portal.auth import Actor
 from portal.context import Context
+from portal.questions.demo import load_demo_faq
 from wallet.services import complete_demo_payment, create_purchase
 
 ADMIN_EMAIL = "admin@ville-quimper.exemple.fr"
@@ -741,3 +742,7 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         purchase = await create_purchase(ctx, buyer, coupons=FAMILY_COUPONS, now=pendulum.instance(now))
         await complete_demo_payment(ctx, buyer, purchase.id, now=pendulum.instance(now))
     echo(f"  {FAMILY_EMAIL} : 3 participants (Nolwenn, Malo, Enora), {FAMILY_COUPONS} coupons")
+
+    echo("Foire aux questions de la Ville de Quimper…")
+    faq_count = await load_demo_faq(ctx, actor)
+    echo(f"  {faq_count} questions")

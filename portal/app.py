@@ -53,6 +53,7 @@ MODULES = (
     "portal.associations",
     "portal.alerts",
     "portal.towns",
+    "portal.questions",
     "catalog",
     "participants",
     "wallet",
