@@ -585,6 +585,10 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
                 ctx, actor, code=code, label=label, requires_valid_until=False, now=now
             )
 
+    echo("Foire aux questions de la Ville de Quimper…")
+    faq_count = await load_demo_faq(ctx, actor)
+    echo(f"  {faq_count} questions")
+
     echo("Associations partenaires et leurs gestionnaires…")
     associations: list[Association] = []
     async with ctx.db.unit_of_work() as uow:
@@ -742,7 +746,3 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         purchase = await create_purchase(ctx, buyer, coupons=FAMILY_COUPONS, now=pendulum.instance(now))
         await complete_demo_payment(ctx, buyer, purchase.id, now=pendulum.instance(now))
     echo(f"  {FAMILY_EMAIL} : 3 participants (Nolwenn, Malo, Enora), {FAMILY_COUPONS} coupons")
-
-    echo("Foire aux questions de la Ville de Quimper…")
-    faq_count = await load_demo_faq(ctx, actor)
-    echo(f"  {faq_count} questions")

@@ -23,7 +23,7 @@ from portal.questions import services
 from portal.questions.models import QuestionStatus
 from portal.towns.models import Town
 from portal.towns.sections import TownSection, register_town_section
-from portal.towns.services import get_town, instructable_towns
+from portal.towns.services import get_town, instructable_towns, list_towns
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -270,6 +270,14 @@ async def _admin_faq_page(
     )
 
 
+@get("/admin/faq", include_in_schema=False)
+async def admin_faq_towns_page(ctx: Context, account: Actor) -> Template:
+    account.require_staff("admin")
+    return Template(
+        "portal/questions/admin_faq_towns.html", context={"actor": account, "towns": await list_towns(ctx)}
+    )
+
+
 @get("/admin/collectivites/{slug:str}/faq", include_in_schema=False)
 async def admin_faq_page(ctx: Context, account: Actor, slug: str, ok: str = "") -> Template:
     return await _admin_faq_page(ctx, account, slug, flash=NOTICES.get(ok))
@@ -348,6 +356,7 @@ page_routes = [
     town_questions_page,
     instruction_question_page,
     answer_submit,
+    admin_faq_towns_page,
     admin_faq_page,
     admin_faq_add,
     admin_faq_update,

@@ -254,7 +254,7 @@ async def ask_question(
                 uow,
                 account_id=agent_id,
                 kind="question",
-                title=f"Nouvelle question à {town.name} : « {subject} »",
+                title=f"Nouvelle question ({town.name}) : « {subject} »",
                 link=f"/instruction/questions/{question.id}",
                 mail_to=email,
                 template="portal/questions/question_received",

@@ -129,9 +129,14 @@ async def test_admin_page_edits_the_faq(ctx: Context, client: Any) -> None:
     family = await create_account(ctx)
     await login(ctx, client, family)
     assert (await client.get("/admin/collectivites/quimper/faq", headers=HTML)).status_code == 403
+    assert (await client.get("/admin/faq", headers=HTML)).status_code == 403
     await login(ctx, client, admin)
+    assert "/admin/faq" in text(await client.get("/admin", headers=HTML))
+    assert '/admin/collectivites/quimper/faq">Ville de Quimper' in text(
+        await client.get("/admin/faq", headers=HTML)
+    )
     page = await client.get("/admin/collectivites/quimper/faq", headers=HTML)
-    assert page.status_code == 200 and "FAQ de Ville de Quimper" in text(page)
+    assert page.status_code == 200 and "Foire aux questions — Ville de Quimper" in text(page)
     refused = await client.post(
         "/admin/collectivites/quimper/faq",
         data={"question": "Où ?", "answer": ""},

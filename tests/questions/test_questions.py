@@ -168,7 +168,11 @@ async def test_question_pages_from_asking_to_the_answer(ctx: Context, client: An
     s = await _setup(ctx)
     await login(ctx, client, s["owner"])
     form = await client.get("/collectivites/quimper/questions/nouvelle", headers=HTML)
-    assert form.status_code == 200 and "Poser une question à Ville de Quimper" in text(form)
+    assert (
+        form.status_code == 200
+        and "Poser une question" in text(form)
+        and "Ville de Quimper : ses services" in text(form)
+    )
     refused = await client.post(
         "/collectivites/quimper/questions",
         data={"subject": "Horaires", "body": ""},
