@@ -52,6 +52,7 @@ MODULES = (
     "portal.accounts",
     "portal.associations",
     "portal.towns",
+    "portal.requests",
     "catalog",
     "participants",
     "wallet",

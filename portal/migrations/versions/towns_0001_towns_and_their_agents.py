@@ -38,7 +38,10 @@ def upgrade() -> None:
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_town_agents_account_id_accounts"), ondelete="CASCADE"
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_town_agents_account_id_accounts"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["town_id"], ["towns.id"], name=op.f("fk_town_agents_town_id_towns"), ondelete="CASCADE"
