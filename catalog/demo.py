@@ -741,3 +741,7 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         purchase = await create_purchase(ctx, buyer, coupons=FAMILY_COUPONS, now=pendulum.instance(now))
         await complete_demo_payment(ctx, buyer, purchase.id, now=pendulum.instance(now))
     echo(f"  {FAMILY_EMAIL} : 3 participants (Nolwenn, Malo, Enora), {FAMILY_COUPONS} coupons")
+
+    from portal.requests.demo import load_requests_demo
+
+    await load_requests_demo(ctx, actor, echo=echo, now=now)

@@ -543,6 +543,28 @@ class RequestDetail:
     def field_files(self, name: str) -> list[RequestFile]:
         return [f for f in self.files if f.field == name]
 
+    def live_files(self) -> dict[str, set[str]]:
+        files: dict[str, set[str]] = {}
+        for upload in self.files:
+            if upload.rejected_at is None:
+                files.setdefault(upload.field, set()).add(str(upload.id))
+        return files
+
+    def value_text(self, name: str) -> str:
+        """A value as the pages show it."""
+        one = self.definition.field(name)
+        value = self.request.values.get(name)
+        if one is None or is_empty(value):
+            return ""
+        if one.type == "checkbox":
+            return "Oui"
+        if one.type == "file":
+            upload = self.file(value)
+            return upload.filename if upload else ""
+        if one.type == "date" and isinstance(value, str) and len(value) == 10 and value[4] == "-":
+            return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
+        return str(value)
+
 
 async def request_detail(ctx: Context, actor: Actor, request_id: UUID) -> RequestDetail:
     """One request with its files, history, messages and documents, for its requester's side or
@@ -630,3 +652,20 @@ async def read_request_file(
         if upload is None or upload.request_id != request.id:
             raise NotFound("Ce fichier n'existe pas.")
     return upload, read_file(ctx.settings, upload.storage_key)
+
+
+async def associations_for_requests(ctx: Context, actor: Actor) -> list[Association]:
+    """The validated associations `actor` may make requests for (active gestionnaire or mandataire)."""
+    from portal.associations.access import member_association_ids
+    from portal.associations.models import AssociationStatus
+
+    async with ctx.db.read() as session:
+        ids = await member_association_ids(session, actor.account_id)
+        if not ids:
+            return []
+        rows = await session.execute(
+            select(Association)
+            .where(Association.id.in_(ids), Association.status == AssociationStatus.VALIDATED)
+            .order_by(Association.name)
+        )
+        return list(rows.scalars())

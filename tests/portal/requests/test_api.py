@@ -171,7 +171,7 @@ async def test_submit_incomplete_then_complete_with_number_and_mails(
     mails = await mails_to(ctx)
     to_first = [to for to, subject in mails if "QUI-2027-000001" in subject]
     # the requester and every gestionnaire and mandataire, and the town's agent; not the other town's
-    assert sorted(to_first) == sorted([world.manager.email, world.proxy.email, "agent@quimper.bzh"])
+    assert sorted(to_first) == sorted([str(world.manager.email), str(world.proxy.email), "agent@quimper.bzh"])
     again = await client.post(f"/api/v1/requests/{first}/submit", headers=h)
     assert again.status_code == 409 and again.json()["code"] == "request_not_editable"
     locked = await client.put(f"/api/v1/requests/{first}/pages/2", json={"values": PAGE2}, headers=h)
@@ -282,7 +282,7 @@ async def test_status_change_authorization_unknown_status_and_closed(
     ).json()["items"]
     assert [i["id"] for i in closed_items] == [request_id] and request_id not in [i["id"] for i in open_items]
     told = [to for to, subject in await mails_to(ctx) if subject.startswith("Votre demande : Accordée")]
-    assert sorted(told) == sorted([world.manager.email, world.proxy.email])
+    assert sorted(told) == sorted([str(world.manager.email), str(world.proxy.email)])
 
 
 async def test_complement_on_named_fields_then_resubmit(client: Any, world: World) -> None:
@@ -421,7 +421,7 @@ async def test_messages_both_ways(client: Any, ctx: Context, world: World) -> No
     ]
     mails = await mails_to(ctx)
     assert sorted(to for to, s in mails if s.startswith("Nouveau message de la collectivité")) == sorted(
-        [world.manager.email, world.proxy.email]
+        [str(world.manager.email), str(world.proxy.email)]
     )
     assert [to for to, s in mails if s.startswith("Nouveau message d'un demandeur")] == ["agent@quimper.bzh"]
 
