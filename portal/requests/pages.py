@@ -608,9 +608,9 @@ async def admin_create_page(
     return Redirect("/admin/demarches?ok=created", status_code=303)
 
 
-@post("/admin/demarches/{procedure_id:uuid}/{state:str}", include_in_schema=False)
-async def admin_state_page(ctx: Context, account: Actor, procedure_id: UUID, state: str) -> Response[Any]:
-    target = {"ouvrir": "open", "fermer": "closed"}.get(state, state)
+@post("/admin/demarches/{procedure_id:uuid}/{action:str}", include_in_schema=False)
+async def admin_state_page(ctx: Context, account: Actor, procedure_id: UUID, action: str) -> Response[Any]:
+    target = {"ouvrir": "open", "fermer": "closed"}.get(action, action)
     await services.set_procedure_state(ctx, account, procedure_id, target)
     return Redirect(f"/admin/demarches?ok={'opened' if target == 'open' else 'closed'}", status_code=303)
 
