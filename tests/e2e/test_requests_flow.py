@@ -28,7 +28,9 @@ async def log_in(ctx: Context, page: Any, account: Account, url: str) -> None:
     await page.context.add_cookies([{"name": "carnet_session", "value": token, "url": url}])
 
 
-async def test_grant_request_from_draft_to_decision(ctx: Context, live_server: Any, page: Any, tmp_path: Any) -> None:
+async def test_grant_request_from_draft_to_decision(
+    ctx: Context, live_server: Any, page: Any, tmp_path: Any
+) -> None:
     url = live_server.url
     quimper = await make_town(ctx)
     await make_town(ctx, "ergue-gaberic", "Ville d'Ergué-Gabéric")
