@@ -4,6 +4,7 @@ town page, instruction for this town only, the vault and the admin's procedures.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -160,7 +161,12 @@ async def test_admin_procedures_page(client: Any, ctx: Context, world: World) ->
         headers=headers,
     )
     assert bad.status_code == 400 and "La définition de la démarche n'est pas valide" in text(bad)
-    definition = '{"pages": [{"title": "P", "fields": []}], "statuses": [{"code": "fait", "label": "Fait", "final": true}]}'
+    definition = json.dumps(
+        {
+            "pages": [{"title": "P", "fields": []}],
+            "statuses": [{"code": "fait", "label": "Fait", "final": True}],
+        }
+    )
     made = await client.post(
         "/admin/demarches",
         data={
