@@ -686,6 +686,10 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         echo(f"  [{number:2d}/{len(ACTIVITIES)}] {item.title} — {count} séances")
     echo(f"  {total_sessions} séances au total")
 
+    from portal.requests.demo import load_requests_demo
+
+    await load_requests_demo(ctx, actor, echo=echo, now=now)
+
     echo("Famille de démonstration…")
     async with ctx.db.unit_of_work() as uow:
         family = Account(
@@ -741,7 +745,3 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         purchase = await create_purchase(ctx, buyer, coupons=FAMILY_COUPONS, now=pendulum.instance(now))
         await complete_demo_payment(ctx, buyer, purchase.id, now=pendulum.instance(now))
     echo(f"  {FAMILY_EMAIL} : 3 participants (Nolwenn, Malo, Enora), {FAMILY_COUPONS} coupons")
-
-    from portal.requests.demo import load_requests_demo
-
-    await load_requests_demo(ctx, actor, echo=echo, now=now)
