@@ -691,6 +691,10 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         echo(f"  [{number:2d}/{len(ACTIVITIES)}] {item.title} — {count} séances")
     echo(f"  {total_sessions} séances au total")
 
+    from portal.requests.demo import load_requests_demo
+
+    await load_requests_demo(ctx, actor, echo=echo, now=now)
+
     echo("Famille de démonstration…")
     async with ctx.db.unit_of_work() as uow:
         family = Account(

@@ -54,6 +54,7 @@ MODULES = (
     "portal.alerts",
     "portal.towns",
     "portal.questions",
+    "portal.requests",
     "catalog",
     "participants",
     "wallet",
