@@ -585,10 +585,6 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
                 ctx, actor, code=code, label=label, requires_valid_until=False, now=now
             )
 
-    echo("Foire aux questions de la Ville de Quimper…")
-    faq_count = await load_demo_faq(ctx, actor)
-    echo(f"  {faq_count} questions")
-
     echo("Associations partenaires et leurs gestionnaires…")
     associations: list[Association] = []
     async with ctx.db.unit_of_work() as uow:
@@ -694,6 +690,10 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
     from portal.requests.demo import load_requests_demo
 
     await load_requests_demo(ctx, actor, echo=echo, now=now)
+
+    echo("Foire aux questions de la Ville de Quimper…")
+    faq_count = await load_demo_faq(ctx, actor)
+    echo(f"  {faq_count} questions")
 
     echo("Famille de démonstration…")
     async with ctx.db.unit_of_work() as uow:

@@ -1,8 +1,9 @@
 """Telling people about a request: every follower (the requester, every gestionnaire and
 mandataire of its association) on the requester's side, the town's agents on the town's side.
 
-Mails go through the outbox in the operation's transaction (portal.mail.queue_mail), so a rolled
-back operation tells nobody.
+Each person is told through portal.alerts.notify in the operation's transaction: an alert
+(« Mes alertes », kind `request`) always, and the e-mail unless they turned request e-mails off;
+a rolled back operation tells nobody.
 """
 
 from __future__ import annotations
@@ -12,26 +13,31 @@ from uuid import UUID
 from sqlalchemy import select
 
 from portal.accounts.models import Account
+from portal.alerts.services import notify
 from portal.associations.models import Association
 from portal.context import Context
 from portal.db import UnitOfWork
-from portal.mail import queue_mail
 from portal.requests.access import follower_ids
 from portal.requests.models import Procedure, Request
 from portal.requests.procedures import load_definition
 from portal.towns.models import TownAgent
 
 
-async def _addresses(uow: UnitOfWork, account_ids: list[UUID], *, skip: UUID | None) -> list[str]:
+async def _people(uow: UnitOfWork, account_ids: list[UUID], *, skip: UUID | None) -> list[tuple[UUID, str]]:
     ids = [i for i in account_ids if i != skip]
     if not ids:
         return []
     rows = await uow.session.execute(
-        select(Account.email).where(
-            Account.id.in_(ids), Account.deleted_at.is_(None), Account.email.is_not(None)
-        )
+        select(Account.id, Account.email)
+        .where(Account.id.in_(ids), Account.deleted_at.is_(None), Account.email.is_not(None))
+        .order_by(Account.email)
     )
-    return sorted({email for email in rows.scalars() if email})
+    return [(account_id, email) for account_id, email in rows.tuples() if email]
+
+
+def _alert_title(headline: str, variables: dict[str, object]) -> str:
+    number = variables.get("number")
+    return f"{headline} ({number})" if number else headline
 
 
 async def _variables(uow: UnitOfWork, request: Request) -> dict[str, object]:
@@ -41,7 +47,7 @@ async def _variables(uow: UnitOfWork, request: Request) -> dict[str, object]:
         await uow.session.get(Association, request.association_id) if request.association_id else None
     )
     return {
-        "title": procedure.title,
+        "procedure_title": procedure.title,
         "number": request.number,
         "status_label": load_definition(procedure.definition).status_label(request.status),
         "association_name": association.name if association else "",
@@ -59,21 +65,24 @@ async def tell_followers(
     skip: UUID | None = None,
 ) -> int:
     """Mail the requester and every gestionnaire and mandataire (but `skip`, who did it)."""
-    addresses = await _addresses(uow, await follower_ids(uow.session, request), skip=skip)
+    people = await _people(uow, await follower_ids(uow.session, request), skip=skip)
     variables = await _variables(uow, request)
-    for address in addresses:
-        await queue_mail(
+    for account_id, address in people:
+        await notify(
             ctx,
             uow,
-            to=address,
+            account_id=account_id,
+            kind="request",
+            title=_alert_title(headline, variables),
+            link=f"/demandes/{request.id}",
+            mail_to=address,
             template="portal/requests/notice",
             headline=headline,
             intro=intro,
             detail=detail,
-            link=f"/demandes/{request.id}",
             **variables,
         )
-    return len(addresses)
+    return len(people)
 
 
 async def tell_town(
@@ -81,18 +90,21 @@ async def tell_town(
 ) -> int:
     """Mail the agents of the request's town."""
     rows = await uow.session.execute(select(TownAgent.account_id).where(TownAgent.town_id == request.town_id))
-    addresses = await _addresses(uow, list(rows.scalars()), skip=None)
+    people = await _people(uow, list(rows.scalars()), skip=None)
     variables = await _variables(uow, request)
-    for address in addresses:
-        await queue_mail(
+    for account_id, address in people:
+        await notify(
             ctx,
             uow,
-            to=address,
+            account_id=account_id,
+            kind="request",
+            title=_alert_title(headline, variables),
+            link=f"/instruction/demandes/{request.id}",
+            mail_to=address,
             template="portal/requests/notice",
             headline=headline,
             intro=intro,
             detail=detail,
-            link=f"/instruction/demandes/{request.id}",
             **variables,
         )
-    return len(addresses)
+    return len(people)

@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 
+from tests.portal.requests.conftest import world  # noqa: F401 (the requests tests' world, for their alerts)
+
 
 @pytest.fixture
 def client(client: Any) -> Any:
