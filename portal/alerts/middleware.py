@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 
-from portal.auth import SESSION_COOKIE, Actor, resolve_actor
+from portal.alerts.services import count_unread
+from portal.auth import SESSION_COOKIE, resolve_actor
 from portal.errors import DomainError
 
 if TYPE_CHECKING:
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
 
 SCOPE_KEY = "carnet_unread_alerts"
 _SKIPPED = ("/api/", "/static/", "/health", "/schema", "/payments/", "/dev/")
-
-
-async def count_unread_alerts(ctx: Context, actor: Actor) -> int:
-    from portal.alerts.services import count_unread
-
-    return await count_unread(ctx, actor.account_id)
 
 
 def unread_alerts_middleware(app: ASGIApp) -> ASGIApp:
@@ -43,7 +38,8 @@ def unread_alerts_middleware(app: ASGIApp) -> ASGIApp:
                 except DomainError:
                     actor = None
                 if actor is not None:
-                    scope[SCOPE_KEY] = await count_unread_alerts(request.app.state.ctx, actor)  # type: ignore[literal-required]
+                    ctx: Context = request.app.state.ctx
+                    scope[SCOPE_KEY] = await count_unread(ctx, actor.account_id)  # type: ignore[literal-required]
         await app(scope, receive, send)
 
     return middleware

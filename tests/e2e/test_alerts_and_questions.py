@@ -33,6 +33,10 @@ async def test_faq_question_answer_and_alerts_on_a_phone(ctx: Context, live_serv
     assert "démarches pour le compte de l'association" in await entry.inner_text()
     await screenshot(page, "questions-faq-search")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await page.goto(live_server.url + "/collectivites/quimper")
+    assert "(1-5/11)" in await page.locator("main").inner_text()
+    await screenshot(page, "questions-town-page")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     await page.goto(live_server.url + "/collectivites/quimper/faq")
     assert "(1-5/11)" in await page.locator("main").inner_text()
     await screenshot(page, "questions-faq")
