@@ -1,12 +1,15 @@
 """The unread count shown next to « Mes alertes » in every page's header.
 
 Pages do not each fetch it: for a signed-in person's HTML GET, this middleware counts their unread
-alerts once (one indexed COUNT) and leaves it in the scope, where portal/base.html reads it. API,
-static files and anonymous visitors pay nothing.
+alerts once (one indexed COUNT) and keeps it in a context variable for that request, which
+portal/base.html reads through the Jinja global `alerts_unread_count()` (a context variable, not a
+template variable: page templates are free to use any name, `request` included). API, static
+files and anonymous visitors pay nothing.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from litestar import Request
@@ -20,12 +23,13 @@ if TYPE_CHECKING:
 
     from portal.context import Context
 
-SCOPE_KEY = "carnet_unread_alerts"
+_UNREAD: ContextVar[int] = ContextVar("carnet_unread_alerts", default=0)
 _SKIPPED = ("/api/", "/static/", "/health", "/schema", "/payments/", "/dev/")
 
 
 def unread_alerts_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        count = 0
         if (
             scope["type"] == "http"
             and scope.get("method") == "GET"
@@ -39,7 +43,16 @@ def unread_alerts_middleware(app: ASGIApp) -> ASGIApp:
                     actor = None
                 if actor is not None:
                     ctx: Context = request.app.state.ctx
-                    scope[SCOPE_KEY] = await count_unread(ctx, actor.account_id)  # type: ignore[literal-required]
-        await app(scope, receive, send)
+                    count = await count_unread(ctx, actor.account_id)
+        token = _UNREAD.set(count)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _UNREAD.reset(token)
 
     return middleware
+
+
+def alerts_unread_count() -> int:
+    """The unread count of the person this page is for (0 when none was counted)."""
+    return _UNREAD.get()
