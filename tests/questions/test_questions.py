@@ -219,3 +219,38 @@ async def test_question_pages_from_asking_to_the_answer(ctx: Context, client: An
     assert "Du lundi au vendredi, 8 h 30 – 17 h." in page and "Répondue" in page
     alerts_page = text(await client.get("/alertes", headers=HTML))
     assert "Ville de Quimper a répondu à votre question « Horaires »" in alerts_page
+
+
+async def test_deleting_an_account_erases_its_alerts_preferences_and_questions(
+    ctx: Context, client: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from portal.alerts.models import Alert, MailPreference
+    from portal.questions.models import Question
+    from tests.factories import DEFAULT_PASSWORD
+
+    s = await _setup(ctx)
+    question_id = (await _ask(client, s["owner_h"])).json()["id"]
+    await client.post(
+        f"/api/v1/instruction/questions/{question_id}/answer", json={"body": "Oui."}, headers=s["agent_h"]
+    )
+    await client.put("/api/v1/alerts/preferences", json={"mail": {"booking": False}}, headers=s["owner_h"])
+    other_question = (await _ask(client, s["other_h"])).json()["id"]
+    assert len(await alerts_of(ctx, s["owner"])) == 1
+
+    deleted = await client.request(
+        "DELETE", "/api/v1/me", json={"password": DEFAULT_PASSWORD}, headers=s["owner_h"]
+    )
+    assert deleted.status_code == 204, deleted.text
+    async with ctx.db.read() as session:
+        for model in (Alert, MailPreference, Question):
+            count = await session.scalar(
+                select(func.count()).select_from(model).where(model.account_id == s["owner"].id)
+            )
+            assert count == 0, model
+    # Another person's question and the agent's alerts stay.
+    assert (await client.get("/api/v1/questions", headers=s["other_h"])).json()["items"][0][
+        "id"
+    ] == other_question
+    assert len(await alerts_of(ctx, s["agent"])) == 2
