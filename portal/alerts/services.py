@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from portal.accounts.models import Account
 from portal.alerts.models import KIND_LABELS, Alert, MailPreference
+from portal.audit import record
 from portal.errors import InvalidRequest, NotFound
 from portal.mail import queue_mail
 
@@ -217,4 +218,13 @@ async def set_preferences(
                         updated_at=now,
                     )
                 )
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="alerts.mail_preferences.changed",
+            entity="account",
+            entity_id=actor.account_id,
+            data={"mail": choices},
+        )
     return await get_preferences(ctx, actor)

@@ -103,7 +103,7 @@ async def api_update_faq(
 
 @delete("/admin/towns/{slug:str}/faq/{entry_id:uuid}", tags=TAGS, status_code=HTTP_204_NO_CONTENT)
 async def api_delete_faq(ctx: Context, account: Actor, slug: str, entry_id: UUID) -> None:
-    await services.delete_faq_entry(ctx, account, entry_id, slug=slug)
+    await services.delete_faq_entry(ctx, account, entry_id, slug=slug, now=ctx.clock.now())
 
 
 @dataclass

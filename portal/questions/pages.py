@@ -343,7 +343,7 @@ async def admin_faq_update(
 
 @post("/admin/collectivites/{slug:str}/faq/{entry_id:uuid}/supprimer", include_in_schema=False)
 async def admin_faq_delete(ctx: Context, account: Actor, slug: str, entry_id: UUID) -> Redirect:
-    await services.delete_faq_entry(ctx, account, entry_id, slug=slug)
+    await services.delete_faq_entry(ctx, account, entry_id, slug=slug, now=ctx.clock.now())
     return Redirect(f"/admin/collectivites/{slug}/faq?ok=faq_deleted", status_code=303)
 
 

@@ -21,6 +21,7 @@ from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association
+from portal.audit import record
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import Forbidden, InvalidRequest
@@ -153,6 +154,15 @@ async def add_faq_entry(
         )
         uow.session.add(entry)
         await uow.session.flush()
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="faq.created",
+            entity="faq_entry",
+            entity_id=entry.id,
+            data={"town": town.slug},
+        )
     return entry
 
 
@@ -186,13 +196,31 @@ async def update_faq_entry(
         if position is not None:
             entry.position = position
         entry.updated_at = now
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="faq.updated",
+            entity="faq_entry",
+            entity_id=entry.id,
+        )
     return entry
 
 
-async def delete_faq_entry(ctx: Context, actor: Actor, entry_id: UUID, *, slug: str | None = None) -> None:
+async def delete_faq_entry(
+    ctx: Context, actor: Actor, entry_id: UUID, *, slug: str | None = None, now: datetime
+) -> None:
     actor.require_staff("admin")
     async with ctx.db.unit_of_work() as uow:
         await uow.session.delete(await _faq_entry(uow.session, entry_id, slug))
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="faq.deleted",
+            entity="faq_entry",
+            entity_id=entry_id,
+        )
 
 
 # --- questions ------------------------------------------------------------------------------------
@@ -241,6 +269,15 @@ async def ask_question(
         )
         uow.session.add(question)
         await uow.session.flush()
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="question.asked",
+            entity="question",
+            entity_id=question.id,
+            data={"town": town.slug, "association_id": association_id},
+        )
         agents = await uow.session.execute(
             select(Account.id, Account.email)
             .join(TownAgent, TownAgent.account_id == Account.id)
@@ -414,6 +451,16 @@ async def answer_question(
         question.status = QuestionStatus.ANSWERED
         question.answered_at = now
         question.updated_at = now
+        await uow.session.flush()
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="question.answered",
+            entity="question",
+            entity_id=question.id,
+            data={"answer_id": answer.id},
+        )
         await notify(
             ctx,
             uow,

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from portal.audit import AuditEntry
 from portal.context import Context
 from tests.alerts.helpers import HTML, alerts_of, csrf, login, mails_to, text
 from tests.factories import create_account, create_association, create_user
@@ -76,6 +79,19 @@ async def test_ask_and_get_an_answer_by_mail_and_alert(ctx: Context, client: Any
     assert alerts["items"][0]["link"] == f"/mes-questions/{question_id}"
     assert alerts["items"][0]["kind"] == "question"
     assert alerts["items"][0]["title"] == "Ville de Quimper a répondu à votre question « Salle des fêtes »"
+    # Both state changes are in the audit log, with who did them.
+    async with ctx.db.read() as session:
+        entries = (
+            await session.execute(
+                select(AuditEntry.action, AuditEntry.actor_account_id)
+                .where(AuditEntry.entity_id == question_id)
+                .order_by(AuditEntry.at, AuditEntry.id)
+            )
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("question.asked", s["owner"].id),
+        ("question.answered", s["agent"].id),
+    ]
 
 
 async def test_who_may_see_and_answer_a_question(ctx: Context, client: Any) -> None:
