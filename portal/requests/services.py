@@ -51,7 +51,7 @@ from portal.requests.models import (
     VaultDocument,
 )
 from portal.requests.procedures import Definition, dump_definition, load_definition, parse_definition
-from portal.requests.values import REQUIRED, FieldError, check_value, is_empty
+from portal.requests.values import MAX_TEXTAREA, REQUIRED, FieldError, check_value, is_empty
 from portal.towns.models import Town
 from portal.towns.services import town_by_slug
 
@@ -333,7 +333,9 @@ async def save_page(
                     continue
                 stored[one.name] = check_value(one, value, file_ids=files.get(one.name, set()))
             except FieldError as exc:
-                stored[one.name] = value if isinstance(value, str | int | float | bool) else None
+                # Kept as typed so the page shows it again, but never more than a long text holds.
+                kept = value[:MAX_TEXTAREA] if isinstance(value, str) else value
+                stored[one.name] = kept if isinstance(kept, str | int | float | bool) else None
                 errors[one.name] = exc.message
         request.values = stored
         request.page = number if errors else min(number + 1, len(definition.pages))

@@ -141,6 +141,12 @@ async def test_page_errors_keep_what_was_typed(client: Any, world: World) -> Non
     assert good.json() == {"id": request_id, "status": "draft", "page": 3}
     detail = (await client.get(f"/api/v1/requests/{request_id}", headers=h)).json()
     assert detail["values"]["montant"] == 1500
+    huge = await client.put(
+        f"/api/v1/requests/{request_id}/pages/2", json={"values": {**PAGE2, "objet": "x" * 50_000}}, headers=h
+    )
+    assert huge.status_code == 400 and "trop long" in huge.json()["extra"]["fields"]["objet"]
+    kept = (await client.get(f"/api/v1/requests/{request_id}", headers=h)).json()["values"]["objet"]
+    assert len(kept) == 10_000  # as typed, up to what a long text holds
     unknown = await client.put(f"/api/v1/requests/{request_id}/pages/2", json={"values": {"x": 1}}, headers=h)
     assert unknown.status_code == 400 and "x" in unknown.json()["extra"]["fields"]
     assert (
@@ -285,7 +291,7 @@ async def test_status_change_authorization_unknown_status_and_closed(
     assert sorted(told) == sorted([str(world.manager.email), str(world.proxy.email)])
 
 
-async def test_complement_on_named_fields_then_resubmit(client: Any, world: World) -> None:
+async def test_complement_on_named_fields_then_resubmit(client: Any, ctx: Context, world: World) -> None:
     request_id = await submitted_request(client, world)
     url = f"/api/v1/instruction/requests/{request_id}/complement"
     assert (await client.post(url, json={"message": "x"}, headers=world.h["other_agent"])).status_code == 403
@@ -297,6 +303,8 @@ async def test_complement_on_named_fields_then_resubmit(client: Any, world: Worl
         headers=world.h["agent"],
     )
     assert asked.json() == {"id": request_id, "status": "complement_requested"}
+    told = [to for to, subject in await mails_to(ctx) if subject.startswith("Des compléments sont demandés")]
+    assert sorted(told) == sorted([str(world.manager.email), str(world.proxy.email)])
     h = world.h["manager"]
     detail = (await client.get(f"/api/v1/requests/{request_id}", headers=h)).json()
     assert detail["page"] == 2 and detail["complement_fields"] == ["montant"]
