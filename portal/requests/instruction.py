@@ -150,7 +150,7 @@ async def reject_file(
 ) -> Request:
     """A piece judged not conform (guide 001): the requester replaces it. The request asks for
     that field again (added to the fields of a complement already asked)."""
-    reason = clean_text(reason, limit=1000, what="Le motif")
+    reason = clean_text(reason, limit=1000, what="Le motif", one_line=True)
     async with ctx.db.unit_of_work() as uow:
         request, procedure = await _open_for_instruction(uow, actor, request_id)
         upload = await uow.session.get(RequestFile, file_id)
@@ -206,7 +206,7 @@ async def send_document(
 ) -> ReceivedDocument:
     """A document for the requester (a decision letter…): « Mes documents reçus » of every
     follower. Allowed in a final status too: the decision letter often comes with it."""
-    title = clean_text(title, limit=200, what="Le titre")
+    title = clean_text(title, limit=200, what="Le titre", one_line=True)
     async with ctx.db.unit_of_work() as uow:
         request = await request_for_instructor(uow.session, actor, request_id, lock=True)
         stored = store_checked(ctx, data)

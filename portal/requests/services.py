@@ -59,10 +59,12 @@ EDITABLE = (RequestStatus.DRAFT, RequestStatus.COMPLEMENT_REQUESTED)
 MAX_MESSAGE = 5000
 
 
-def clean_text(value: str, *, limit: int, what: str) -> str:
+def clean_text(value: str, *, limit: int, what: str, one_line: bool = False) -> str:
     text = value.strip()
     if not text:
         raise InvalidRequest(f"{what} est obligatoire.")
+    if one_line and re.search(r"[\x00-\x1f\x7f]", text):
+        raise InvalidRequest(f"{what} tient sur une ligne.")
     if len(text) > limit:
         raise InvalidRequest(f"{what} est trop long ({limit} caractères au plus).")
     return text
@@ -112,7 +114,7 @@ async def create_procedure(
     definition = parse_definition(pages, statuses)
     if audience not in {a.value for a in Audience}:
         raise InvalidRequest("Le public doit être « association » ou « person ».")
-    title = clean_text(title, limit=200, what="Le titre")
+    title = clean_text(title, limit=200, what="Le titre", one_line=True)
     if len(description) > 10000:
         raise InvalidRequest("La description est trop longue (10 000 caractères au plus).")
     async with ctx.db.unit_of_work() as uow:

@@ -81,6 +81,8 @@ async def test_a_bad_definition_is_refused(client: Any, world: World) -> None:
         {**base, "statuses": [{"code": "draft", "label": "Brouillon", "final": True}]},
         {**base, "statuses": GRANT_STATUSES, "audience": "everyone"},
         {**base, "statuses": GRANT_STATUSES, "town": "brest"},
+        {**base, "statuses": GRANT_STATUSES, "title": "Deux\nlignes"},
+        {**base, "statuses": [{"code": "done", "label": "Fait\r\nBcc: x@y.fr", "final": True}]},
     ]
     for body in cases:
         response = await client.post("/api/v1/admin/procedures", json=body, headers=world.h["admin"])
