@@ -202,6 +202,14 @@ async def test_who_may_read_and_write_a_request(client: Any, world: World) -> No
         assert response.status_code == status, who
         if status == 403:
             assert response.json()["code"] == "forbidden"
+    (budget,) = (await client.get(f"/api/v1/requests/{request_id}", headers=world.h["proxy"])).json()["files"]
+    for who, status in expected_read.items():
+        response = await client.get(
+            f"/api/v1/requests/{request_id}/files/{budget['id']}", headers=world.h[who]
+        )
+        assert response.status_code == status, who
+        if status == 200:
+            assert response.content == PDF and response.headers["content-type"] == "application/pdf"
     # A draft: the town's side does not see it; a member of the association does.
     draft = (
         await client.post(
