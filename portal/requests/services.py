@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.associations.access import require_member
 from portal.associations.models import Association
+from portal.audit import record
 from portal.auth import Actor
 from portal.context import Context
 from portal.db import UnitOfWork
@@ -129,10 +130,21 @@ async def create_procedure(
         )
         uow.session.add(procedure)
         await uow.session.flush()
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="procedure.created",
+            entity="procedure",
+            entity_id=procedure.id,
+            data={"town": the_town.slug, "audience": audience},
+        )
     return procedure
 
 
-async def set_procedure_state(ctx: Context, actor: Actor, procedure_id: UUID, state: str) -> Procedure:
+async def set_procedure_state(
+    ctx: Context, actor: Actor, procedure_id: UUID, state: str, *, now: datetime
+) -> Procedure:
     """Open or close a procedure; a closed one takes no new request, those begun go on."""
     actor.require_staff("admin")
     if state not in {s.value for s in ProcedureState}:
@@ -141,7 +153,17 @@ async def set_procedure_state(ctx: Context, actor: Actor, procedure_id: UUID, st
         procedure = await uow.session.get(Procedure, procedure_id)
         if procedure is None:
             raise ProcedureNotFound()
-        procedure.state = state
+        if procedure.state != state:
+            procedure.state = state
+            action = "procedure.opened" if state == ProcedureState.OPEN else "procedure.closed"
+            await record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action=action,
+                entity="procedure",
+                entity_id=procedure.id,
+            )
     return procedure
 
 
@@ -218,7 +240,19 @@ async def start_request(
         uow.session.add(request)
         await uow.session.flush()
         _event(uow, request, RequestEventKind.CREATED, actor, now)
+        await audit_request(uow, actor, "request.created", request, now, procedure_id=procedure.id)
     return request
+
+
+async def audit_request(
+    uow: UnitOfWork, actor: Actor, action: str, request: Request, now: datetime, **data: Any
+) -> None:
+    """One audit entry for a request's state change (a page saved is not one: drafts change
+    at every « Suivant »)."""
+    await record(
+        uow, at=now, actor_account_id=actor.account_id, action=action, entity="request",
+        entity_id=request.id, data={"status": request.status, **data},
+    )  # fmt: skip
 
 
 def _event(
@@ -453,6 +487,9 @@ async def submit_request(ctx: Context, actor: Actor, request_id: UUID, *, now: d
         request.saved_at = now
         comment = "Compléments transmis" if answering else "Demande transmise"
         _event(uow, request, RequestEventKind.SUBMITTED, actor, now, comment)
+        await audit_request(
+            uow, actor, "request.submitted", request, now, number=request.number, answer=answering
+        )
         headline = "Compléments transmis" if answering else "Demande transmise"
         who = actor.display_name
         intro = (
@@ -616,6 +653,9 @@ async def post_message(
         )
         uow.session.add(message)
         await uow.session.flush()
+        await audit_request(
+            uow, actor, "request.message_posted", request, now, message_id=message.id, side=side
+        )
         if side == "town":
             await notify.tell_followers(
                 ctx,
