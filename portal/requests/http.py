@@ -80,13 +80,13 @@ async def all_procedures(ctx: Context, account: Actor) -> dict[str, Any]:
 
 @post("/admin/procedures/{procedure_id:uuid}/open", status_code=200, tags=TAGS)
 async def open_procedure(ctx: Context, account: Actor, procedure_id: UUID) -> dict[str, Any]:
-    procedure = await services.set_procedure_state(ctx, account, procedure_id, "open")
+    procedure = await services.set_procedure_state(ctx, account, procedure_id, "open", now=ctx.clock.now())
     return {"id": str(procedure.id), "status": procedure.state}
 
 
 @post("/admin/procedures/{procedure_id:uuid}/close", status_code=200, tags=TAGS)
 async def close_procedure(ctx: Context, account: Actor, procedure_id: UUID) -> dict[str, Any]:
-    procedure = await services.set_procedure_state(ctx, account, procedure_id, "closed")
+    procedure = await services.set_procedure_state(ctx, account, procedure_id, "closed", now=ctx.clock.now())
     return {"id": str(procedure.id), "status": procedure.state}
 
 

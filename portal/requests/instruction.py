@@ -29,6 +29,7 @@ from portal.requests.services import (
     _event,
     _row_query,
     _rows,
+    audit_request,
     clean_filename,
     clean_text,
     store_checked,
@@ -94,6 +95,7 @@ async def change_status(
         request.complement_fields = None
         request.saved_at = now
         _event(uow, request, RequestEventKind.STATUS, actor, now, comment)
+        await audit_request(uow, actor, "request.status_changed", request, now, closed=request.closed)
         await notify.tell_followers(
             ctx,
             uow,
@@ -132,6 +134,9 @@ async def request_complement(
         request.page = definition.page_of(fields[0]) if fields else 1
         request.saved_at = now
         _event(uow, request, RequestEventKind.COMPLEMENT, actor, now, message)
+        await audit_request(
+            uow, actor, "request.complement_requested", request, now, fields=request.complement_fields
+        )
         named = ", ".join(f.label for f in definition.fields() if fields and f.name in fields)
         await notify.tell_followers(
             ctx,
@@ -150,7 +155,7 @@ async def reject_file(
 ) -> Request:
     """A piece judged not conform (guide 001): the requester replaces it. The request asks for
     that field again (added to the fields of a complement already asked)."""
-    reason = clean_text(reason, limit=1000, what="Le motif")
+    reason = clean_text(reason, limit=1000, what="Le motif", one_line=True)
     async with ctx.db.unit_of_work() as uow:
         request, procedure = await _open_for_instruction(uow, actor, request_id)
         upload = await uow.session.get(RequestFile, file_id)
@@ -182,6 +187,9 @@ async def reject_file(
             now,
             f"{label} ({upload.filename}) : {reason}",
         )
+        await audit_request(
+            uow, actor, "request.file_rejected", request, now, file_id=upload.id, field=upload.field
+        )
         await notify.tell_followers(
             ctx,
             uow,
@@ -206,7 +214,7 @@ async def send_document(
 ) -> ReceivedDocument:
     """A document for the requester (a decision letter…): « Mes documents reçus » of every
     follower. Allowed in a final status too: the decision letter often comes with it."""
-    title = clean_text(title, limit=200, what="Le titre")
+    title = clean_text(title, limit=200, what="Le titre", one_line=True)
     async with ctx.db.unit_of_work() as uow:
         request = await request_for_instructor(uow.session, actor, request_id, lock=True)
         stored = store_checked(ctx, data)
@@ -223,6 +231,7 @@ async def send_document(
         uow.session.add(document)
         await uow.session.flush()
         _event(uow, request, RequestEventKind.DOCUMENT_SENT, actor, now, title)
+        await audit_request(uow, actor, "request.document_sent", request, now, document_id=document.id)
         await notify.tell_followers(
             ctx,
             uow,

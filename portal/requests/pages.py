@@ -611,7 +611,7 @@ async def admin_create_page(
 @post("/admin/demarches/{procedure_id:uuid}/{action:str}", include_in_schema=False)
 async def admin_state_page(ctx: Context, account: Actor, procedure_id: UUID, action: str) -> Response[Any]:
     target = {"ouvrir": "open", "fermer": "closed"}.get(action, action)
-    await services.set_procedure_state(ctx, account, procedure_id, target)
+    await services.set_procedure_state(ctx, account, procedure_id, target, now=ctx.clock.now())
     return Redirect(f"/admin/demarches?ok={'opened' if target == 'open' else 'closed'}", status_code=303)
 
 

@@ -18,7 +18,8 @@ from portal.requests.models import RequestStatus
 FieldType = Literal["text", "textarea", "email", "number", "date", "choice", "checkbox", "file"]
 
 Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+# One line: labels end up in mail subjects and page titles.
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Code = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 # Statuses every request goes through whatever the procedure: its own codes may not take them.

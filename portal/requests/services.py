@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.associations.access import require_member
 from portal.associations.models import Association
+from portal.audit import record
 from portal.auth import Actor
 from portal.context import Context
 from portal.db import UnitOfWork
@@ -51,7 +52,7 @@ from portal.requests.models import (
     VaultDocument,
 )
 from portal.requests.procedures import Definition, dump_definition, load_definition, parse_definition
-from portal.requests.values import REQUIRED, FieldError, check_value, is_empty
+from portal.requests.values import MAX_TEXTAREA, REQUIRED, FieldError, check_value, is_empty
 from portal.towns.models import Town
 from portal.towns.services import town_by_slug
 
@@ -59,10 +60,12 @@ EDITABLE = (RequestStatus.DRAFT, RequestStatus.COMPLEMENT_REQUESTED)
 MAX_MESSAGE = 5000
 
 
-def clean_text(value: str, *, limit: int, what: str) -> str:
+def clean_text(value: str, *, limit: int, what: str, one_line: bool = False) -> str:
     text = value.strip()
     if not text:
         raise InvalidRequest(f"{what} est obligatoire.")
+    if one_line and re.search(r"[\x00-\x1f\x7f]", text):
+        raise InvalidRequest(f"{what} tient sur une ligne.")
     if len(text) > limit:
         raise InvalidRequest(f"{what} est trop long ({limit} caractères au plus).")
     return text
@@ -112,7 +115,7 @@ async def create_procedure(
     definition = parse_definition(pages, statuses)
     if audience not in {a.value for a in Audience}:
         raise InvalidRequest("Le public doit être « association » ou « person ».")
-    title = clean_text(title, limit=200, what="Le titre")
+    title = clean_text(title, limit=200, what="Le titre", one_line=True)
     if len(description) > 10000:
         raise InvalidRequest("La description est trop longue (10 000 caractères au plus).")
     async with ctx.db.unit_of_work() as uow:
@@ -127,10 +130,21 @@ async def create_procedure(
         )
         uow.session.add(procedure)
         await uow.session.flush()
+        await record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="procedure.created",
+            entity="procedure",
+            entity_id=procedure.id,
+            data={"town": the_town.slug, "audience": audience},
+        )
     return procedure
 
 
-async def set_procedure_state(ctx: Context, actor: Actor, procedure_id: UUID, state: str) -> Procedure:
+async def set_procedure_state(
+    ctx: Context, actor: Actor, procedure_id: UUID, state: str, *, now: datetime
+) -> Procedure:
     """Open or close a procedure; a closed one takes no new request, those begun go on."""
     actor.require_staff("admin")
     if state not in {s.value for s in ProcedureState}:
@@ -139,7 +153,17 @@ async def set_procedure_state(ctx: Context, actor: Actor, procedure_id: UUID, st
         procedure = await uow.session.get(Procedure, procedure_id)
         if procedure is None:
             raise ProcedureNotFound()
-        procedure.state = state
+        if procedure.state != state:
+            procedure.state = state
+            action = "procedure.opened" if state == ProcedureState.OPEN else "procedure.closed"
+            await record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action=action,
+                entity="procedure",
+                entity_id=procedure.id,
+            )
     return procedure
 
 
@@ -216,7 +240,19 @@ async def start_request(
         uow.session.add(request)
         await uow.session.flush()
         _event(uow, request, RequestEventKind.CREATED, actor, now)
+        await audit_request(uow, actor, "request.created", request, now, procedure_id=procedure.id)
     return request
+
+
+async def audit_request(
+    uow: UnitOfWork, actor: Actor, action: str, request: Request, now: datetime, **data: Any
+) -> None:
+    """One audit entry for a request's state change (a page saved is not one: drafts change
+    at every « Suivant »)."""
+    await record(
+        uow, at=now, actor_account_id=actor.account_id, action=action, entity="request",
+        entity_id=request.id, data={"status": request.status, **data},
+    )  # fmt: skip
 
 
 def _event(
@@ -333,7 +369,9 @@ async def save_page(
                     continue
                 stored[one.name] = check_value(one, value, file_ids=files.get(one.name, set()))
             except FieldError as exc:
-                stored[one.name] = value if isinstance(value, str | int | float | bool) else None
+                # Kept as typed so the page shows it again, but never more than a long text holds.
+                kept = value[:MAX_TEXTAREA] if isinstance(value, str) else value
+                stored[one.name] = kept if isinstance(kept, str | int | float | bool) else None
                 errors[one.name] = exc.message
         request.values = stored
         request.page = number if errors else min(number + 1, len(definition.pages))
@@ -449,6 +487,9 @@ async def submit_request(ctx: Context, actor: Actor, request_id: UUID, *, now: d
         request.saved_at = now
         comment = "Compléments transmis" if answering else "Demande transmise"
         _event(uow, request, RequestEventKind.SUBMITTED, actor, now, comment)
+        await audit_request(
+            uow, actor, "request.submitted", request, now, number=request.number, answer=answering
+        )
         headline = "Compléments transmis" if answering else "Demande transmise"
         who = actor.display_name
         intro = (
@@ -612,6 +653,9 @@ async def post_message(
         )
         uow.session.add(message)
         await uow.session.flush()
+        await audit_request(
+            uow, actor, "request.message_posted", request, now, message_id=message.id, side=side
+        )
         if side == "town":
             await notify.tell_followers(
                 ctx,

@@ -24,7 +24,7 @@ MAX_VAULT_DOCUMENTS = 200
 async def add_document(
     ctx: Context, actor: Actor, *, title: str, filename: str | None, data: bytes, now: datetime
 ) -> VaultDocument:
-    title = clean_text(title, limit=200, what="Le titre")
+    title = clean_text(title, limit=200, what="Le titre", one_line=True)
     stored = store_checked(ctx, data)
     async with ctx.db.unit_of_work() as uow:
         count = len(await _documents(uow.session, actor))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.accounts.models import Account, StaffRole
 from portal.accounts.services import add_staff_account
+from portal.audit import record
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import Forbidden, InvalidRequest
@@ -43,11 +44,30 @@ async def create_town(ctx: Context, *, slug: str, name: str, now: datetime) -> t
     async with ctx.db.unit_of_work() as uow:
         town = (await uow.session.execute(select(Town).where(Town.slug == slug))).scalar_one_or_none()
         if town is not None:
-            town.name = name
+            if town.name != name:
+                town.name = name
+                await record(
+                    uow,
+                    at=now,
+                    actor_account_id=None,
+                    action="town.renamed",
+                    entity="town",
+                    entity_id=town.id,
+                    data={"slug": slug},
+                )
             return town, False
         town = Town(slug=slug, name=name)
         uow.session.add(town)
         await uow.session.flush()
+        await record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="town.created",
+            entity="town",
+            entity_id=town.id,
+            data={"slug": slug},
+        )
         return town, True
 
 
@@ -109,6 +129,15 @@ async def create_agent(
         )
         for town in towns:
             uow.session.add(TownAgent(town_id=town.id, account_id=account.id))
+        await record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="town.agent_created",
+            entity="account",
+            entity_id=account.id,
+            data={"towns": [t.slug for t in towns]},
+        )
     return account, towns
 
 

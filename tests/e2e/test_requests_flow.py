@@ -86,6 +86,20 @@ async def test_grant_request_from_draft_to_decision(
     await screenshot(page, "demande-page-2-erreurs")
     await page.get_by_role("button", name="Enregistrer et quitter").click()
     assert "Demandes en cours" in await page.inner_text("main")
+    await page.goto(url + "/collectivites/quimper")
+    await page.get_by_role("link", name="Demande de subvention").first.click()
+    main = await page.inner_text("main")
+    assert "Vous aviez déjà commencé à remplir ce formulaire" in main
+    assert re.search(r"reprendre ma demande du \d\d/\d\d/\d{4} \d\d:\d\d, sur la page 2", main)
+    await screenshot(page, "demarche-brouillons")
+
+    # Meanwhile the RIB goes into the mandataire's porte-documents.
+    await page.goto(url + "/porte-documents")
+    await page.get_by_label("Titre").fill("RIB de l'association")
+    await page.get_by_label("Fichier").set_input_files(str(rib))
+    await page.get_by_role("button", name="Ajouter").click()
+    assert "RIB de l'association" in await page.inner_text("main")
+    await screenshot(page, "porte-documents")
 
     # Back later from « Mes demandes »: the draft resumes on page 2 with what was typed.
     await page.goto(url + "/demandes")
@@ -100,11 +114,16 @@ async def test_grant_request_from_draft_to_decision(
     await page.get_by_role("button", name="Suivant").click()
     assert "3. Pièces jointes" in await page.inner_text("main")
     await page.get_by_label("Budget prévisionnel de l'action").set_input_files(str(budget))
-    await page.get_by_label("Relevé d'identité bancaire").set_input_files(str(rib))
+    await (
+        page.get_by_label("Ou choisir dans mon porte-documents")
+        .nth(1)
+        .select_option(label="RIB de l'association (rib.pdf)")
+    )
     await page.get_by_label("J'atteste sur l'honneur").check()
     await screenshot(page, "demande-page-3")
     await page.get_by_role("button", name="Suivant").click()
-    assert "Récapitulatif" in await page.inner_text("main")
+    main = await page.inner_text("main")
+    assert "Récapitulatif" in main and "rib.pdf" in main and "budget.pdf" in main
     await screenshot(page, "demande-recapitulatif")
     await page.get_by_role("button", name="Valider et transmettre").click()
     main = await page.inner_text("main")
@@ -165,3 +184,19 @@ async def test_grant_request_from_draft_to_decision(
     await screenshot(page, "documents-recus")
     response = await page.request.get(url + "/demandes?etat=en-cours")
     assert response.status == 200
+
+
+async def test_admin_procedures_page(ctx: Context, live_server: Any, page: Any) -> None:
+    url = live_server.url
+    await make_town(ctx)
+    admin = await create_account(ctx, staff_role="admin")
+    await log_in(ctx, page, admin, url)
+    await page.goto(url + "/admin")
+    await page.get_by_role("link", name="Démarches en ligne").click()
+    await page.get_by_label("Titre").fill("Demande de subvention")
+    await page.get_by_role("button", name="Créer et ouvrir la démarche").click()
+    main = await page.inner_text("main")
+    assert "La démarche est créée et ouverte." in main and "Ouverte" in main
+    await screenshot(page, "admin-demarches")
+    await page.get_by_role("button", name="Fermer").click()
+    assert "Fermée" in await page.inner_text("main")

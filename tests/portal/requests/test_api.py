@@ -81,6 +81,8 @@ async def test_a_bad_definition_is_refused(client: Any, world: World) -> None:
         {**base, "statuses": [{"code": "draft", "label": "Brouillon", "final": True}]},
         {**base, "statuses": GRANT_STATUSES, "audience": "everyone"},
         {**base, "statuses": GRANT_STATUSES, "town": "brest"},
+        {**base, "statuses": GRANT_STATUSES, "title": "Deux\nlignes"},
+        {**base, "statuses": [{"code": "done", "label": "Fait\r\nBcc: x@y.fr", "final": True}]},
     ]
     for body in cases:
         response = await client.post("/api/v1/admin/procedures", json=body, headers=world.h["admin"])
@@ -141,6 +143,12 @@ async def test_page_errors_keep_what_was_typed(client: Any, world: World) -> Non
     assert good.json() == {"id": request_id, "status": "draft", "page": 3}
     detail = (await client.get(f"/api/v1/requests/{request_id}", headers=h)).json()
     assert detail["values"]["montant"] == 1500
+    huge = await client.put(
+        f"/api/v1/requests/{request_id}/pages/2", json={"values": {**PAGE2, "objet": "x" * 50_000}}, headers=h
+    )
+    assert huge.status_code == 400 and "trop long" in huge.json()["extra"]["fields"]["objet"]
+    kept = (await client.get(f"/api/v1/requests/{request_id}", headers=h)).json()["values"]["objet"]
+    assert len(kept) == 10_000  # as typed, up to what a long text holds
     unknown = await client.put(f"/api/v1/requests/{request_id}/pages/2", json={"values": {"x": 1}}, headers=h)
     assert unknown.status_code == 400 and "x" in unknown.json()["extra"]["fields"]
     assert (
@@ -194,6 +202,14 @@ async def test_who_may_read_and_write_a_request(client: Any, world: World) -> No
         assert response.status_code == status, who
         if status == 403:
             assert response.json()["code"] == "forbidden"
+    (budget,) = (await client.get(f"/api/v1/requests/{request_id}", headers=world.h["proxy"])).json()["files"]
+    for who, status in expected_read.items():
+        response = await client.get(
+            f"/api/v1/requests/{request_id}/files/{budget['id']}", headers=world.h[who]
+        )
+        assert response.status_code == status, who
+        if status == 200:
+            assert response.content == PDF and response.headers["content-type"] == "application/pdf"
     # A draft: the town's side does not see it; a member of the association does.
     draft = (
         await client.post(
@@ -285,7 +301,7 @@ async def test_status_change_authorization_unknown_status_and_closed(
     assert sorted(told) == sorted([str(world.manager.email), str(world.proxy.email)])
 
 
-async def test_complement_on_named_fields_then_resubmit(client: Any, world: World) -> None:
+async def test_complement_on_named_fields_then_resubmit(client: Any, ctx: Context, world: World) -> None:
     request_id = await submitted_request(client, world)
     url = f"/api/v1/instruction/requests/{request_id}/complement"
     assert (await client.post(url, json={"message": "x"}, headers=world.h["other_agent"])).status_code == 403
@@ -297,6 +313,8 @@ async def test_complement_on_named_fields_then_resubmit(client: Any, world: Worl
         headers=world.h["agent"],
     )
     assert asked.json() == {"id": request_id, "status": "complement_requested"}
+    told = [to for to, subject in await mails_to(ctx) if subject.startswith("Des compléments sont demandés")]
+    assert sorted(told) == sorted([str(world.manager.email), str(world.proxy.email)])
     h = world.h["manager"]
     detail = (await client.get(f"/api/v1/requests/{request_id}", headers=h)).json()
     assert detail["page"] == 2 and detail["complement_fields"] == ["montant"]

@@ -61,3 +61,34 @@ async def test_deleting_an_account_empties_its_vault_only(ctx: Context, world: W
     assert await vault.list_documents(ctx, mine) == []
     async with ctx.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(VaultDocument)) == 1
+
+
+async def test_every_state_change_is_audited(ctx: Context, world: World) -> None:
+    from portal.audit import AuditEntry
+    from portal.requests import instruction
+
+    request_id = await _ready(ctx, world)
+    requester, agent = actor_of(world.stranger), actor_of(world.agent)
+    await services.submit_request(ctx, requester, request_id, now=ctx.clock.now())
+    await instruction.request_complement(ctx, agent, request_id, message="La plaque ?", now=ctx.clock.now())
+    await services.submit_request(ctx, requester, request_id, now=ctx.clock.now())
+    await services.post_message(ctx, agent, request_id, "Merci", now=ctx.clock.now())
+    await instruction.change_status(ctx, agent, request_id, status="done", now=ctx.clock.now())
+    async with ctx.db.read() as session:
+        rows = (
+            await session.execute(
+                select(AuditEntry.action, AuditEntry.actor_account_id, AuditEntry.data)
+                .where(AuditEntry.entity_id == str(request_id))
+                .order_by(AuditEntry.at, AuditEntry.id)
+            )
+        ).all()
+    assert [action for action, _a, _d in rows] == [
+        "request.created",
+        "request.submitted",
+        "request.complement_requested",
+        "request.submitted",
+        "request.message_posted",
+        "request.status_changed",
+    ]
+    assert rows[1][1] == world.stranger.id and rows[1][2]["number"] == "QUI-2027-000001"
+    assert rows[-1][1] == world.agent.id and rows[-1][2] == {"status": "done", "closed": True}

@@ -3,9 +3,6 @@ list and page, and `carnet town create` / `carnet staff create --role agent` fro
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,8 @@ from portal.context import Context
 from portal.errors import DomainError, Forbidden
 from portal.towns import services
 from portal.towns.models import Town, TownAgent
-from tests.conftest import ROOT, TEST_SECRET
+from tests.cli import Ran, run_carnet
+from tests.conftest import TEST_SECRET
 from tests.factories import create_account
 from tests.portal.towns.factories import make_agent, make_town
 
@@ -118,22 +116,14 @@ async def test_town_page_and_index(client: Any, ctx: Context) -> None:
     assert missing.status_code == 404
 
 
-def _carnet(database_url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
+def _carnet(database_url: str, data_dir: Path, *args: str) -> Ran:
+    """`carnet ARGS` on the test's database (in this process, as tests/cli.py runs commands)."""
+    env: dict[str, str | None] = {
         "CARNET_DATABASE_URL": database_url,
         "CARNET_DATA_DIR": str(data_dir),
         "CARNET_SECRET_KEY": TEST_SECRET,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "portal.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_carnet(env, *args)
 
 
 async def test_cli_town_create_and_agent(ctx: Context, database_url: str, tmp_path: Path) -> None:
