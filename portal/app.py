@@ -219,7 +219,12 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         },
         before_request=refuse_unsafe_input,
         # Outermost first: the id covers everything, the latency everything but it.
-        middleware=[request_id_middleware, PROMETHEUS.middleware, run_jobs_after_response, *module_middleware],
+        middleware=[
+            request_id_middleware,
+            PROMETHEUS.middleware,
+            run_jobs_after_response,
+            *module_middleware,
+        ],
         compression_config=COMPRESSION,
         before_send=[add_security_headers],
         exception_handlers={
