@@ -127,9 +127,25 @@ async def test_the_export_holds_everything_and_nothing_of_another_family(ctx: Co
         now=now,
     )
 
+    from portal.alerts.models import Alert
+
+    async with ctx.db.unit_of_work() as uow:
+        uow.session.add(
+            Alert(
+                account_id=family.account.id,
+                kind="booking",
+                title="Réservation confirmée",
+                link="/reservations",
+            )
+        )
+        uow.session.add(
+            Alert(account_id=other.account.id, kind="booking", title="Pas la mienne", link="/reservations")
+        )
     answer = await client.get(f"{API}/me/export", headers=family.headers)
     assert answer.status_code == 200, answer.text
     export = answer.json()
+    assert [a["title"] for a in export["alerts"]] == ["Réservation confirmée"]
+    assert export["requests"] == [] and export["messages"] == []
     for key in (
         "account",
         "participants",
