@@ -35,6 +35,7 @@ from booking.errors import (
     SessionNotStarted,
     SessionStarted,
 )
+from booking.forfeits import forfeited_bookings, return_forfeited_booking
 from booking.models import (
     Attendance,
     Booking,
@@ -906,6 +907,8 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
+                # Families whose late cancellation forfeited coupons get them back (booking/forfeits.py).
+                families |= {b.family_account_id for b in await forfeited_bookings(db, session_id)}
                 # Rule 2: every wallet first, in a sorted order, then the session.
                 for family_id in sorted(families):
                     await lock_family_wallet(uow, family_id)
@@ -961,10 +964,11 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
-                if {b.family_account_id for b in bookings} - families:
+                forfeited = await forfeited_bookings(db, session_id)
+                if {b.family_account_id for b in [*bookings, *forfeited]} - families:
                     raise _FamiliesChanged()
                 result_data = await _refund_partner_cancel(
-                    ctx, uow, session, activity, bookings, children, reason, now, tz
+                    ctx, uow, session, activity, bookings, children, reason, now, tz, forfeited=forfeited
                 )
                 for child_session_id in child_seats:
                     ctx.jobs.enqueue(uow, PROMOTE_JOB, str(child_session_id))
@@ -992,6 +996,8 @@ async def _refund_partner_cancel(
     reason: str,
     now: datetime,
     tz: str,
+    *,
+    forfeited: Sequence[Booking] = (),
 ) -> dict[str, Any]:
     db = uow.session
     people = {
@@ -999,7 +1005,7 @@ async def _refund_partner_cancel(
         for p in (
             await db.execute(
                 select(Participant).where(
-                    Participant.id.in_({b.participant_id for b in [*bookings, *children]})
+                    Participant.id.in_({b.participant_id for b in [*bookings, *children, *forfeited]})
                 )
             )
         ).scalars()
@@ -1038,6 +1044,20 @@ async def _refund_partner_cancel(
         by_family[child.family_account_id].append(
             {"booking": child, "participant": participant, "refunded": refunded}
         )
+    for lost in forfeited:
+        participant = people[lost.participant_id]
+        memo = (
+            f"Coupons perdus rendus, séance annulée par le partenaire : {activity.title} — "
+            f"{participant.first_name} — {session_date(session.starts_at, tz):%d/%m}"
+        )
+        refunded = await return_forfeited_booking(uow, lost, now=now, memo=memo)
+        if refunded:
+            if lost.session_id == session.id:
+                refunded_bookings += 1
+                refunded_coupons += refunded
+            by_family[lost.family_account_id].append(
+                {"booking": lost, "participant": participant, "refunded": refunded, "returned": True}
+            )
     for family_id, lines in by_family.items():
         email = await _family_email(db, family_id)
         if email:

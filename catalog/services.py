@@ -699,6 +699,9 @@ def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str)
     )
 
 
+WAITLIST_PROMOTE_JOB = "booking.jobs:promote_waitlist"
+
+
 async def create_session(
     ctx: Context, actor: Actor, activity_id: UUID, data: SessionInput, *, now: datetime
 ) -> ActivitySession:
@@ -789,6 +792,10 @@ async def update_session(
             if booked_terms_change and taken:
                 raise SessionHasBookings()
             raise CapacityBelowTaken()
+        if merged.capacity > row.capacity:
+            # New seats go to the waiting list at once, not at the next sweep. The job is booking's,
+            # named (catalog never imports booking); it does nothing when nobody waits.
+            ctx.jobs.enqueue(uow, WAITLIST_PROMOTE_JOB, str(session_id))
         await uow.session.refresh(row)
     return row
 

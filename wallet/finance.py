@@ -46,6 +46,7 @@ FLOW_CODES = (
     TransferCode.FORFEIT,
     TransferCode.SETTLE,
     TransferCode.ADJUSTMENT,
+    TransferCode.FORFEIT_RETURN,
 )
 
 
@@ -483,7 +484,9 @@ async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, 
         "purchased": totals[TransferCode.PURCHASE],
         "reversed": totals[TransferCode.PURCHASE_REVERSAL],
         "redeemed": totals[TransferCode.REDEEM],
-        "refunded": totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL],
+        "refunded": totals[TransferCode.REFUND]
+        + totals[TransferCode.PARTNER_CANCEL]
+        + totals[TransferCode.FORFEIT_RETURN],
         "partner_cancelled": totals[TransferCode.PARTNER_CANCEL],
         "forfeited": totals[TransferCode.FORFEIT],
         "settled": totals[TransferCode.SETTLE],
@@ -507,7 +510,7 @@ def flows_svg(flows: dict[str, Any]) -> str:
 
     def value(day: dict[str, Any], key: str) -> int:
         if key == "refund":
-            return int(day["refund"] + day["partner_cancel"])
+            return int(day["refund"] + day["partner_cancel"] + day["forfeit_return"])
         if key == "forfeit":
             return int(day["forfeit"] + day["settle"])
         return int(day[key])
@@ -603,12 +606,18 @@ async def partner_statement(
         )
         if t.code == TransferCode.REDEEM:
             line.update(label=t.memo, coupons=t.amount, redeemed_at=t.created_at.isoformat())
-        else:
+        elif line["outcome"] != TransferCode.FORFEIT_RETURN:  # a returned forfeit reads so, whatever
+            # the order of two transfers written in the same instant
             line.update(outcome=t.code, outcome_at=t.created_at.isoformat())
             line["coupons"] = line["coupons"] or t.amount
         if period.starts_at <= t.created_at < period.ends_at:
             totals[t.code] += t.amount
-    refunded = totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL]
+    # A forfeit given back when the partner cancelled the session leaves the partner too.
+    refunded = (
+        totals[TransferCode.REFUND]
+        + totals[TransferCode.PARTNER_CANCEL]
+        + totals[TransferCode.FORFEIT_RETURN]
+    )
     return {
         "association_id": str(association_id),
         "association_name": association.name,
@@ -619,6 +628,7 @@ async def partner_statement(
         "refunded_coupons": refunded,
         "partner_cancelled_coupons": totals[TransferCode.PARTNER_CANCEL],
         "forfeited_coupons": totals[TransferCode.FORFEIT],
+        "forfeit_returned_coupons": totals[TransferCode.FORFEIT_RETURN],
         "settled_coupons": totals[TransferCode.SETTLE],
         "amount_cents": (totals[TransferCode.REDEEM] - refunded) * price,
         "bookings": list(bookings.values()),
@@ -645,7 +655,7 @@ async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[
                     Association.id,
                     Association.name,
                     total(TransferCode.REDEEM),
-                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL),
+                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL, TransferCode.FORFEIT_RETURN),
                     total(TransferCode.FORFEIT),
                     total(TransferCode.SETTLE),
                 )

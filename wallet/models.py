@@ -40,6 +40,9 @@ class TransferCode(enum.StrEnum):
     FORFEIT = "forfeit"  # held → partner: cancelled after the deadline, the partner keeps them
     SETTLE = "settle"  # held → partner: the session took place
     ADJUSTMENT = "adjustment"  # adjustments ↔ any wallet, by finance
+    # partner → family: a late cancellation's forfeited coupons come back because the partner then
+    # cancelled the session (it never took place, so the partner earned nothing). After a forfeit.
+    FORFEIT_RETURN = "forfeit_return"
 
 
 class LedgerAccount(Base):
