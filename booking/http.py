@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
+from booking.group_waitlist import join_group_waitlist
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
@@ -427,14 +428,8 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
         )
     try:
         if form.get("waitlist"):
-            result = await join_waitlist(
-                ctx,
-                account,
-                requests[0].session_id,
-                participant_id=requests[0].participant_id,
-                companion_participant_id=requests[0].companion_participant_id,
-                now=ctx.clock.now(),
-            )
+            # Every participant ticked waits, as one entry served all or nothing.
+            result = await join_group_waitlist(ctx, account, items=requests, now=ctx.clock.now())
             return Redirect(f"/reservations?liste={result['position']}", status_code=303)
         if len(requests) == 1:
             receipt = await book_session(
@@ -726,6 +721,15 @@ page_routes = [
     partner_cancel_submit,
     partner_waitlist_remove_submit,
 ]
+
+# Family-group waiting lists and partner additions live in their own file.
+from booking.http_programmes import api_routes as _programme_api  # noqa: E402
+from booking.http_programmes import page_routes as _programme_pages  # noqa: E402
+from booking.http_waitlist import api_routes as _waitlist_api  # noqa: E402
+from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
+
+api_routes += _waitlist_api + _programme_api
+page_routes += _waitlist_pages + _programme_pages
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]

@@ -70,6 +70,7 @@ class TickReport:
     settled_bookings: int = 0
     reminders: int = 0
     promoted: int = 0
+    draws: int = 0
     failed: list[str] = field(default_factory=list)
 
 
@@ -77,6 +78,15 @@ async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
     """One pass of the periodic work. A part that fails is logged and named in the report; the
     others still run (the next tick retries it)."""
     report = TickReport()
+    try:
+        # First: a programme's draw at the end of its lottery window (once only), so that the
+        # sweep below already serves the waiting lists it fills.
+        from booking.lottery import draw_due_programmes
+
+        report.draws = await draw_due_programmes(ctx, now=now)
+    except Exception:
+        log.exception("periodic: lottery draw failed")
+        report.failed.append("draw")
     try:
         report.settled_sessions, report.settled_bookings = await settle_due_sessions(ctx, now=now)
     except Exception:

@@ -47,6 +47,7 @@ from booking.models import (
     WaitlistStatus,
     new_id,
 )
+from booking.programmes import check_programme_open
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
@@ -337,6 +338,8 @@ async def _book(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.programme_id is not None:  # a programme's opening (and lottery) binds it too
+            await check_programme_open(db, activity.programme_id, now, tz)
         participant = participants[request.participant_id]
         day = session_date(session.starts_at, tz)
         companion = check_eligibility(request, session, activity, participants, day)

@@ -20,6 +20,9 @@ The invariants, each with the name a violation carries:
 - `forfeit_return_invalid`: a forfeit given back by a partner cancellation (`forfeit_return`,
   partner → family) follows that booking's forfeit, once, for the same amount, from the partner the
   forfeit paid to the wallet the redeem took from, under the id derived from the booking.
+- `hold_invalid`: a lottery wish's hold (`wish:<id>:hold`, family → pending) is released at most
+  once (`wish:<id>:release`), for the same amount, back to the wallet it came from, not before it;
+  the `pending` account is never negative.
 
 The check reads one snapshot (REPEATABLE READ on PostgreSQL, one read transaction on SQLite) and
 streams the accounts in batches, so it runs beside live traffic and reports progress on big ledgers.
@@ -59,6 +62,8 @@ ALLOWED_ACCOUNTS: dict[str, tuple[set[str], set[str]]] = {
     TransferCode.SETTLE: ({"system:held"}, {"partner"}),
     TransferCode.ADJUSTMENT: ({"system:adjustments", "family"}, {"system:adjustments", "family"}),
     TransferCode.FORFEIT_RETURN: ({"partner"}, {"family"}),
+    TransferCode.HOLD: ({"family"}, {"system:pending"}),
+    TransferCode.HOLD_RELEASE: ({"system:pending"}, {"family"}),
 }
 
 
@@ -131,6 +136,7 @@ async def check_ledger(
         await _check_purchases(session, report, say)
         await _check_bookings(session, report, say)
         await _check_forfeit_returns(session, report, say)
+        await _check_holds(session, report, say)
     if report.total_debits != report.total_credits:
         report.add(
             "unbalanced_ledger",
@@ -249,7 +255,8 @@ async def _check_accounts(
                         computed=computed,
                     )
             elif (
-                row.kind == LedgerAccountKind.PARTNER or row.system_code == SystemAccount.HELD
+                row.kind == LedgerAccountKind.PARTNER
+                or row.system_code in (SystemAccount.HELD, SystemAccount.PENDING)
             ) and computed < 0:
                 report.add(
                     "negative_balance",
@@ -507,3 +514,45 @@ async def _check_forfeit_returns(session: AsyncSession, report: LedgerReport, sa
                 booking_id=booking_id,
             )
     say("pertes rendues vérifiées")
+
+
+async def _check_holds(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    """Each lottery hold against its release, by their derived ids (`wish:<id>:hold` /
+    `wish:<id>:release`)."""
+    holds: dict[str, tuple[int, Any, Any]] = {}
+    releases: list[tuple[str, int, Any, Any]] = []
+    rows = await session.execute(
+        select(
+            Transfer.id,
+            Transfer.code,
+            Transfer.amount,
+            Transfer.debit_account_id,
+            Transfer.credit_account_id,
+            Transfer.created_at,
+        ).where(Transfer.code.in_([str(TransferCode.HOLD), str(TransferCode.HOLD_RELEASE)]))
+    )
+    for transfer_id, code, amount, debit, credit, at in rows:
+        if code == TransferCode.HOLD:
+            if not (transfer_id.startswith("wish:") and transfer_id.endswith(":hold")):
+                report.add(
+                    "hold_invalid",
+                    f"la retenue {transfer_id} n'a pas l'identifiant d'un vœu.",
+                    transfer_id=transfer_id,
+                )
+            holds[transfer_id.removesuffix(":hold")] = (amount, debit, at)
+        else:
+            releases.append((transfer_id, amount, credit, at))
+    for transfer_id, amount, credit, at in releases:
+        hold = holds.get(transfer_id.removesuffix(":release")) if transfer_id.endswith(":release") else None
+        problem = None
+        if hold is None:
+            problem = "libère une retenue qui n'existe pas"
+        elif amount != hold[0]:
+            problem = f"libère {amount} coupon(s) pour {hold[0]} retenu(s)"
+        elif credit != hold[1]:
+            problem = "ne revient pas au portefeuille retenu"
+        elif at < hold[2]:
+            problem = "précède sa retenue"
+        if problem:
+            report.add("hold_invalid", f"la libération {transfer_id} {problem}.", transfer_id=transfer_id)
+    say("retenues de vœux vérifiées")

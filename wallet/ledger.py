@@ -370,6 +370,73 @@ async def return_forfeit(uow: UnitOfWork, *, booking_id: UUID, now: datetime, me
     return transfer
 
 
+def hold_transfer_id(wish_id: UUID) -> str:
+    return f"wish:{wish_id}:hold"
+
+
+def hold_release_transfer_id(wish_id: UUID) -> str:
+    return f"wish:{wish_id}:release"
+
+
+async def hold_coupons(
+    uow: UnitOfWork, *, family_account_id: UUID, wish_id: UUID, amount: int, now: datetime, memo: str
+) -> Transfer | None:
+    """A lottery wish holds its price (family → pending), once per wish: the coupons are no longer
+    spendable, nor spent; the draw ends every hold (release_hold). None for a free session.
+    InsufficientCoupons leaves nothing written."""
+    wallet = await lock_family_wallet(uow, family_account_id)
+    if amount <= 0:
+        return None
+    transfer_id = hold_transfer_id(wish_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    if (wallet.balance or 0) < amount:
+        raise InsufficientCoupons()
+    await _move_family_balance(uow, wallet, -amount)
+    pending = await system_account_id(uow, SystemAccount.PENDING)
+    return await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=wallet.id,
+        credit=pending,
+        amount=amount,
+        code=TransferCode.HOLD,
+        now=now,
+        memo=memo,
+    )
+
+
+async def release_hold(uow: UnitOfWork, *, wish_id: UUID, now: datetime, memo: str) -> Transfer | None:
+    """End a wish's hold: its coupons back to the family (pending → family), once. A booked wish
+    is then debited by the booking itself in the same transaction (the wallet stays locked), so
+    the coupons a family sees move as: held for the wish, then spent on the booking or freed.
+    The caller must have locked the family wallet (lock_family_wallet). None when nothing was held."""
+    hold = await uow.session.get(Transfer, hold_transfer_id(wish_id))
+    if hold is None:
+        return None
+    transfer_id = hold_release_transfer_id(wish_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    wallet = (
+        await uow.session.execute(
+            select(LedgerAccount).where(LedgerAccount.id == hold.debit_account_id).with_for_update()
+        )
+    ).scalar_one()
+    transfer = await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=hold.credit_account_id,
+        credit=wallet.id,
+        amount=hold.amount,
+        code=TransferCode.HOLD_RELEASE,
+        now=now,
+        memo=memo,
+    )
+    await _move_family_balance(uow, wallet, hold.amount)
+    await _recover_shortfall(uow, wallet, credited=hold.amount, cause=transfer_id, now=now)
+    return transfer
+
+
 def reversal_transfer_id(purchase_id: UUID, refunded_total_coupons: int) -> str:
     # One id per refund step: the cumulative coupons refunded once the step is applied.
     return f"purchase:{purchase_id}:reversal:{refunded_total_coupons}"

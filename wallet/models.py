@@ -29,6 +29,7 @@ class SystemAccount(enum.StrEnum):
     ISSUANCE = "issuance"  # where purchased coupons come from (its balance is minus all coupons sold)
     HELD = "held"  # coupons of bookings not yet settled, refunded or forfeited
     ADJUSTMENTS = "adjustments"  # finance corrections
+    PENDING = "pending"  # coupons held by lottery wishes until the draw (booked, or given back)
 
 
 class TransferCode(enum.StrEnum):
@@ -43,6 +44,8 @@ class TransferCode(enum.StrEnum):
     # partner → family: a late cancellation's forfeited coupons come back because the partner then
     # cancelled the session (it never took place, so the partner earned nothing). After a forfeit.
     FORFEIT_RETURN = "forfeit_return"
+    HOLD = "hold"  # family → pending: a lottery wish holds its price until the draw
+    HOLD_RELEASE = "hold_release"  # pending → family: the draw ends the hold (then booked or freed)
 
 
 class LedgerAccount(Base):
