@@ -194,7 +194,7 @@ async def test_wishes_hold_coupons_and_the_draw_books_waitlists_and_frees_them(
     page = await api.get(f"/programmes/{programme_id}/voeux")
     assert page.status_code == 200
     assert (
-        "place attribuée" in page.text and "Coupons libérés par le tirage : <strong>2</strong>" in page.text
+        "Place attribuée" in page.text and "Coupons libérés par le tirage : <strong>2</strong>" in page.text
     )
     await assert_ledger_consistent(ctx)
 
@@ -280,3 +280,40 @@ async def test_the_draw_racing_late_direct_bookings_never_oversells(
         )
     assert spent == priced
     await assert_ledger_consistent(ctx)
+
+
+async def test_the_ledger_check_names_a_release_without_its_hold(api: Any, ctx: Context, clock: Any) -> None:
+    from wallet.models import Transfer
+
+    programme_id, _admin, _partner, _activity, first, _second, opens = await programme_with_sessions(
+        api, ctx, clock, seats=2
+    )
+    family = await a_family(ctx, 10)
+    clock.set(opens)
+    await place_wishes(
+        ctx, family.actor, uuid.UUID(programme_id), items=[(first.id, family.child.id, 1)], now=opens
+    )
+    assert (await check_ledger(ctx)).ok
+    async with ctx.db.read() as db:
+        hold = await db.scalar(select(Transfer).where(Transfer.code == "hold"))
+    assert hold is not None and hold.id.startswith("wish:") and hold.amount == 3
+    # A forged release: of a wish that held nothing, and a second one for the real hold under another id.
+    async with ctx.db.unit_of_work() as uow:
+        for transfer_id in (f"wish:{uuid.uuid4()}:release", "manual:release"):
+            uow.session.add(
+                Transfer(
+                    id=transfer_id,
+                    debit_account_id=hold.credit_account_id,
+                    credit_account_id=hold.debit_account_id,
+                    amount=3,
+                    code="hold_release",
+                    memo="",
+                    created_at=opens,
+                )
+            )
+    invalid = sorted(
+        v.details["transfer_id"]
+        for v in (await check_ledger(ctx)).violations
+        if v.invariant == "hold_invalid"
+    )
+    assert len(invalid) == 2 and "manual:release" in invalid
