@@ -112,3 +112,16 @@ class LotteryOpen(Conflict):
 class AlreadyWished(Conflict):
     code = "already_wished"
     message = "Ce participant a déjà formulé un vœu pour cette séance."
+
+
+class BookingOnRequestRequired(Conflict):
+    code = "booking_on_request"
+    message = (
+        "Cette activité se réserve sur demande : envoyez votre demande au partenaire, "
+        "qui vous répondra (aucun coupon n'est débité avant son accord)."
+    )
+
+
+class RequestNotPending(Conflict):
+    code = "request_not_pending"
+    message = "Cette demande a déjà reçu une réponse."

@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from booking.errors import AlreadyBooked, AlreadyWaiting, SessionNotFull
+from booking.errors import AlreadyBooked, AlreadyWaiting, BookingOnRequestRequired, SessionNotFull
 from booking.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus, new_id
 from booking.rules import check_open, session_date
 from booking.services import (
@@ -76,6 +76,8 @@ async def join_group_waitlist(
         }
         if set(rows) != session_ids:
             raise NotFound("Séance introuvable.")
+        if any(a.on_request for _s, a in rows.values()):
+            raise BookingOnRequestRequired()
         if len({a.id for _s, a in rows.values()}) != 1:
             raise InvalidRequest("Un groupe attend des places d'une seule activité (ses séances associées).")
         people_ids = {i.participant_id for i in items} | {

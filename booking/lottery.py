@@ -92,8 +92,8 @@ async def place_wishes(
             session, activity = rows[session_id]
             if session.status != SessionStatus.SCHEDULED or activity.status != "published":
                 raise LotteryClosed("Cette séance n'est pas proposée.")
-            if activity.duo:
-                raise InvalidRequest("Les activités DUO se réservent après le tirage.")
+            if activity.duo or activity.on_request:
+                raise InvalidRequest("Les activités DUO ou sur demande se réservent après le tirage.")
             check_eligibility(
                 BookingRequest(session_id, participant_id),
                 session,

@@ -199,3 +199,39 @@ class LotteryWish(Base):
     batch_id: Mapped[UUID] = mapped_column(GUID)
     booking_id: Mapped[UUID | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
     draw_order: Mapped[int | None] = mapped_column(Integer)
+
+
+class RequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # the partner agreed: the booking was made then, coupons debited then
+    DECLINED = "declined"
+
+
+class BookingOnRequest(Base):
+    """A family's request to book a session of an activity booked on request (« avant toute
+    inscription, prendre contact avec le partenaire »). Nothing is debited until accepted."""
+
+    __tablename__ = "booking_requests"
+    __table_args__ = (
+        CheckConstraint("status in ('pending', 'accepted', 'declined')", name="status"),
+        Index(
+            "uq_booking_requests_session_participant_pending",
+            "session_id",
+            "participant_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_booking_requests_session_status", "session_id", "status"),
+        Index("ix_booking_requests_family", "family_account_id"),
+    )
+
+    session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="RESTRICT"))
+    participant_id: Mapped[UUID] = mapped_column(ForeignKey("participants.id", ondelete="RESTRICT"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    message: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    booking_id: Mapped[UUID | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    decided_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

@@ -25,6 +25,7 @@ from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
     BookingClosed,
+    BookingOnRequestRequired,
     CancellationTermsChanged,
     CompanionRequired,
     IdempotencyKeyReused,
@@ -305,6 +306,7 @@ async def _book(
     document_check: DocumentCheck,
     group_id: UUID | None = None,
     from_waitlist: bool = False,
+    from_request: bool = False,
 ) -> list[tuple[Booking, ActivitySession, Activity, Participant]]:
     """Book every request or none; the caller has locked the family's wallet already."""
     if not requests:
@@ -338,6 +340,8 @@ async def _book(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.on_request and not from_request:  # the partner's agreement first (booking/on_request.py)
+            raise BookingOnRequestRequired()
         if activity.programme_id is not None:  # a programme's opening (and lottery) binds it too
             await check_programme_open(db, activity.programme_id, now, tz)
         participant = participants[request.participant_id]

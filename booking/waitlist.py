@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from booking.errors import AlreadyBooked, AlreadyWaiting, SessionNotFull
+from booking.errors import AlreadyBooked, AlreadyWaiting, BookingOnRequestRequired, SessionNotFull
 from booking.models import Booking, BookingGroup, BookingStatus, WaitlistEntry, WaitlistStatus, new_id
 from booking.rules import check_open, session_date
 from booking.services import (
@@ -111,6 +111,8 @@ async def join_waitlist_for(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.on_request:  # no automatic booking: the partner agrees to each request
+            raise BookingOnRequestRequired()
         # The booking's own rule (ages, audience, the DUO adult and child), checked now: an entry
         # that could never be served would only hold its place for nothing.
         check_eligibility(

@@ -146,6 +146,7 @@ class ActivityBody(msgspec.Struct, forbid_unknown_fields=True):
     contact_email: ShortText = ""
     contact_phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
     programme_id: UUID | None = None
+    on_request: bool = False
 
 
 class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -166,6 +167,7 @@ class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
     contact_email: ShortText | None = None
     contact_phone: Annotated[str, msgspec.Meta(max_length=30)] | None = None
     programme_id: UUID | None = None
+    on_request: bool | None = None
 
 
 def session_json(ctx: Context, row: ActivitySession) -> dict[str, Any]:
@@ -202,6 +204,7 @@ def activity_json(activity: Activity) -> dict[str, Any]:
         "duo": activity.duo,
         "required_document_kinds": activity.required_document_kinds,
         "programme_id": activity.programme_id,
+        "on_request": activity.on_request,
         "contact": {
             "name": activity.contact_name,
             "email": activity.contact_email,
@@ -485,6 +488,7 @@ def public_activity_json(ctx: Context, found: services.PublicActivity) -> dict[s
         "family": activity.family,
         "max_children_per_adult": activity.max_children_per_adult,
         "duo": activity.duo,
+        "on_request": activity.on_request,
         "required_document_kinds": activity.required_document_kinds,
         "contact": {
             "name": activity.contact_name,

@@ -136,6 +136,9 @@ class Activity(Base):
     max_children_per_adult: Mapped[int] = mapped_column(Integer, default=2)
     # DUO: one booking and one price for an adult accompanied by a child.
     duo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # « Sport santé – handicap »: « avant toute inscription, prendre contact avec le partenaire ».
+    # A family sends a request; the partner accepts (the booking is made then) or declines.
+    on_request: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     required_document_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(320), default="")

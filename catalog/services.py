@@ -286,6 +286,7 @@ class ActivityInput:
     contact_email: str = ""
     contact_phone: str = ""
     programme_id: UUID | None = None
+    on_request: bool = False
 
 
 async def _check_programme(session: AsyncSession, programme_id: UUID | None) -> None:
@@ -389,6 +390,7 @@ async def create_activity(
             contact_email=data.contact_email.strip(),
             contact_phone=data.contact_phone.strip(),
             programme_id=data.programme_id,
+            on_request=data.on_request,
             status=ActivityStatus.DRAFT,
         )
         uow.session.add(activity)
@@ -441,6 +443,7 @@ async def update_activity(
             "family",
             "max_children_per_adult",
             "duo",
+            "on_request",
             "contact_name",
             "contact_email",
             "contact_phone",

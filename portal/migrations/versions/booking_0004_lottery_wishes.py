@@ -1,4 +1,5 @@
-"""booking: lottery wishes of a programme's window (ranked, their price held until the draw)
+"""booking: lottery wishes of a programme's window (ranked, their price held until the draw);
+requests to book an activity booked on request
 
 Revision ID: booking_0004
 Revises: booking_0003
@@ -83,5 +84,63 @@ def upgrade() -> None:
         )
 
 
+    op.create_table(
+        "booking_requests",
+        sa.Column("id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
+        sa.Column("session_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
+        sa.Column("participant_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
+        sa.Column("family_account_id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
+        sa.Column("message", sa.String(length=2000), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.String(length=1000), nullable=True),
+        sa.Column("booking_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True),
+        sa.Column("decided_by_account_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True),
+        sa.Column("decided_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
+        sa.CheckConstraint("status in ('pending', 'accepted', 'declined')", name=op.f("ck_booking_requests_status")),
+        sa.ForeignKeyConstraint(
+            ["booking_id"], ["bookings.id"], name=op.f("fk_booking_requests_booking_id_bookings"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_booking_requests_decided_by_account_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_booking_requests_family_account_id_accounts"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["participant_id"],
+            ["participants.id"],
+            name=op.f("fk_booking_requests_participant_id_participants"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["catalog_sessions.id"],
+            name=op.f("fk_booking_requests_session_id_catalog_sessions"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_booking_requests")),
+    )
+    with op.batch_alter_table("booking_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_booking_requests_family", ["family_account_id"], unique=False)
+        batch_op.create_index("ix_booking_requests_session_status", ["session_id", "status"], unique=False)
+        batch_op.create_index(
+            "uq_booking_requests_session_participant_pending",
+            ["session_id", "participant_id"],
+            unique=True,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
+
+
 def downgrade() -> None:
+    op.drop_table("booking_requests")
     op.drop_table("booking_lottery_wishes")

@@ -1,4 +1,5 @@
-"""catalog: programmes (a booking opening, an optional lottery window) and activities joining one
+"""catalog: programmes (a booking opening, an optional lottery window), activities joining one;
+activities booked on request
 
 Revision ID: catalog_0004
 Revises: catalog_0003
@@ -37,6 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_programmes")),
     )
     with op.batch_alter_table("catalog_activities", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("on_request", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(
             sa.Column("programme_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True)
         )
@@ -59,4 +61,5 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_catalog_activities_programme_id"))
         batch_op.drop_column("programme_id")
+        batch_op.drop_column("on_request")
     op.drop_table("catalog_programmes")
