@@ -109,6 +109,11 @@ class Booking(Base):
     attendance_marked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     from_waitlist: Mapped[bool] = mapped_column(default=False)
+    # The town's desk booked or cancelled it for the family (booking/desk.py): who, for the record.
+    booked_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    cancelled_by_account_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
 
 
 class WaitlistEntry(Base):

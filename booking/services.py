@@ -790,7 +790,7 @@ async def cancel_booking(
                 raise NotFound("Réservation introuvable.")
             cancelled_by = CancelledBy.FAMILY
         else:
-            actor.require_staff("admin")
+            actor.require_staff("desk")  # admin, or the town's desk acting for the family
             cancelled_by = CancelledBy.STAFF
         await lock_family_wallet(uow, booking.family_account_id)
         booking = await _load_booking(db, booking_id)
@@ -839,8 +839,8 @@ async def cancel_booking(
         lines = []
         for b in to_close:
             s, a = rows[b.session_id]
-            if cancelled_by == CancelledBy.STAFF:
-                code = TransferCode.REFUND
+            if cancelled_by == CancelledBy.STAFF and actor.has_staff_role("admin"):
+                code = TransferCode.REFUND  # the desk applies the family's own rule (below)
             else:
                 code = cancellation_outcome(now=now, cancellation_deadline_at=s.cancellation_deadline_at)
             who = cancelled_by if b is booking else CancelledBy.COMPANION
@@ -856,6 +856,13 @@ async def cancel_booking(
             lines.append({"booking": b, "session": s, "activity": a, "participant": people[b.participant_id]})
         if expected_refund is not None and expected_refund != refunded_total:
             raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
+        if cancelled_by == CancelledBy.STAFF:  # who did it, for the record
+            await db.execute(
+                update(Booking)
+                .where(Booking.id.in_([b.id for b in to_close]))
+                .values(cancelled_by_account_id=actor.account_id)
+                .execution_options(synchronize_session=False)
+            )
         email = await _family_email(db, booking.family_account_id)
         if email:
             await queue_mail(

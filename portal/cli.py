@@ -117,7 +117,7 @@ def staff() -> None:
 @staff.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "finance"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "finance", "desk"]))
 @click.option("--first-name", default="")
 @click.option("--last-name", default="")
 def staff_create(email: str, password: str, role: str, first_name: str, last_name: str) -> None:

@@ -76,7 +76,7 @@ async def create_staff_account(
 ) -> Account:
     """A verified staff account (`carnet staff create`)."""
     if role not in {r.value for r in StaffRole}:
-        raise InvalidRequest("Le rôle doit être « admin » ou « finance ».")
+        raise InvalidRequest("Le rôle doit être « admin », « finance » ou « desk ».")
     email = normalize_email(email)
     check_password_rule(password)
     async with ctx.db.unit_of_work() as uow:
