@@ -83,7 +83,6 @@ def upgrade() -> None:
             "ix_booking_lottery_wishes_programme_status", ["programme_id", "status"], unique=False
         )
 
-
     op.create_table(
         "booking_requests",
         sa.Column("id", advanced_alchemy.types.guid.GUID(length=16), nullable=False),
@@ -99,9 +98,14 @@ def upgrade() -> None:
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.CheckConstraint("status in ('pending', 'accepted', 'declined')", name=op.f("ck_booking_requests_status")),
+        sa.CheckConstraint(
+            "status in ('pending', 'accepted', 'declined')", name=op.f("ck_booking_requests_status")
+        ),
         sa.ForeignKeyConstraint(
-            ["booking_id"], ["bookings.id"], name=op.f("fk_booking_requests_booking_id_bookings"), ondelete="SET NULL"
+            ["booking_id"],
+            ["bookings.id"],
+            name=op.f("fk_booking_requests_booking_id_bookings"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["decided_by_account_id"],

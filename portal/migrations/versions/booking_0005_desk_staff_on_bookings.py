@@ -19,7 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("bookings", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("booked_by_account_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True))
+        batch_op.add_column(
+            sa.Column("booked_by_account_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True)
+        )
         batch_op.add_column(
             sa.Column("cancelled_by_account_id", advanced_alchemy.types.guid.GUID(length=16), nullable=True)
         )
@@ -41,7 +43,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("bookings", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_bookings_cancelled_by_account_id_accounts"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_bookings_cancelled_by_account_id_accounts"), type_="foreignkey"
+        )
         batch_op.drop_constraint(batch_op.f("fk_bookings_booked_by_account_id_accounts"), type_="foreignkey")
         batch_op.drop_column("cancelled_by_account_id")
         batch_op.drop_column("booked_by_account_id")
