@@ -17,6 +17,7 @@ from booking.services import cancel_booking
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
+from wallet.counter import sell_at_counter
 
 
 @dataclass
@@ -24,6 +25,12 @@ class DeskBookingIn:
     session_id: UUID
     participant_id: UUID
     companion_participant_id: UUID | None = None
+
+
+@dataclass
+class CounterSaleIn:
+    coupons: int
+    method: str
 
 
 @dataclass
@@ -53,6 +60,16 @@ async def api_book(
         participant_id=data.participant_id,
         companion_participant_id=data.companion_participant_id,
         now=ctx.clock.now(),
+    )
+
+
+@post("/desk/families/{account_id:uuid}/purchases", status_code=201, tags=["desk"])
+async def api_sell(
+    ctx: Context, account: Actor, account_id: UUID, data: JSONBody[CounterSaleIn]
+) -> dict[str, Any]:
+    """Coupons sold at the counter (cash, cheque, cheque_vacances): credited at once, receipt e-mailed."""
+    return await sell_at_counter(
+        ctx, account, account_id, coupons=data.coupons, method=data.method, now=ctx.clock.now()
     )
 
 
@@ -117,6 +134,20 @@ async def desk_submit(
                 now=ctx.clock.now(),
             )
             done = f"Réservation faite pour la famille ({receipt['price_coupons']} coupons débités)."
+        elif action == "vendre":
+            try:
+                coupons = int(str(form.get("coupons", "")))
+            except ValueError:
+                raise InvalidRequest("Le nombre de coupons est un nombre entier.") from None
+            sale = await sell_at_counter(
+                ctx,
+                account,
+                account_id,
+                coupons=coupons,
+                method=str(form.get("method", "")),
+                now=ctx.clock.now(),
+            )
+            done = f"Vente enregistrée : {sale['coupons']} coupons crédités, reçu envoyé (n° {sale['id']})."
         elif action == "corriger":
             try:
                 delta = int(str(form.get("delta", "")))
@@ -149,5 +180,5 @@ async def desk_submit(
     return Redirect(f"/guichet?q={quote(q)}&message={quote(done)}", status_code=303)
 
 
-api_routes = [api_find, api_book, api_cancel, api_adjust]
+api_routes = [api_find, api_book, api_sell, api_cancel, api_adjust]
 page_routes = [desk_page, desk_submit]

@@ -27,6 +27,7 @@ from wallet.errors import InvalidPeriod
 from wallet.models import (
     LedgerAccount,
     LedgerAccountKind,
+    PaymentProvider,
     ProviderEvent,
     Purchase,
     PurchaseReversal,
@@ -257,8 +258,14 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             }
         )
 
+    counter_sales = [p for p in paid_in_period if p.provider == PaymentProvider.COUNTER]
     for purchase in purchases.values():
         credit = credits.get(purchase.id)
+        if purchase.provider == PaymentProvider.COUNTER:
+            # Paid at the desk: no card evidence exists; the credit must match the sale.
+            if credit is None or credit.amount != purchase.coupons:
+                name("paid_not_credited", purchase, "La vente au guichet n'est pas créditée comme vendue.")
+            continue
         evidence = payments.get(purchase.id, [])
         marked_paid = purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED)
         if (marked_paid or evidence) and credit is None:
@@ -365,9 +372,21 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
         "to": period.end.isoformat(),
         "coupon_price_cents": price,
         "purchases": {
-            "count": len(paid_in_period),
-            "coupons": sum(p.coupons for p in paid_in_period),
-            "amount_cents": sum(p.amount_cents for p in paid_in_period),
+            "count": len(paid_in_period) - len(counter_sales),
+            "coupons": sum(p.coupons for p in paid_in_period if p.provider != PaymentProvider.COUNTER),
+            "amount_cents": sum(
+                p.amount_cents for p in paid_in_period if p.provider != PaymentProvider.COUNTER
+            ),
+        },
+        # Sold at the desk, on their own line: cash and cheques are counted there, not by Stripe.
+        "counter": {
+            "count": len(counter_sales),
+            "coupons": sum(p.coupons for p in counter_sales),
+            "amount_cents": sum(p.amount_cents for p in counter_sales),
+            "by_method": {
+                method: sum(p.amount_cents for p in counter_sales if p.counter_method == method)
+                for method in ("cash", "cheque", "cheque_vacances")
+            },
         },
         "payments": {"count": len(evidenced), "amount_cents": sum(a or 0 for _, a in evidenced)},
         "credited": {"count": int(credited_in_period[0]), "coupons": int(credited_in_period[1])},

@@ -118,6 +118,13 @@ class PurchaseStatus(enum.StrEnum):
 class PaymentProvider(enum.StrEnum):
     DEMO = "demo"
     STRIPE = "stripe"
+    COUNTER = "counter"  # sold at the town's desk (cash, cheque, chèques vacances): paid on the spot
+
+
+class CounterMethod(enum.StrEnum):
+    CASH = "cash"
+    CHEQUE = "cheque"
+    CHEQUE_VACANCES = "cheque_vacances"
 
 
 class Purchase(Base):
@@ -147,6 +154,9 @@ class Purchase(Base):
     failed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     refunded_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     failure_reason: Mapped[str | None] = mapped_column(String(300))
+    # A counter sale: how the family paid, and who sold it (wallet/counter.py).
+    counter_method: Mapped[str | None] = mapped_column(String(20))
+    sold_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
 
 
 class ProviderEvent(Base):

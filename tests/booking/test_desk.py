@@ -121,3 +121,50 @@ async def test_the_desk_page_finds_and_books(api: Any, ctx: Context) -> None:
     assert "Réservation faite pour la famille" in (await api.get(done.headers["location"])).text
     assert await balance_of(ctx, family.account.id) == 8
     await assert_ledger_consistent(ctx)
+
+
+async def test_a_counter_sale_credits_at_once_and_is_reconciled_on_its_own_line(
+    api: Any, ctx: Context
+) -> None:
+    from datetime import date
+
+    from portal.mail import MailMessage
+
+    _desk, desk_headers = await create_user(ctx, staff_role="desk", first_name="Gaëlle", last_name="Guichet")
+    _finance, finance_headers = await create_user(ctx, staff_role="finance")
+    family = await a_family(ctx, 0, api=True)
+    url = f"{API}/desk/families/{family.account.id}/purchases"
+    bad = await api.post(url, json={"coupons": 5, "method": "bitcoin"}, headers=desk_headers)
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_request")
+    assert (
+        await api.post(url, json={"coupons": 5, "method": "cash"}, headers=family.headers)
+    ).status_code == 403
+    sold = await api.post(url, json={"coupons": 5, "method": "cheque_vacances"}, headers=desk_headers)
+    assert sold.status_code == 201, sold.text
+    assert {k: sold.json()[k] for k in ("status", "provider", "coupons", "method")} == {
+        "status": "paid",
+        "provider": "counter",
+        "coupons": 5,
+        "method": "cheque_vacances",
+    }
+    await api.post(url, json={"coupons": 2, "method": "cash"}, headers=desk_headers)
+    assert await balance_of(ctx, family.account.id) == 7
+    wallet = (await api.get(f"{API}/wallet", headers=family.headers)).json()
+    assert wallet["balance"] == 7
+    async with ctx.db.read() as db:
+        receipts = (
+            (await db.execute(select(MailMessage).where(MailMessage.template == "wallet/counter_receipt")))
+            .scalars()
+            .all()
+        )
+    assert len(receipts) == 2 and "chèques vacances" in " ".join(m.body_text for m in receipts)
+    now = ctx.clock.now()
+    day = date(now.year, now.month, now.day)
+    report = (
+        await api.get(f"{API}/finance/reconciliation?from={day}&to={day}", headers=finance_headers)
+    ).json()
+    assert report["counter"]["count"] == 2 and report["counter"]["coupons"] == 7
+    assert report["counter"]["by_method"] == {"cash": 200, "cheque": 0, "cheque_vacances": 500}
+    assert report["purchases"]["count"] == 0  # not card payments
+    assert report["mismatches"] == []  # no card evidence is expected for them
+    await assert_ledger_consistent(ctx)
