@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
 from booking.group_waitlist import join_group_waitlist
+from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
@@ -754,3 +755,4 @@ page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]
+metric_sources = [refresh_booking_gauges]
