@@ -20,6 +20,7 @@ from booking.services import (
     default_document_check,
 )
 from participants.models import Participant
+from portal import audit
 from portal.accounts.models import Account
 from portal.auth import Actor
 from portal.context import Context
@@ -124,6 +125,15 @@ async def desk_book(
         booking, session, _activity, _participant = booked[0]
         booking.booked_by_account_id = actor.account_id
         await _confirmation_mail(ctx, uow, family.id, booked)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed_at_desk",
+            entity="booking",
+            entity_id=booking.id,
+            data={"family_account_id": family.id, "price_coupons": booking.price_coupons},
+        )
         receipt = booking_receipt(booking, session, ctx.settings.timezone)
     return {**receipt, "booked_by": actor.display_name}
 
@@ -156,4 +166,13 @@ async def desk_adjust(
             memo=f"Correction au guichet ({actor.display_name}) : {reason}"[:300],
         )
         wallet = await lock_family_wallet(uow, family.id)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.adjusted_at_desk",
+            entity="account",
+            entity_id=family.id,
+            data={"delta": delta, "reason": reason, "transfer_id": transfer.id},
+        )
         return {"id": transfer.id, "balance": wallet.balance or 0}

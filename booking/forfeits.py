@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.models import Booking, BookingStatus
+from portal import audit
 from portal.db import UnitOfWork
 from wallet.ledger import return_forfeit
 from wallet.models import TransferCode
@@ -59,4 +60,14 @@ async def return_forfeited_booking(uow: UnitOfWork, booking: Booking, *, now: da
     )
     booking.outcome_code = str(TransferCode.FORFEIT_RETURN)
     booking.refunded_coupons = transfer.amount
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,  # part of the partner's cancellation of the session
+            action="booking.forfeit_returned",
+            entity="booking",
+            entity_id=booking.id,
+            data={"coupons": transfer.amount, "transfer_id": transfer.id},
+        )
     return transfer.amount if result.rowcount == 1 else 0  # type: ignore[attr-defined]

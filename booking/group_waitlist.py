@@ -32,6 +32,7 @@ from booking.services import (
 from booking.waitlist import _position, join_waitlist_for
 from catalog.models import Activity, ActivitySession
 from participants.models import Participant
+from portal import audit
 from portal.accounts.models import Account
 from portal.auth import Actor
 from portal.context import Context
@@ -150,6 +151,15 @@ async def join_group_waitlist(
         except IntegrityError as exc:  # a simultaneous request for one of them inserted first
             raise AlreadyWaiting() from exc
         position = await _position(db, entries[0])
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="waitlist.group_joined",
+            entity="waitlist_group",
+            entity_id=group_id,
+            data={"entries": [e.id for e in entries], "position": position},
+        )
     return {
         "id": str(entries[0].id),
         "group_id": str(group_id),

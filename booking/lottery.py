@@ -39,6 +39,7 @@ from booking.services import (
 )
 from catalog.models import Activity, ActivitySession, Programme, SessionStatus
 from participants.models import Participant
+from portal import audit
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest, NotFound
@@ -131,6 +132,15 @@ async def place_wishes(
                 f"{session_date(session.starts_at, tz):%d/%m}",
             )
             held += session.price_coupons
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="lottery.wishes.placed",
+            entity="programme",
+            entity_id=programme_id,
+            data={"batch_id": batch_id, "wishes": len(items), "held_coupons": held},
+        )
     return {"id": str(batch_id), "held_coupons": held}
 
 
@@ -343,6 +353,15 @@ async def draw_programme(
         }
         programme.draw_result = result
         programme.updated_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id if actor else None,
+            action="lottery.drawn",
+            entity="programme",
+            entity_id=programme_id,
+            data=result,
+        )
         await _tell_families(ctx, uow, programme, wishes, sessions, tz)
     return result
 

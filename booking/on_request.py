@@ -32,6 +32,7 @@ from booking.services import (
 )
 from catalog.models import Activity, ActivitySession
 from participants.models import Participant
+from portal import audit
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import InvalidRequest, NotFound
@@ -100,6 +101,15 @@ async def send_booking_request(
             raise InvalidRequest(
                 "Une demande est déjà en attente pour ce participant et cette séance."
             ) from exc
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking_request.sent",
+            entity="booking_request",
+            entity_id=request.id,
+            data={"session_id": session_id, "participant_id": participant_id},
+        )
     return {"id": str(request.id), "status": request.status}
 
 
@@ -181,6 +191,15 @@ async def accept_booking_request(
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise RequestNotPending()  # decided meanwhile: the booking rolls back
         await _confirmation_mail(ctx, uow, family_id, booked, template="booking/request_accepted")
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking_request.accepted",
+            entity="booking_request",
+            entity_id=request_id,
+            data={"booking_id": booking.id},
+        )
     return {"id": str(request_id), "status": RequestStatus.ACCEPTED.value, "booking_id": str(booking.id)}
 
 
@@ -207,6 +226,15 @@ async def decline_booking_request(
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise RequestNotPending()
         await _tell(ctx, uow, request, "booking/request_declined", reason=reason)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking_request.declined",
+            entity="booking_request",
+            entity_id=request_id,
+            data={"reason": reason[:200]},
+        )
     return {"id": str(request_id), "status": RequestStatus.DECLINED.value}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking.errors import BookingClosed
 from catalog.models import Programme
+from portal import audit
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
@@ -88,6 +89,15 @@ async def create_programme(
         programme = Programme(title=title, opens_at=opens_at, lottery_until=lottery_until)
         uow.session.add(programme)
         await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="programme.created",
+            entity="programme",
+            entity_id=programme.id,
+            data={"opens_at": opens_at, "lottery_until": lottery_until},
+        )
     return programme
 
 

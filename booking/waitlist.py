@@ -31,6 +31,7 @@ from booking.services import (
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal import audit
 from portal.accounts.models import Account
 from portal.auth import Actor
 from portal.context import Context
@@ -158,6 +159,16 @@ async def join_waitlist_for(
             # click, two devices) inserted first. The check above could not see it uncommitted.
             raise AlreadyWaiting() from exc
         position = await _position(db, entry)
+        if added_by_account_id is not None:
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=added_by_account_id,
+                action="waitlist.added_by_partner",
+                entity="waitlist_entry",
+                entity_id=entry.id,
+                data={"family_account_id": family_account_id, "position": position},
+            )
         if added_by_account_id is not None and (email := await _family_email(db, family_account_id)):
             # Put on the list by the partner: the family is told, in the same transaction.
             await queue_mail(

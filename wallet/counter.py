@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
+from portal import audit
 from portal.accounts.models import Account
 from portal.auth import Actor
 from portal.context import Context
@@ -64,6 +65,15 @@ async def sell_at_counter(
             coupons=coupons,
             now=now,
             memo=f"Achat au guichet ({label}) : {coupons} coupon{'s' if coupons > 1 else ''}",
+        )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.purchase.counter_sold",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={"family_account_id": family.id, "coupons": coupons, "method": method},
         )
         if family.email:
             await queue_mail(

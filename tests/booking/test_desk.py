@@ -167,4 +167,13 @@ async def test_a_counter_sale_credits_at_once_and_is_reconciled_on_its_own_line(
     assert report["counter"]["by_method"] == {"cash": 200, "cheque": 0, "cheque_vacances": 500}
     assert report["purchases"]["count"] == 0  # not card payments
     assert report["mismatches"] == []  # no card evidence is expected for them
+    from portal.audit import AuditEntry
+
+    async with ctx.db.read() as db:
+        sold = (
+            (await db.execute(select(AuditEntry).where(AuditEntry.action == "wallet.purchase.counter_sold")))
+            .scalars()
+            .all()
+        )
+    assert len(sold) == 2 and all(e.actor_account_id == _desk.id for e in sold)
     await assert_ledger_consistent(ctx)

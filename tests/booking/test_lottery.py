@@ -156,6 +156,11 @@ async def test_wishes_hold_coupons_and_the_draw_books_waitlists_and_frees_them(
     )
     assert replay.json() == drawn.json()  # once only
     assert (await api.get(f"{API}/programmes")).json()[0]["draw_seed"] == "quimper"
+    async with ctx.db.read() as db:
+        from portal.audit import AuditEntry
+
+        actions = set((await db.execute(select(AuditEntry.action))).scalars())
+    assert {"programme.created", "lottery.wishes.placed", "lottery.drawn"} <= actions
 
     # Each family gets one first-or-second wish: one seat each, never both for one family.
     outcomes = {}
