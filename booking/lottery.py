@@ -29,6 +29,7 @@ from booking.models import BookingGroup, LotteryWish, WaitlistEntry, WaitlistSta
 from booking.programmes import programme_view
 from booking.rules import session_date
 from booking.services import (
+    PROMOTE_JOB,
     BookingRequest,
     DocumentCheck,
     _book,
@@ -353,6 +354,10 @@ async def draw_programme(
         }
         programme.draw_result = result
         programme.updated_at = now
+        # Waiting lists filled by the draw are served at once where seats remain (a group whole
+        # on one session but short on its pair leaves seats the next in line may take).
+        for session_id in sorted({e.session_id for e in waitlisted_entries}):
+            ctx.jobs.enqueue(uow, PROMOTE_JOB, str(session_id))
         await audit.record(
             uow,
             at=now,

@@ -299,6 +299,8 @@ SKIP_REASONS = {
     "age_not_eligible": "l'âge du participant ne correspond pas à cette séance",
     "companion_required": "un adulte du foyer doit être inscrit sur la séance adulte associée",
     "not_found": "le participant n'est plus sur votre compte",
+    "session_full": "il n'y a pas encore assez de places pour tout le groupe",
+    "booking_closed": "les réservations de cette séance sont closes",
 }
 
 
@@ -433,8 +435,10 @@ async def _promote_entry(
     except _EntryGone:
         return "gone"
     except DomainError as refusal:
-        if refusal.code in ("session_full", "booking_closed"):
+        if refusal.code in ("session_full", "booking_closed") and entry.group_id is None:
             return "full"
+        # A group short of seats (here or on its paired session) keeps its place but holds nothing:
+        # the seat it cannot use goes to the next in line (below), and it is offered again later.
         await _record_skip(ctx, entry_id, refusal, now=now)
         return "skipped"
 

@@ -379,3 +379,55 @@ async def test_freed_seats_racing_promotions_serve_groups_whole_and_in_order(
     assert seats == groups
     assert [await balance_of(ctx, f.account.id) for f in waiting] == [12] * groups + [20]
     await assert_ledger_consistent(ctx)
+
+
+async def test_a_group_short_of_seats_lets_the_next_in_line_take_the_one_it_cannot_use(
+    api: Any, ctx: Context
+) -> None:
+    partner = await a_partner(ctx)
+    _, session = await a_session(ctx, partner.association, capacity=2, price_coupons=1)
+    holders = [await a_family(ctx, 10) for _ in range(2)]
+    receipts = [
+        await book_session(
+            ctx, h.actor, session_id=session.id, participant_id=h.child.id, now=ctx.clock.now()
+        )
+        for h in holders
+    ]
+    siblings = await a_family(ctx, 10, api=True)
+    other_kid = await create_participant(ctx, siblings.account, first_name="Noé")
+    joined = await api.post(
+        f"{API}/waitlist/group",
+        json={
+            "items": [
+                {"session_id": str(session.id), "participant_id": str(siblings.child.id)},
+                {"session_id": str(session.id), "participant_id": str(other_kid.id)},
+            ]
+        },
+        headers=siblings.headers,
+    )
+    assert joined.status_code == 201, joined.text
+    single = await a_family(ctx, 10, api=True)
+    behind = await api.post(
+        f"{API}/sessions/{session.id}/waitlist",
+        json={"participant_id": str(single.child.id)},
+        headers=single.headers,
+    )
+    assert behind.json()["position"] == 2
+    # One seat frees: the siblings need two; they keep their place, the single behind is booked.
+    await cancel_booking(ctx, holders[0].actor, uuid.UUID(receipts[0]["id"]), now=ctx.clock.now())
+    async with ctx.db.read() as db:
+        single_status = await db.scalar(
+            select(WaitlistEntry.status).where(WaitlistEntry.family_account_id == single.account.id)
+        )
+        sibling_rows = list(
+            (
+                await db.execute(
+                    select(WaitlistEntry.status, WaitlistEntry.skip_code).where(
+                        WaitlistEntry.family_account_id == siblings.account.id
+                    )
+                )
+            ).all()
+        )
+    assert single_status == WaitlistStatus.PROMOTED
+    assert set(sibling_rows) == {(WaitlistStatus.WAITING, "session_full")}
+    await assert_ledger_consistent(ctx)
