@@ -33,10 +33,10 @@ from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
 from portal import audit
 from portal.accounts.models import Account
+from portal.alerts.services import notify
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, NotFound
-from portal.mail import queue_mail
 from wallet.ledger import lock_family_wallet
 
 # Refusals after which an entry can never be served: it leaves the list. Any other refusal
@@ -169,12 +169,18 @@ async def join_waitlist_for(
                 entity_id=entry.id,
                 data={"family_account_id": family_account_id, "position": position},
             )
-        if added_by_account_id is not None and (email := await _family_email(db, family_account_id)):
-            # Put on the list by the partner: the family is told, in the same transaction.
-            await queue_mail(
+        if added_by_account_id is not None:
+            # Put on the list by the partner: the family is told (alert and e-mail), in the same transaction.
+            await notify(
                 ctx,
                 uow,
-                to=email,
+                account_id=family_account_id,
+                kind="waitlist",
+                title=(
+                    f"Liste complémentaire : le partenaire a inscrit {people[participant_id].first_name} "
+                    f"pour {activity.title} (position {position})"
+                ),
+                link="/reservations",
                 template="booking/waitlist_added",
                 session=session,
                 activity=activity,
@@ -466,15 +472,22 @@ async def _record_skip(ctx: Context, entry_id: UUID, refusal: DomainError, *, no
             )
         ).one()
         email = await _family_email(uow.session, entry.family_account_id)
-        if email:
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="booking/waitlist_skipped",
-                session=row[0],
-                activity=row[1],
-                participant=row[2],
-                reason=SKIP_REASONS.get(refusal.code, refusal.detail),
-                removed=permanent,
-            )
+        day = session_date(row[0].starts_at, ctx.settings.timezone)
+        await notify(
+            ctx,
+            uow,
+            account_id=entry.family_account_id,
+            kind="waitlist",
+            title=(
+                f"Liste complémentaire : la place libérée de {row[1].title} le {day:%d/%m/%Y} "
+                f"n'a pas pu être attribuée à {row[2].first_name}"
+            ),
+            link="/reservations",
+            mail_to=email,
+            template="booking/waitlist_skipped",
+            session=row[0],
+            activity=row[1],
+            participant=row[2],
+            reason=SKIP_REASONS.get(refusal.code, refusal.detail),
+            removed=permanent,
+        )

@@ -16,6 +16,7 @@ class StaffRole(enum.StrEnum):
     ADMIN = "admin"
     FINANCE = "finance"
     DESK = "desk"  # the town's counter: finds families, books and cancels for them, adjusts wallets
+    AGENT = "agent"  # attached to one or more towns (portal/towns): instructs their requests
 
 
 FAMILY_ROLE = "family"
