@@ -74,6 +74,7 @@ class TickReport:
     reminders: int = 0
     promoted: int = 0
     purged: dict[str, int] = field(default_factory=dict)
+    draws: int = 0
     failed: list[str] = field(default_factory=list)
 
 
@@ -81,6 +82,15 @@ async def run_periodic_tick(ctx: Context, *, now: datetime, purge: bool = False)
     """One pass of the periodic work. A part that fails is logged and named in the report; the
     others still run (the next tick retries it)."""
     report = TickReport()
+    try:
+        # First: a programme's draw at the end of its lottery window (once only), so that the
+        # sweep below already serves the waiting lists it fills.
+        from booking.lottery import draw_due_programmes
+
+        report.draws = await draw_due_programmes(ctx, now=now)
+    except Exception:
+        log.exception("periodic: lottery draw failed")
+        report.failed.append("draw")
     try:
         report.settled_sessions, report.settled_bookings = await settle_due_sessions(ctx, now=now)
     except Exception:
@@ -113,7 +123,7 @@ async def run_periodically(ctx: Context, interval: float = PERIODIC_INTERVAL) ->
         purge = time.monotonic() - last_purge >= PURGE_INTERVAL
         last_purge = time.monotonic() if purge else last_purge
         report = await run_periodic_tick(ctx, now=ctx.clock.now(), purge=purge)
-        if report.settled_sessions or report.reminders or report.promoted or report.purged:
+        if report.settled_sessions or report.reminders or report.promoted or report.purged or report.draws:
             log.info("periodic: %s", report)
         await asyncio.sleep(interval)
 

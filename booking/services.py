@@ -25,6 +25,7 @@ from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
     BookingClosed,
+    BookingOnRequestRequired,
     CancellationTermsChanged,
     CompanionRequired,
     IdempotencyKeyReused,
@@ -35,6 +36,7 @@ from booking.errors import (
     SessionNotStarted,
     SessionStarted,
 )
+from booking.forfeits import forfeited_bookings, return_forfeited_booking
 from booking.models import (
     Attendance,
     Booking,
@@ -46,6 +48,7 @@ from booking.models import (
     WaitlistStatus,
     new_id,
 )
+from booking.programmes import check_programme_open
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
@@ -304,6 +307,7 @@ async def _book(
     document_check: DocumentCheck,
     group_id: UUID | None = None,
     from_waitlist: bool = False,
+    from_request: bool = False,
 ) -> list[tuple[Booking, ActivitySession, Activity, Participant]]:
     """Book every request or none; the caller has locked the family's wallet already."""
     if not requests:
@@ -337,6 +341,10 @@ async def _book(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.on_request and not from_request:  # the partner's agreement first (booking/on_request.py)
+            raise BookingOnRequestRequired()
+        if activity.programme_id is not None:  # a programme's opening (and lottery) binds it too
+            await check_programme_open(db, activity.programme_id, now, tz)
         participant = participants[request.participant_id]
         day = session_date(session.starts_at, tz)
         companion = check_eligibility(request, session, activity, participants, day)
@@ -830,7 +838,7 @@ async def cancel_booking(
                 raise NotFound("Réservation introuvable.")
             cancelled_by = CancelledBy.FAMILY
         else:
-            actor.require_staff("admin")
+            actor.require_staff("desk")  # admin, or the town's desk acting for the family
             cancelled_by = CancelledBy.STAFF
         await lock_family_wallet(uow, booking.family_account_id)
         booking = await _load_booking(db, booking_id)
@@ -879,8 +887,8 @@ async def cancel_booking(
         lines = []
         for b in to_close:
             s, a = rows[b.session_id]
-            if cancelled_by == CancelledBy.STAFF:
-                code = TransferCode.REFUND
+            if cancelled_by == CancelledBy.STAFF and actor.has_staff_role("admin"):
+                code = TransferCode.REFUND  # the desk applies the family's own rule (below)
             else:
                 code = cancellation_outcome(now=now, cancellation_deadline_at=s.cancellation_deadline_at)
             who = cancelled_by if b is booking else CancelledBy.COMPANION
@@ -896,6 +904,13 @@ async def cancel_booking(
             lines.append({"booking": b, "session": s, "activity": a, "participant": people[b.participant_id]})
         if expected_refund is not None and expected_refund != refunded_total:
             raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
+        if cancelled_by == CancelledBy.STAFF:  # who did it, for the record
+            await db.execute(
+                update(Booking)
+                .where(Booking.id.in_([b.id for b in to_close]))
+                .values(cancelled_by_account_id=actor.account_id)
+                .execution_options(synchronize_session=False)
+            )
         email = await _family_email(db, booking.family_account_id)
         first = lines[0]
         await notify(
@@ -990,6 +1005,8 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
+                # Families whose late cancellation forfeited coupons get them back (booking/forfeits.py).
+                families |= {b.family_account_id for b in await forfeited_bookings(db, session_id)}
                 # Rule 2: every wallet first, in a sorted order, then the session.
                 for family_id in sorted(families):
                     await lock_family_wallet(uow, family_id)
@@ -1045,10 +1062,11 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
-                if {b.family_account_id for b in bookings} - families:
+                forfeited = await forfeited_bookings(db, session_id)
+                if {b.family_account_id for b in [*bookings, *forfeited]} - families:
                     raise _FamiliesChanged()
                 result_data = await _refund_partner_cancel(
-                    ctx, uow, session, activity, bookings, children, reason, now, tz
+                    ctx, uow, session, activity, bookings, children, reason, now, tz, forfeited=forfeited
                 )
                 for child_session_id in child_seats:
                     ctx.jobs.enqueue(uow, PROMOTE_JOB, str(child_session_id))
@@ -1108,6 +1126,8 @@ async def _refund_partner_cancel(
     reason: str,
     now: datetime,
     tz: str,
+    *,
+    forfeited: Sequence[Booking] = (),
 ) -> dict[str, Any]:
     db = uow.session
     people = {
@@ -1115,7 +1135,7 @@ async def _refund_partner_cancel(
         for p in (
             await db.execute(
                 select(Participant).where(
-                    Participant.id.in_({b.participant_id for b in [*bookings, *children]})
+                    Participant.id.in_({b.participant_id for b in [*bookings, *children, *forfeited]})
                 )
             )
         ).scalars()
@@ -1154,6 +1174,20 @@ async def _refund_partner_cancel(
         by_family[child.family_account_id].append(
             {"booking": child, "participant": participant, "refunded": refunded}
         )
+    for lost in forfeited:
+        participant = people[lost.participant_id]
+        memo = (
+            f"Coupons perdus rendus, séance annulée par le partenaire : {activity.title} — "
+            f"{participant.first_name} — {session_date(session.starts_at, tz):%d/%m}"
+        )
+        refunded = await return_forfeited_booking(uow, lost, now=now, memo=memo)
+        if refunded:
+            if lost.session_id == session.id:
+                refunded_bookings += 1
+                refunded_coupons += refunded
+            by_family[lost.family_account_id].append(
+                {"booking": lost, "participant": participant, "refunded": refunded, "returned": True}
+            )
     for family_id, lines in by_family.items():
         email = await _family_email(db, family_id)
         await notify(

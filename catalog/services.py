@@ -47,6 +47,7 @@ from catalog.models import (
     Audience,
     Domain,
     Place,
+    Programme,
     SessionStatus,
     Theme,
     normalize,
@@ -284,6 +285,13 @@ class ActivityInput:
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
+    programme_id: UUID | None = None
+    on_request: bool = False
+
+
+async def _check_programme(session: AsyncSession, programme_id: UUID | None) -> None:
+    if programme_id is not None and await session.get(Programme, programme_id) is None:
+        raise InvalidRequest("Ce programme n'existe pas.")
 
 
 def _check_activity_values(values: dict[str, Any]) -> None:
@@ -359,6 +367,7 @@ async def create_activity(
     async with ctx.db.unit_of_work() as uow:
         await require_member(uow.session, actor, association_id)
         await _check_document_kinds(uow.session, data.required_document_kinds)
+        await _check_programme(uow.session, data.programme_id)
         domain, theme, place = await resolve_references(
             uow.session, actor, domain=data.domain, theme=data.theme, place=data.place
         )
@@ -380,6 +389,8 @@ async def create_activity(
             contact_name=data.contact_name.strip(),
             contact_email=data.contact_email.strip(),
             contact_phone=data.contact_phone.strip(),
+            programme_id=data.programme_id,
+            on_request=data.on_request,
             status=ActivityStatus.DRAFT,
         )
         uow.session.add(activity)
@@ -432,6 +443,7 @@ async def update_activity(
             "family",
             "max_children_per_adult",
             "duo",
+            "on_request",
             "contact_name",
             "contact_email",
             "contact_phone",
@@ -444,6 +456,9 @@ async def update_activity(
                 uow.session, changes["required_document_kinds"], activity.required_document_kinds
             )
             activity.required_document_kinds = sorted(set(changes["required_document_kinds"]))
+        if changes.get("programme_id") is not None:
+            await _check_programme(uow.session, changes["programme_id"])
+            activity.programme_id = changes["programme_id"]
         if activity.max_age < activity.min_age:
             raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
         if {"booking_deadline_days", "cancellation_deadline_days"} & changes.keys():
@@ -521,6 +536,7 @@ class PartnerActivity:
     theme: Theme | None
     place: Place | None
     sessions: list[ActivitySession]
+    programme: Programme | None = None
 
 
 async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) -> PartnerActivity:
@@ -544,6 +560,7 @@ async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) ->
             theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
+            programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
         )
 
 
@@ -699,6 +716,9 @@ def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str)
     )
 
 
+WAITLIST_PROMOTE_JOB = "booking.jobs:promote_waitlist"
+
+
 async def create_session(
     ctx: Context, actor: Actor, activity_id: UUID, data: SessionInput, *, now: datetime
 ) -> ActivitySession:
@@ -789,6 +809,10 @@ async def update_session(
             if booked_terms_change and taken:
                 raise SessionHasBookings()
             raise CapacityBelowTaken()
+        if merged.capacity > row.capacity:
+            # New seats go to the waiting list at once, not at the next sweep. The job is booking's,
+            # named (catalog never imports booking); it does nothing when nobody waits.
+            ctx.jobs.enqueue(uow, WAITLIST_PROMOTE_JOB, str(session_id))
         await uow.session.refresh(row)
     return row
 
@@ -947,6 +971,7 @@ class SearchFilters:
     age: int | None = None
     place: str | None = None
     partner: str | None = None
+    programme: UUID | None = None
     available: bool = False
     date_from: date | None = None
     date_to: date | None = None
@@ -1030,6 +1055,8 @@ async def search_activities(
                 if ref_id is False:
                     return [], 0
                 conditions.append(column == ref_id)
+        if filters.programme is not None:
+            conditions.append(Activity.programme_id == filters.programme)
         if filters.age is not None:
             conditions += [Activity.min_age <= filters.age, Activity.max_age >= filters.age]
         if filters.q:
@@ -1113,6 +1140,7 @@ class PublicActivity:
     theme: Theme | None
     place: Place | None
     sessions: list[ActivitySession]
+    programme: Programme | None = None
 
 
 async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime) -> PublicActivity:
@@ -1139,6 +1167,7 @@ async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime)
             theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
+            programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
         )
 
 

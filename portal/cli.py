@@ -121,7 +121,7 @@ def staff() -> None:
 @staff.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "finance", "agent"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "finance", "agent", "desk"]))
 @click.option(
     "--town", "towns", multiple=True, help="agent: the slug of a town they instruct for (repeat for several)"
 )

@@ -15,6 +15,7 @@ from portal.db import Base
 class StaffRole(enum.StrEnum):
     ADMIN = "admin"
     FINANCE = "finance"
+    DESK = "desk"  # the town's counter: finds families, books and cancels for them, adjusts wallets
     AGENT = "agent"  # attached to one or more towns (portal/towns): instructs their requests
 
 

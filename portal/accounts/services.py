@@ -100,7 +100,7 @@ async def add_staff_account(
 ) -> Account:
     """The staff account, added in the caller's transaction (an agent's towns go in the same one)."""
     if role not in {r.value for r in StaffRole}:
-        raise InvalidRequest("Le rôle doit être « admin », « finance » ou « agent ».")
+        raise InvalidRequest("Le rôle doit être « admin », « finance », « agent » ou « desk ».")
     email = normalize_email(email)
     check_password_rule(password)
     existing = (await session.execute(select(Account).where(Account.email == email))).scalar_one_or_none()
