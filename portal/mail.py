@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import String, Text, select
+from sqlalchemy import JSON, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -40,6 +40,9 @@ class MailMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     transport: Mapped[str | None] = mapped_column(String(20))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The template's variables (tagged JSON, see _freeze) of a message not rendered yet: the job
+    # renders it at send, so the booking's transaction does not pay for Jinja. None once rendered.
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple[str, str, str]:
@@ -58,7 +61,19 @@ def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple
 async def queue_mail(
     ctx: Context, uow: UnitOfWork, *, to: str, template: str, **variables: Any
 ) -> MailMessage:
-    subject, text, html = render_mail(ctx, template, variables)
+    """Write a message to the outbox in the caller's transaction; a job delivers it after commit.
+
+    Variables made only of plain values (str, numbers, dates, UUIDs, lists and dicts of them) are
+    stored and rendered by the job at send: rendering costs milliseconds of CPU that the caller's
+    transaction (and the row locks it holds) need not wait for. Other variables (ORM objects) are
+    rendered now, as before.
+    """
+    frozen = _freeze(variables)
+    if frozen is _UNFROZEN:
+        subject, text, html = render_mail(ctx, template, variables)
+        stored = None
+    else:
+        subject, text, html, stored = "", "", "", frozen
     message = MailMessage(
         to_address=to,
         template=template,
@@ -66,12 +81,62 @@ async def queue_mail(
         body_text=text,
         body_html=html,
         message_id=make_msgid(domain="carnet.localhost"),
+        variables=stored,
     )
     uow.session.add(message)
     await uow.session.flush()
     # After the answer: whether a request mailed someone must not show in how long it took.
     ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id), after_response=True)
     return message
+
+
+_UNFROZEN: Any = object()
+_TAG = "__carnet__"  # {"__carnet__": "datetime", "v": iso}: the types JSON has no word for
+
+
+def _freeze(value: Any) -> Any:
+    """`value` as JSON-able data keeping datetimes, dates and UUIDs; _UNFROZEN if it holds anything
+    else (then the caller renders at once)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return _UNFROZEN
+        return {_TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, date):
+        return {_TAG: "date", "v": value.isoformat()}
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        items = [_freeze(v) for v in value]
+        return _UNFROZEN if any(i is _UNFROZEN for i in items) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value) and _TAG not in value:
+        frozen = {k: _freeze(v) for k, v in value.items()}
+        return _UNFROZEN if any(v is _UNFROZEN for v in frozen.values()) else frozen
+    return _UNFROZEN
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, dict):
+        if (tag := value.get(_TAG)) == "datetime":
+            return datetime.fromisoformat(value["v"])
+        if tag == "date":
+            return date.fromisoformat(value["v"])
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+def _render_stored(ctx: Context, message: MailMessage) -> None:
+    """Render a message queued with its variables (idempotent: a rendered one is left as is)."""
+    if message.variables is None:
+        return
+    message.subject, message.body_text, message.body_html = render_mail(
+        ctx, message.template, _thaw(message.variables)
+    )
+    # Rendered: the variables may carry live links (verification, reset) and are not kept.
+    message.variables = None
 
 
 async def send_mail(ctx: Context, mail_id: str) -> None:
@@ -86,6 +151,7 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
         message = await uow.session.get(MailMessage, UUID(mail_id), with_for_update=True)
         if message is None or message.sent_at is not None:
             return
+        _render_stored(ctx, message)
         if ctx.settings.smtp_url:
             try:
                 await asyncio.to_thread(_smtp_send, ctx.settings.smtp_url, ctx.settings.mail_from, message)
