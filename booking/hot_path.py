@@ -102,7 +102,9 @@ _WHO = (
 _other = _sessions.alias("other")
 _participant_id = bindparam("participant_id", type_=_participants.c.id.type)
 _on_it = and_(
-    or_(_bookings.c.participant_id == _participant_id, _bookings.c.companion_participant_id == _participant_id),
+    or_(
+        _bookings.c.participant_id == _participant_id, _bookings.c.companion_participant_id == _participant_id
+    ),
     _bookings.c.status == BookingStatus.CONFIRMED.value,
 )
 _ALREADY = exists().where(_on_it, _bookings.c.session_id == _sessions.c.id)
@@ -222,7 +224,9 @@ _TAKE_SEAT = (
     )
     .values(taken=_sessions.c.taken + 1)
 )
-_SESSION_STATUS = select(_sessions.c.status).where(_sessions.c.id == bindparam("s_id", type_=_sessions.c.id.type))
+_SESSION_STATUS = select(_sessions.c.status).where(
+    _sessions.c.id == bindparam("s_id", type_=_sessions.c.id.type)
+)
 
 _HELD_MESSAGE = (
     "Les places libérées de cette séance reviennent d'abord à sa liste complémentaire : "
@@ -294,12 +298,17 @@ async def book_with_token(
                 or what.price_coupons <= 0
                 or what.held_account_id is None
             ):
-                return await _general_in(ctx, uow, actor, request, request_hash, idempotency_key, now, document_check)
+                return await _general_in(
+                    ctx, uow, actor, request, request_hash, idempotency_key, now, document_check
+                )
             receipt = await _book_plain(ctx, uow, conn, who, what, request, now)
             if idempotency_key is not None:
                 await conn.execute(
                     insert(_keys).values(
-                        family_account_id=who.id, key=idempotency_key, request_hash=request_hash, response=receipt
+                        family_account_id=who.id,
+                        key=idempotency_key,
+                        request_hash=request_hash,
+                        response=receipt,
                     )
                 )
             await _take_seat(conn, session_id)
@@ -322,7 +331,13 @@ async def book_with_token(
 
 
 async def _book_plain(
-    ctx: Context, uow: UnitOfWork, conn: AsyncConnection, who: Any, what: Any, request: BookingRequest, now: datetime
+    ctx: Context,
+    uow: UnitOfWork,
+    conn: AsyncConnection,
+    who: Any,
+    what: Any,
+    request: BookingRequest,
+    now: datetime,
 ) -> dict[str, Any]:
     """The checks and writes of an ordinary booking (no DUO, no family pairing, no documents)."""
     tz = ctx.settings.timezone
@@ -430,14 +445,22 @@ async def _general_in(
     """`book_session`'s body, in this transaction whose wallet lock is already held."""
     await lock_family_wallet(uow, actor.account_id)  # the ORM's view of the row locked above
     booked = await _book(
-        ctx, uow, family_account_id=actor.account_id, requests=[request], now=now, document_check=document_check
+        ctx,
+        uow,
+        family_account_id=actor.account_id,
+        requests=[request],
+        now=now,
+        document_check=document_check,
     )
     booking, session, _activity, _participant = booked[0]
     receipt = booking_receipt(booking, session, ctx.settings.timezone)
     if idempotency_key is not None:
         uow.session.add(
             IdempotencyKey(
-                family_account_id=actor.account_id, key=idempotency_key, request_hash=request_hash, response=receipt
+                family_account_id=actor.account_id,
+                key=idempotency_key,
+                request_hash=request_hash,
+                response=receipt,
             )
         )
     await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)

@@ -13,7 +13,9 @@ name only, for the town's staff to complete its address in /admin/referentiel.
 
 from __future__ import annotations
 
+import json
 import re
+import time as wallclock
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -51,6 +53,7 @@ from catalog.models import (
     Theme,
     normalize,
 )
+from catalog.search_cache import cache_for, decode_items, encode_items
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
@@ -983,7 +986,42 @@ def _local_day_start(day: date, tz: str) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, tz=tz).in_timezone("UTC")
 
 
+def _cache_key(filters: SearchFilters, now: datetime, ttl: float) -> str:
+    """The normalised filters, and `now` to within the TTL (a clock moved on is another search)."""
+    return json.dumps(
+        [
+            " ".join(normalize(filters.q).split()[:8]) if filters.q else None,
+            *(
+                v.strip() if v else None
+                for v in (filters.domain, filters.theme, filters.place, filters.partner)
+            ),
+            filters.age,
+            bool(filters.available),
+            filters.date_from.isoformat() if filters.date_from else None,
+            filters.date_to.isoformat() if filters.date_to else None,
+            max(filters.page, 1),
+            int(now.timestamp() // ttl),
+        ]
+    )
+
+
 async def search_activities(
+    ctx: Context, filters: SearchFilters, *, now: datetime
+) -> tuple[list[CatalogItem], int]:
+    """`_search_activities`, through the short result cache (catalog/search_cache.py)."""
+    cache = cache_for(ctx)
+    if cache is None:
+        return await _search_activities(ctx, filters, now=now)
+    key = _cache_key(filters, now, cache.ttl)
+    if (hit := await cache.get(key, not_before=ctx.db.last_commit_at)) is not None:
+        return decode_items(hit, CatalogItem)
+    computed_at = wallclock.time()
+    items, total = await _search_activities(ctx, filters, now=now)
+    await cache.put(key, encode_items(items, total), computed_at)
+    return items, total
+
+
+async def _search_activities(
     ctx: Context, filters: SearchFilters, *, now: datetime
 ) -> tuple[list[CatalogItem], int]:
     """Published activities matching the filters, with their next session and the seats left in

@@ -8,6 +8,7 @@ happen once the transaction is durable (jobs: mail, waiting-list promotion) is r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -111,6 +112,9 @@ class Database:
         self._read_sessionmaker = async_sessionmaker(
             self.engine.execution_options(carnet_readonly=True), expire_on_commit=False
         )
+        # Wall time of this process's last committed unit of work: a cached read computed before
+        # it (catalog search) is not served again, so a process always reads its own writes.
+        self.last_commit_at = 0.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -123,6 +127,7 @@ class Database:
             uow = UnitOfWork(session)
             async with session.begin():
                 yield uow
+        self.last_commit_at = time.time()
         await uow._run_after_commit()
 
     @asynccontextmanager

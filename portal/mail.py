@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from advanced_alchemy.types import DateTimeUTC
 from advanced_alchemy.mixins.uuid import uuid7
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, String, Table, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -95,9 +95,7 @@ async def queue_mail(
     # A Core INSERT on the unit of work's connection: the ORM's flush machinery costs more than
     # the row (the booking path writes one per request). The returned message is not in the session.
     connection = await uow.session.connection()
-    await connection.execute(
-        insert(_MAIL).values({key: getattr(message, key) for key in _FIELDS})
-    )
+    await connection.execute(insert(_MAIL).values({key: getattr(message, key) for key in _FIELDS}))
     # After the answer: whether a request mailed someone must not show in how long it took.
     ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id), after_response=True)
     return message

@@ -53,6 +53,9 @@ class Settings:
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: the client address
     # behind them is what the per-address rate limits count ("*" trusts any peer).
     forwarded_allow_ips: str = "127.0.0.1"
+    # How long a catalog search result may be served again (0: never). Bounded staleness across
+    # processes; none inside one: a result older than this process's last commit is not reused.
+    catalog_cache_seconds: float = 3.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -77,6 +80,7 @@ class Settings:
             rate_limits=_flag(env.get("CARNET_RATE_LIMITS"), True),
             debug=_flag(env.get("CARNET_DEBUG"), False),
             forwarded_allow_ips=env.get("CARNET_FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
+            catalog_cache_seconds=float(env.get("CARNET_CATALOG_CACHE_SECONDS") or cls.catalog_cache_seconds),
         )
         if overrides:
             settings = replace(settings, **overrides)
