@@ -10,10 +10,12 @@ writes at once; another process's are seen within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -31,47 +33,69 @@ _PREFIX = "carnet:catalog:search:"
 class SearchCache:
     def __init__(self, ttl: float, redis_url: str | None) -> None:
         self.ttl = ttl
-        self._memory: dict[str, tuple[float, Any]] = {}
+        self._memory: dict[str, list[Any]] = {}  # key -> [computed_at (wall), computed for (now), value]
+        self._pending: dict[str, asyncio.Future[Any]] = {}
         self._redis: Any = None
         if redis_url:
             from redis.asyncio import Redis
 
             self._redis = Redis.from_url(redis_url)
 
-    async def get(self, key: str, not_before: float) -> Any | None:
-        """The value stored under `key` if younger than the TTL and computed after `not_before`."""
-        now = time.time()
+    async def get_or_compute(
+        self, key: str, compute: Callable[[], Awaitable[Any]], *, now: float, not_before: float
+    ) -> Any:
+        """The value under `key` if it is younger than the TTL, was computed after `not_before`
+        (this process's last commit) and for a `now` (the domain clock) within the TTL of this
+        one; otherwise `compute()`'s, stored. Concurrent misses of one key in this process wait
+        for one computation instead of all running it."""
+        hit = await self._get(key, now=now, not_before=not_before)
+        if hit is not None:
+            return hit
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            computed_at = time.time()
+            value = await compute()
+            await self._put(key, [computed_at, now, value])
+            future.set_result(value)
+            return value
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            del self._pending[key]
+
+    async def _get(self, key: str, *, now: float, not_before: float) -> Any | None:
         if self._redis is None:
             entry = self._memory.get(key)
-            if entry is None:
-                return None
-            computed_at, value = entry
         else:
             try:
                 raw = await self._redis.get(_PREFIX + key)
             except Exception:  # a cache that is down is a cache miss
                 log.warning("catalog search cache: Redis unavailable", exc_info=True)
                 return None
-            if raw is None:
-                return None
-            computed_at, value = json.loads(raw)
-        if computed_at < not_before or now - computed_at >= self.ttl:
+            entry = None if raw is None else json.loads(raw)
+        if entry is None:
             return None
-        return value
+        computed_at, computed_for, value = entry
+        fresh = time.time() - computed_at < self.ttl and abs(now - computed_for) < self.ttl
+        return value if fresh and computed_at >= not_before else None
 
-    async def put(self, key: str, value: Any, computed_at: float) -> None:
+    async def _put(self, key: str, entry: list[Any]) -> None:
         if self._redis is None:
             if len(self._memory) >= _MEMORY_LIMIT:
                 cutoff = time.time() - self.ttl
                 self._memory = {k: v for k, v in self._memory.items() if v[0] >= cutoff}
                 if len(self._memory) >= _MEMORY_LIMIT:
                     self._memory.clear()
-            self._memory[key] = (computed_at, value)
+            self._memory[key] = entry
             return
         try:
-            await self._redis.set(
-                _PREFIX + key, json.dumps([computed_at, value]), px=max(1, int(self.ttl * 1000))
-            )
+            await self._redis.set(_PREFIX + key, json.dumps(entry), px=max(1, int(self.ttl * 1000)))
         except Exception:
             log.warning("catalog search cache: Redis unavailable", exc_info=True)
 

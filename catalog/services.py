@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import time as wallclock
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -986,8 +985,8 @@ def _local_day_start(day: date, tz: str) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, tz=tz).in_timezone("UTC")
 
 
-def _cache_key(filters: SearchFilters, now: datetime, ttl: float) -> str:
-    """The normalised filters, and `now` to within the TTL (a clock moved on is another search)."""
+def _cache_key(filters: SearchFilters) -> str:
+    """The normalised filters (the cache also checks the `now` a result was computed for)."""
     return json.dumps(
         [
             " ".join(normalize(filters.q).split()[:8]) if filters.q else None,
@@ -1000,7 +999,6 @@ def _cache_key(filters: SearchFilters, now: datetime, ttl: float) -> str:
             filters.date_from.isoformat() if filters.date_from else None,
             filters.date_to.isoformat() if filters.date_to else None,
             max(filters.page, 1),
-            int(now.timestamp() // ttl),
         ]
     )
 
@@ -1012,13 +1010,14 @@ async def search_activities(
     cache = cache_for(ctx)
     if cache is None:
         return await _search_activities(ctx, filters, now=now)
-    key = _cache_key(filters, now, cache.ttl)
-    if (hit := await cache.get(key, not_before=ctx.db.last_commit_at)) is not None:
-        return decode_items(hit, CatalogItem)
-    computed_at = wallclock.time()
-    items, total = await _search_activities(ctx, filters, now=now)
-    await cache.put(key, encode_items(items, total), computed_at)
-    return items, total
+    key = _cache_key(filters)
+
+    async def compute() -> dict[str, Any]:
+        items, total = await _search_activities(ctx, filters, now=now)
+        return encode_items(items, total)
+
+    value = await cache.get_or_compute(key, compute, now=now.timestamp(), not_before=ctx.db.last_commit_at)
+    return decode_items(value, CatalogItem)
 
 
 async def _search_activities(
