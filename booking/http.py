@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
 from booking.hot_path import bearer_token, book_with_token
+from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
@@ -743,3 +744,4 @@ page_routes = [
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]
+metric_sources = [refresh_booking_gauges]

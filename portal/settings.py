@@ -33,6 +33,13 @@ def _coupon_price(value: str | None, default: int) -> int:
     return cents
 
 
+def _log_format(value: str | None) -> str:
+    chosen = (value or "text").strip().lower()
+    if chosen not in {"text", "json"}:
+        raise SettingsError(f"CARNET_LOG_FORMAT vaut text ou json (reçu : {value!r}).")
+    return chosen
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./var/carnet.db"
@@ -56,6 +63,10 @@ class Settings:
     # How long a catalog search result may be served again (0: never). Bounded staleness across
     # processes; none inside one: a result older than this process's last commit is not reused.
     catalog_cache_seconds: float = 3.0
+    # /metrics answers loopback clients, and whoever sends this as a bearer token (a scraper on
+    # another host).
+    metrics_token: str | None = None
+    log_format: str = "text"  # "json": one JSON object per log line, with the request id
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -81,6 +92,8 @@ class Settings:
             debug=_flag(env.get("CARNET_DEBUG"), False),
             forwarded_allow_ips=env.get("CARNET_FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
             catalog_cache_seconds=float(env.get("CARNET_CATALOG_CACHE_SECONDS") or cls.catalog_cache_seconds),
+            metrics_token=env.get("CARNET_METRICS_TOKEN") or None,
+            log_format=_log_format(env.get("CARNET_LOG_FORMAT")),
         )
         if overrides:
             settings = replace(settings, **overrides)
