@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import pendulum
 from litestar import MediaType, Request, Response, delete, get, post
+from litestar.di import Provide
 from litestar.params import HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from booking.documents import partner_document_file, partner_documents
 from booking.group_waitlist import join_group_waitlist
 from booking.history import page_routes as history_pages
+from booking.hot_path import bearer_token, book_with_token
 from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
@@ -90,14 +92,26 @@ class AttendanceIn:
     attendance: str
 
 
-@post("/bookings", status_code=201, tags=["booking"])
+def _provide_bearer(request: Request) -> str:
+    return bearer_token(request.headers.get("authorization"))
+
+
+@post(
+    "/bookings",
+    status_code=201,
+    tags=["booking"],
+    security=[{"bearer": []}],
+    dependencies={"bearer": Provide(_provide_bearer, sync_to_thread=False)},
+)
 async def create_booking(
-    ctx: Context, account: Actor, data: JSONBody[BookingIn], idempotency_key: IdempotencyHeader = None
+    ctx: Context, bearer: str, data: JSONBody[BookingIn], idempotency_key: IdempotencyHeader = None
 ) -> dict[str, Any]:
     """Book a participant of the family on a session, paying in coupons."""
-    return await book_session(
+    # The hot path checks the bearer token inside the booking's own transaction (one connection,
+    # one transaction per request), so this handler takes the token, not the `account` dependency.
+    return await book_with_token(
         ctx,
-        account,
+        bearer,
         session_id=data.session_id,
         participant_id=data.participant_id,
         companion_participant_id=data.companion_participant_id,

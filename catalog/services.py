@@ -13,6 +13,8 @@ name only, for the town's staff to complete its address in /admin/referentiel.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -52,6 +54,7 @@ from catalog.models import (
     Theme,
     normalize,
 )
+from catalog.search_cache import cache_for, decode_items, encode_items
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
@@ -1008,7 +1011,38 @@ def _local_day_start(day: date, tz: str) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, tz=tz).in_timezone("UTC")
 
 
+def _cache_key(filters: SearchFilters) -> str:
+    """The normalised filters (the cache also checks the `now` a result was computed for).
+
+    Built from every field of SearchFilters, so a filter added later is part of the key without
+    anyone remembering to add it here (a `programme` filter once was not)."""
+    fields = dataclasses.asdict(filters)
+    fields["q"] = " ".join(normalize(filters.q).split()[:8]) if filters.q else None
+    for name in ("domain", "theme", "place", "partner"):
+        fields[name] = fields[name].strip() if fields[name] else None
+    fields["available"] = bool(filters.available)
+    fields["page"] = max(filters.page, 1)
+    return json.dumps(fields, default=str, sort_keys=True)
+
+
 async def search_activities(
+    ctx: Context, filters: SearchFilters, *, now: datetime
+) -> tuple[list[CatalogItem], int]:
+    """`_search_activities`, through the short result cache (catalog/search_cache.py)."""
+    cache = cache_for(ctx)
+    if cache is None:
+        return await _search_activities(ctx, filters, now=now)
+    key = _cache_key(filters)
+
+    async def compute() -> dict[str, Any]:
+        items, total = await _search_activities(ctx, filters, now=now)
+        return encode_items(items, total)
+
+    value = await cache.get_or_compute(key, compute, now=now.timestamp(), not_before=ctx.db.last_commit_at)
+    return decode_items(value, CatalogItem)
+
+
+async def _search_activities(
     ctx: Context, filters: SearchFilters, *, now: datetime
 ) -> tuple[list[CatalogItem], int]:
     """Published activities matching the filters, with their next session and the seats left in

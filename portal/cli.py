@@ -55,7 +55,8 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
         workers=workers,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
-        log_level="info",
+        # CARNET_LOG_LEVEL: at WARNING and above, uvicorn writes no access log line per request.
+        log_level=os.environ.get("CARNET_LOG_LEVEL", "INFO").lower(),
         # With JSON logs uvicorn's loggers keep the root handler `carnet` configured (one format).
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )

@@ -84,6 +84,9 @@ class Settings:
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
 
+    # How long a catalog search result may be served again (0: never). Bounded staleness across
+    # processes; none inside one: a result older than this process's last commit is not reused.
+    catalog_cache_seconds: float = 3.0
     # /metrics answers loopback clients, and whoever sends this as a bearer token (a scraper on
     # another host).
     metrics_token: str | None = None
@@ -126,6 +129,7 @@ class Settings:
             retention_accounting_years=_positive(
                 env, "CARNET_RETENTION_ACCOUNTING_YEARS", cls.retention_accounting_years
             ),
+            catalog_cache_seconds=float(env.get("CARNET_CATALOG_CACHE_SECONDS") or cls.catalog_cache_seconds),
             metrics_token=env.get("CARNET_METRICS_TOKEN") or None,
             log_format=_log_format(env.get("CARNET_LOG_FORMAT")),
         )
