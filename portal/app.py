@@ -43,6 +43,7 @@ from portal.input import refuse_unsafe_input
 from portal.jobs import run_jobs_after_response
 from portal.settings import Settings
 from portal.templating import make_environment
+from portal.text import ONE_LINE_DETAIL, is_one_line_error
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,12 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
 
 def handle_validation_error(request: Request, exc: ValidationException) -> Response:
     extra = exc.extra if isinstance(exc.extra, list | dict) else None
-    return error_response(request, 400, "invalid_request", "La demande est incomplète ou mal formée.", extra)
+    detail = "La demande est incomplète ou mal formée."
+    problems = extra if isinstance(extra, list) else [extra]
+    if any(isinstance(p, dict) and is_one_line_error(str(p.get("message", ""))) for p in problems):
+        # a line break in a one-line field (portal/text.py)
+        detail = ONE_LINE_DETAIL
+    return error_response(request, 400, "invalid_request", detail, extra)
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:

@@ -253,8 +253,7 @@ async def test_a_partner_cancel_racing_twenty_bookings_keeps_the_ledger_proof(ct
 
     bookings = [asyncio.create_task(attempt(n, a, c)) for n, (a, c) in enumerate(families)]
     # Let the first bookings commit, so the cancel acts on bookings newer than its request.
-    while not any(task.done() for task in bookings):
-        await asyncio.sleep(0.005)
+    await asyncio.wait(bookings, return_when=asyncio.FIRST_COMPLETED)
     cancel = await cancel_session(ctx, partner.actor, session.id, reason="Intempéries", now=t0)
     results = await asyncio.gather(*bookings)
     assert set(results) <= {"booked", "booking_closed", "session_cancelled"}, results
