@@ -15,6 +15,7 @@ from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DatabaseUnavailable, NotFound
 from portal.mail import MailMessage
+from portal.ratelimit import RedisBackend, limiter_for
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,22 @@ HEALTH_TIMEOUT_SECONDS = 5
 
 @get("/health", media_type=MediaType.JSON, tags=["portal"])
 async def health(ctx: Context) -> dict[str, str]:
-    """200 when the database answers; 503 `database_unavailable` when it does not (in time)."""
+    """200 when the database answers; 503 `database_unavailable` when it does not (in time).
+
+    With CARNET_REDIS_URL the body also says `"redis": "ok"` or `"unavailable"`, still 200: the
+    process serves without Redis (jobs wait for `carnet periodic` to hand them over again, limits
+    per account fall back to memory), so the load balancer must keep it."""
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), ctx.db.read() as session:
             await session.execute(text("SELECT 1"))
     except (OSError, SQLAlchemyError, TimeoutError) as exc:
         log.warning("health: the database does not answer: %r", exc)
         raise DatabaseUnavailable() from exc
-    return {"status": "ok"}
+    body = {"status": "ok"}
+    backend = limiter_for(ctx).backend
+    if isinstance(backend, RedisBackend):
+        body["redis"] = "ok" if await backend.ping() else "unavailable"
+    return body
 
 
 @get("/", include_in_schema=False)
