@@ -28,6 +28,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -37,6 +38,7 @@ from litestar.template.config import TemplateConfig
 
 from portal.auth import provide_account, provide_actor, provide_ctx
 from portal.context import Context
+from portal.csrf import SessionCSRFMiddleware
 from portal.errors import DomainError, ErrorBody, NotAuthenticated
 from portal.headers import add_security_headers
 from portal.input import refuse_unsafe_input
@@ -203,7 +205,20 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "account": Provide(provide_account),
         },
         before_request=refuse_unsafe_input,
-        middleware=[run_jobs_after_response],
+        middleware=[
+            run_jobs_after_response,
+            # Not Litestar's `csrf_config`: exemptions by path prefix, tokens tied to the session.
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_name="carnet_csrf",
+                    cookie_secure=settings.secure_cookies,
+                    cookie_httponly=True,
+                    header_name="x-csrf-token",
+                ),
+            ),
+        ],
         before_send=[add_security_headers],
         exception_handlers={
             DomainError: handle_domain_error,
@@ -216,14 +231,6 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             Exception: handle_internal_error,
         },
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(env)),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="carnet_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            header_name="x-csrf-token",
-            exclude=["/api/", "/payments/", "/health", "/schema"],
-        ),
         openapi_config=OpenAPIConfig(
             title="Carnet",
             version="1.0.0",
