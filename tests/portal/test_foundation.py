@@ -340,7 +340,7 @@ async def test_sqlite_connections_get_wal_foreign_keys_and_full_sync(tmp_path) -
     assert pragmas == ["wal", 1, 2, 15000]  # synchronous 2 is FULL
 
 
-async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, client) -> None:
+async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, client, loopback) -> None:
     from dataclasses import replace
 
     from litestar.testing import AsyncTestClient
