@@ -112,23 +112,24 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
         raise failure
 
 
-async def resend_unsent(ctx: Context) -> int:
-    """Hand every message not sent yet to the jobs again (after an SMTP outage). Returns how many.
+async def resend_unsent(
+    ctx: Context, *, created_before: datetime | None = None, limit: int | None = None
+) -> int:
+    """Hand every message not sent yet to the jobs again (after an SMTP or Redis outage, a lost
+    job). Returns how many.
 
-    Safe while other deliveries run: `send_mail` skips a message already sent.
+    Safe while other deliveries run: `send_mail` skips a message already sent. The periodic work
+    passes `created_before` (leave the messages whose first job may still be on its way alone)
+    and `limit` (one pass stays short; the next one takes the rest).
     """
+    query = select(MailMessage.id).where(MailMessage.sent_at.is_(None))
+    if created_before is not None:
+        query = query.where(MailMessage.created_at < created_before)
+    query = query.order_by(MailMessage.created_at)
+    if limit is not None:
+        query = query.limit(limit)
     async with ctx.db.read() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(MailMessage.id)
-                    .where(MailMessage.sent_at.is_(None))
-                    .order_by(MailMessage.created_at)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids = (await session.execute(query)).scalars().all()
     for mail_id in ids:
         await ctx.jobs.dispatch("portal.mail:send_mail", str(mail_id))
     return len(ids)
