@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ from litestar.testing.transport import TestClientTransport
 
 
 @pytest.fixture
-def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process test clients appear to come from 127.0.0.1 (Litestar's say "testclient", which is
     no address): for what only this machine may see, the dev mailbox."""
     parse = TestClientTransport.parse_request
@@ -21,4 +20,3 @@ def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return scope
 
     monkeypatch.setattr(TestClientTransport, "parse_request", from_loopback)
-    yield

@@ -38,11 +38,12 @@ async def test_a_page_whose_path_contains_health_keeps_its_csrf_check(ctx: Conte
 async def test_a_token_from_another_session_is_refused(ctx: Context) -> None:
     await create_account(ctx, email="victime@exemple.fr")
     await create_account(ctx, email="pirate@exemple.fr")
+
     # Two browsers (each test client runs its app in its own event loop: one app each).
-    async with (
-        AsyncTestClient(app=create_app(ctx=Context(ctx.settings, clock=ctx.clock)), base_url=BASE) as victim,
-        AsyncTestClient(app=create_app(ctx=Context(ctx.settings, clock=ctx.clock)), base_url=BASE) as attacker,
-    ):
+    def browser() -> AsyncTestClient:
+        return AsyncTestClient(app=create_app(ctx=Context(ctx.settings, clock=ctx.clock)), base_url=BASE)
+
+    async with browser() as victim, browser() as attacker:
         assert (await log_in(victim, "victime@exemple.fr")).status_code == 303
         assert (await log_in(attacker, "pirate@exemple.fr")).status_code == 303
         stolen = await form_token(attacker, "/compte")

@@ -11,6 +11,8 @@ from portal.context import Context
 from portal.http import debug_host_warning, is_loopback
 from portal.mail import queue_mail
 
+EVERYWHERE = "0.0.0.0"  # noqa: S104 (the address whose warning is tested; nothing binds to it)
+
 
 async def _a_message(ctx: Context) -> str:
     async with ctx.db.unit_of_work() as uow:
@@ -45,7 +47,7 @@ async def test_over_http_a_client_behind_the_proxy_is_refused_a_local_one_served
 def test_loopback_addresses() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("127.8.0.1") and is_loopback("::1")
     assert not is_loopback("203.0.113.9") and not is_loopback("testclient") and not is_loopback(None)
-    assert debug_host_warning("127.0.0.1", True) is None and debug_host_warning("0.0.0.0", False) is None
+    assert debug_host_warning("127.0.0.1", True) is None and debug_host_warning(EVERYWHERE, False) is None
 
 
 def test_carnet_serve_warns_when_debug_listens_beyond_this_machine(monkeypatch, tmp_path) -> None:
@@ -55,11 +57,11 @@ def test_carnet_serve_warns_when_debug_listens_beyond_this_machine(monkeypatch, 
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(options["host"]))
     env = {"CARNET_DEBUG": "1", "CARNET_DATA_DIR": str(tmp_path), "CARNET_SECRET_KEY": "x" * 40}
     runner = CliRunner()
-    wide = runner.invoke(main, ["serve", "--host", "0.0.0.0", "--port", "8123"], env=env)
+    wide = runner.invoke(main, ["serve", "--host", EVERYWHERE, "--port", "8123"], env=env)
     assert wide.exit_code == 0, wide.output
-    assert "ATTENTION : CARNET_DEBUG est actif" in wide.stderr and "0.0.0.0" in wide.stderr
+    assert "ATTENTION : CARNET_DEBUG est actif" in wide.stderr and EVERYWHERE in wide.stderr
     local = runner.invoke(main, ["serve", "--host", "127.0.0.1", "--port", "8123"], env=env)
     assert local.exit_code == 0 and "ATTENTION" not in local.stderr
-    quiet = runner.invoke(main, ["serve", "--host", "0.0.0.0"], env={**env, "CARNET_DEBUG": "0"})
+    quiet = runner.invoke(main, ["serve", "--host", EVERYWHERE], env={**env, "CARNET_DEBUG": "0"})
     assert quiet.exit_code == 0 and "ATTENTION" not in quiet.stderr
-    assert served == ["0.0.0.0", "127.0.0.1", "0.0.0.0"]
+    assert served == [EVERYWHERE, "127.0.0.1", EVERYWHERE]
