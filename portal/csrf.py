@@ -28,8 +28,8 @@ from litestar.utils.scope.state import ScopeState
 
 from portal.auth import SESSION_COOKIE
 
-# Prefixes of the paths without CSRF check: the API (bearer tokens), the health probe, the schema.
-CSRF_EXEMPT_PREFIXES = ("/api/", "/health", "/schema")
+# Prefixes of the paths without CSRF check: the API (bearer tokens), the probes, the schema.
+CSRF_EXEMPT_PREFIXES = ("/api/", "/health", "/metrics", "/schema")
 _SECRET_HEX = 64  # 32 random bytes, hex
 
 
