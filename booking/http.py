@@ -17,6 +17,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
+from booking.group_waitlist import join_group_waitlist
+from booking.history import page_routes as history_pages
 from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
@@ -428,14 +430,8 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
         )
     try:
         if form.get("waitlist"):
-            result = await join_waitlist(
-                ctx,
-                account,
-                requests[0].session_id,
-                participant_id=requests[0].participant_id,
-                companion_participant_id=requests[0].companion_participant_id,
-                now=ctx.clock.now(),
-            )
+            # Every participant ticked waits, as one entry served all or nothing.
+            result = await join_group_waitlist(ctx, account, items=requests, now=ctx.clock.now())
             return Redirect(f"/reservations?liste={result['position']}", status_code=303)
         if len(requests) == 1:
             receipt = await book_session(
@@ -470,11 +466,17 @@ async def bookings_page(
     confirmee: str | None = None,
     liste: str | None = None,
     quitte: str | None = None,
+    demande: str | None = None,
 ) -> Template:
+    from booking.on_request import family_requests
+
     bookings = await list_family_bookings(ctx, account)
     waitlists = await family_waitlists(ctx, account)
+    requests = await family_requests(ctx, account)
     flash = None
-    if confirmee:
+    if demande:
+        flash = "Demande envoyée au partenaire : vous recevrez sa réponse par e-mail (aucun coupon débité)."
+    elif confirmee:
         flash = "Réservation confirmée : les coupons ont été débités de votre compte."
     elif liste:
         flash = f"Inscription sur la liste complémentaire enregistrée (position {liste})."
@@ -484,7 +486,14 @@ async def bookings_page(
     upcoming = [b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now]
     others = [b for b in bookings if b not in upcoming]
     return _page(
-        "list.html", account, upcoming=upcoming, others=others, waitlists=waitlists, flash=flash, parse=_parse
+        "list.html",
+        account,
+        upcoming=upcoming,
+        others=others,
+        waitlists=waitlists,
+        requests=requests,
+        flash=flash,
+        parse=_parse,
     )
 
 
@@ -625,6 +634,9 @@ async def leave_waitlist_submit(ctx: Context, account: Actor, entry_id: UUID) ->
 async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> dict[str, Any]:
     attendees = await list_attendees(ctx, account, session_id)  # checks membership first
     waitlist = await session_waitlist(ctx, account, session_id)
+    from booking.on_request import session_requests
+
+    requests = await session_requests(ctx, account, session_id)
     async with ctx.db.read() as db:
         session, activity = (
             await db.execute(
@@ -649,6 +661,7 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
         "documents": documents,
         "documents_url": f"/api/v1/partner/sessions/{session_id}/participants",
         "waitlist": waitlist,
+        "requests": requests,
         "started": now >= session.starts_at,
         "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",
     }
@@ -726,7 +739,21 @@ page_routes = [
     partner_attendance_submit,
     partner_cancel_submit,
     partner_waitlist_remove_submit,
+    *history_pages,
 ]
+
+# Family-group waiting lists and partner additions live in their own file.
+from booking.http_desk import api_routes as _desk_api  # noqa: E402
+from booking.http_desk import page_routes as _desk_pages  # noqa: E402
+from booking.http_programmes import api_routes as _programme_api  # noqa: E402
+from booking.http_programmes import page_routes as _programme_pages  # noqa: E402
+from booking.http_requests import api_routes as _request_api  # noqa: E402
+from booking.http_requests import page_routes as _request_pages  # noqa: E402
+from booking.http_waitlist import api_routes as _waitlist_api  # noqa: E402
+from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
+
+api_routes += _waitlist_api + _programme_api + _request_api + _desk_api
+page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,12 +34,14 @@ from booking.models import WaitlistEntry, WaitlistStatus
 from booking.settlement import send_due_reminders, settle_due_sessions
 from booking.waitlist import promote_waitlist
 from catalog.models import ActivitySession, SessionStatus
+from portal.accounts.retention import purge_expired
 from portal.context import Context
 from portal.mail import resend_unsent
 
 log = logging.getLogger(__name__)
 
 PERIODIC_INTERVAL = 60.0  # seconds between two ticks: reminders and settlement need no more
+PURGE_INTERVAL = 3600.0  # seconds between two retention purges
 # A message younger than this still has its first job (and RQ's quick retries) on the way.
 RESEND_AFTER = timedelta(minutes=2)
 RESEND_PER_TICK = 500
@@ -79,13 +82,24 @@ class TickReport:
     reminders: int = 0
     promoted: int = 0
     mails_resent: int = 0
+    purged: dict[str, int] = field(default_factory=dict)
+    draws: int = 0
     failed: list[str] = field(default_factory=list)
 
 
-async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
+async def run_periodic_tick(ctx: Context, *, now: datetime, purge: bool = False) -> TickReport:
     """One pass of the periodic work. A part that fails is logged and named in the report; the
     others still run (the next tick retries it)."""
     report = TickReport()
+    try:
+        # First: a programme's draw at the end of its lottery window (once only), so that the
+        # sweep below already serves the waiting lists it fills.
+        from booking.lottery import draw_due_programmes
+
+        report.draws = await draw_due_programmes(ctx, now=now)
+    except Exception:
+        log.exception("periodic: lottery draw failed")
+        report.failed.append("draw")
     try:
         report.settled_sessions, report.settled_bookings = await settle_due_sessions(ctx, now=now)
     except Exception:
@@ -102,6 +116,12 @@ async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
         log.exception("periodic: waiting-list sweep failed")
         report.failed.append("waitlist")
     try:
+        if purge:  # the retention purge (portal.accounts.retention), hourly: see run_periodically
+            report.purged = {k: v for k, v in (await purge_expired(ctx, now=now)).items() if v}
+    except Exception:
+        log.exception("periodic: privacy purge failed")
+        report.failed.append("purge")
+    try:
         # Last: the sweep's own mails are new, and handed over by their own jobs. A row's
         # created_at is the real time it was written (the model's default), hence the real clock.
         report.mails_resent = await resend_unsent(
@@ -114,10 +134,21 @@ async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
 
 
 async def run_periodically(ctx: Context, interval: float = PERIODIC_INTERVAL) -> None:
-    """Tick now, then every `interval` seconds, until cancelled."""
+    """Tick now, then every `interval` seconds, until cancelled. The retention purge runs once
+    an hour, the first time an hour after the start: its periods count in days."""
+    last_purge = time.monotonic()
     while True:
-        report = await run_periodic_tick(ctx, now=ctx.clock.now())
-        if report.settled_sessions or report.reminders or report.promoted or report.mails_resent:
+        purge = time.monotonic() - last_purge >= PURGE_INTERVAL
+        last_purge = time.monotonic() if purge else last_purge
+        report = await run_periodic_tick(ctx, now=ctx.clock.now(), purge=purge)
+        if (
+            report.settled_sessions
+            or report.reminders
+            or report.promoted
+            or report.purged
+            or report.draws
+            or report.mails_resent
+        ):
             log.info("periodic: %s", report)
         await asyncio.sleep(interval)
 

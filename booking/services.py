@@ -25,6 +25,7 @@ from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
     BookingClosed,
+    BookingOnRequestRequired,
     CancellationTermsChanged,
     CompanionRequired,
     IdempotencyKeyReused,
@@ -35,6 +36,7 @@ from booking.errors import (
     SessionNotStarted,
     SessionStarted,
 )
+from booking.forfeits import forfeited_bookings, return_forfeited_booking
 from booking.models import (
     Attendance,
     Booking,
@@ -46,11 +48,14 @@ from booking.models import (
     WaitlistStatus,
     new_id,
 )
+from booking.programmes import check_programme_open
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
 from participants.services import document_kind_labels, missing_documents
+from portal import audit
 from portal.accounts.models import Account
+from portal.alerts.services import notify
 from portal.associations.access import require_member
 from portal.associations.models import Association
 from portal.auth import Actor
@@ -58,7 +63,6 @@ from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import Busy, InvalidRequest, NotFound
-from portal.mail import queue_mail
 from wallet.ledger import debit_for_booking, lock_family_wallet, release_booking
 from wallet.models import TransferCode
 
@@ -303,6 +307,7 @@ async def _book(
     document_check: DocumentCheck,
     group_id: UUID | None = None,
     from_waitlist: bool = False,
+    from_request: bool = False,
 ) -> list[tuple[Booking, ActivitySession, Activity, Participant]]:
     """Book every request or none; the caller has locked the family's wallet already."""
     if not requests:
@@ -336,6 +341,10 @@ async def _book(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.on_request and not from_request:  # the partner's agreement first (booking/on_request.py)
+            raise BookingOnRequestRequired()
+        if activity.programme_id is not None:  # a programme's opening (and lottery) binds it too
+            await check_programme_open(db, activity.programme_id, now, tz)
         participant = participants[request.participant_id]
         day = session_date(session.starts_at, tz)
         companion = check_eligibility(request, session, activity, participants, day)
@@ -568,14 +577,29 @@ async def _confirmation_mail(
     email: str | None = None,
 ) -> None:
     email = email or await _family_email(uow.session, family_account_id)
-    if email is None:
-        return
     lines = [
         {"booking": b, "session": s, "activity": a, "participant": p, "url": f"/reservations/{b.id}"}
         for b, s, a, p in booked
     ]
-    await queue_mail(
-        ctx, uow, to=email, template=template, lines=lines, total=sum(b.price_coupons for b, *_ in booked)
+    first = booked[0]
+    when = f"{session_date(first[1].starts_at, ctx.settings.timezone):%d/%m/%Y}"
+    who = ", ".join(dict.fromkeys(p.first_name for *_, p in booked))
+    promoted = template == "booking/promoted"
+    title = (
+        f"{'Une place s’est libérée, réservation faite' if promoted else 'Réservation confirmée'} : "
+        f"{first[2].title} le {when} ({who})"
+    )
+    await notify(
+        ctx,
+        uow,
+        account_id=family_account_id,
+        kind="waitlist" if promoted else "booking",
+        title=title,
+        link=f"/reservations/{first[0].id}",
+        mail_to=email,
+        template=template,
+        lines=lines,
+        total=sum(b.price_coupons for b, *_ in booked),
     )
 
 
@@ -622,6 +646,19 @@ async def book_session(
                 )
             )
         await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed",
+            entity="booking",
+            entity_id=booking.id,
+            data={
+                "session_id": session.id,
+                "participant_id": booking.participant_id,
+                "price_coupons": booking.price_coupons,
+            },
+        )
     return receipt
 
 
@@ -669,6 +706,25 @@ async def book_group(
                 )
             )
         await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+        await audit.record_many(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed",
+            entity="booking",
+            items=[
+                (
+                    b.id,
+                    {
+                        "session_id": s.id,
+                        "participant_id": b.participant_id,
+                        "price_coupons": b.price_coupons,
+                        "group_id": group.id,
+                    },
+                )
+                for b, s, _a, _p in booked
+            ],
+        )
     return receipt
 
 
@@ -782,7 +838,7 @@ async def cancel_booking(
                 raise NotFound("Réservation introuvable.")
             cancelled_by = CancelledBy.FAMILY
         else:
-            actor.require_staff("admin")
+            actor.require_staff("desk")  # admin, or the town's desk acting for the family
             cancelled_by = CancelledBy.STAFF
         await lock_family_wallet(uow, booking.family_account_id)
         booking = await _load_booking(db, booking_id)
@@ -833,8 +889,8 @@ async def cancel_booking(
         lines = []
         for b in to_close:
             s, a = rows[b.session_id]
-            if cancelled_by == CancelledBy.STAFF:
-                code = TransferCode.REFUND
+            if cancelled_by == CancelledBy.STAFF and actor.has_staff_role("admin"):
+                code = TransferCode.REFUND  # the desk applies the family's own rule (below)
             else:
                 code = cancellation_outcome(now=now, cancellation_deadline_at=s.cancellation_deadline_at)
             who = cancelled_by if b is booking else CancelledBy.COMPANION
@@ -850,11 +906,35 @@ async def cancel_booking(
             lines.append({"booking": b, "session": s, "activity": a, "participant": people[b.participant_id]})
         if expected_refund is not None and expected_refund != refunded_total:
             raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
-        email = await _family_email(db, booking.family_account_id)
-        if email:
-            await queue_mail(
-                ctx, uow, to=email, template="booking/cancelled", lines=lines, refunded=refunded_total
+        if cancelled_by == CancelledBy.STAFF:  # who did it, for the record
+            await db.execute(
+                update(Booking)
+                .where(Booking.id.in_([b.id for b in to_close]))
+                .values(cancelled_by_account_id=actor.account_id)
+                .execution_options(synchronize_session=False)
             )
+        email = await _family_email(db, booking.family_account_id)
+        first = lines[0]
+        await notify(
+            ctx,
+            uow,
+            account_id=booking.family_account_id,
+            kind="booking",
+            title=(
+                f"Réservation annulée : {first['activity'].title} "
+                f"le {session_date(first['session'].starts_at, tz):%d/%m/%Y}, "
+                + (
+                    f"{refunded_total} coupons remboursés"
+                    if refunded_total > 1
+                    else f"{refunded_total} coupon remboursé"
+                )
+            ),
+            link=f"/reservations/{booking.id}",
+            mail_to=email,
+            template="booking/cancelled",
+            lines=lines,
+            refunded=refunded_total,
+        )
         for session_id in sorted(seats):
             ctx.jobs.enqueue(uow, PROMOTE_JOB, str(session_id))
         receipt = CancelReceipt(
@@ -863,6 +943,25 @@ async def cancel_booking(
             booking.refunded_coupons,
             [b.id for b in to_close],
             children_refunded_coupons=refunded_total - booking.refunded_coupons,
+        )
+        await audit.record_many(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.cancelled",
+            entity="booking",
+            items=[
+                (
+                    b.id,
+                    {
+                        "session_id": b.session_id,
+                        "cancelled_by": b.cancelled_by,
+                        "outcome": b.outcome_code,
+                        "refunded_coupons": b.refunded_coupons,
+                    },
+                )
+                for b in to_close
+            ],
         )
     return receipt
 
@@ -910,6 +1009,8 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
+                # Families whose late cancellation forfeited coupons get them back (booking/forfeits.py).
+                families |= {b.family_account_id for b in await forfeited_bookings(db, session_id)}
                 # Rule 2: every wallet first, in a sorted order, then the session.
                 for family_id in sorted(families):
                     await lock_family_wallet(uow, family_id)
@@ -965,7 +1066,8 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
-                if {b.family_account_id for b in bookings} - families:
+                forfeited = await forfeited_bookings(db, session_id)
+                if {b.family_account_id for b in [*bookings, *forfeited]} - families:
                     raise _FamiliesChanged()
                 # Every lock is held and every booking it acts on is read: the operation's time is
                 # now, never before a booking it refunds (bookings committed while it waited).
@@ -977,7 +1079,7 @@ async def cancel_session(
                     .execution_options(synchronize_session=False)
                 )
                 result_data = await _refund_partner_cancel(
-                    ctx, uow, session, activity, bookings, children, reason, now, tz
+                    ctx, uow, session, activity, bookings, children, reason, now, tz, forfeited=forfeited
                 )
                 for child_session_id in child_seats:
                     ctx.jobs.enqueue(uow, PROMOTE_JOB, str(child_session_id))
@@ -988,6 +1090,38 @@ async def cancel_session(
                     )
                     .values(status=WaitlistStatus.REMOVED, closed_at=now, skip_code="session_cancelled")
                     .execution_options(synchronize_session=False)
+                )
+                await audit.record(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="session.cancelled",
+                    entity="session",
+                    entity_id=session_id,
+                    data={
+                        "reason": reason[:200],
+                        "refunded_bookings": result_data["refunded_bookings"],
+                        "refunded_coupons": result_data["refunded_coupons"],
+                    },
+                )
+                await audit.record_many(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="booking.cancelled",
+                    entity="booking",
+                    items=[
+                        (
+                            b.id,
+                            {
+                                "session_id": b.session_id,
+                                "cancelled_by": b.cancelled_by,
+                                "outcome": b.outcome_code,
+                                "refunded_coupons": b.refunded_coupons,
+                            },
+                        )
+                        for b in [*bookings, *children]
+                    ],
                 )
             return result_data
         except _FamiliesChanged:
@@ -1005,6 +1139,8 @@ async def _refund_partner_cancel(
     reason: str,
     now: datetime,
     tz: str,
+    *,
+    forfeited: Sequence[Booking] = (),
 ) -> dict[str, Any]:
     db = uow.session
     people = {
@@ -1012,7 +1148,7 @@ async def _refund_partner_cancel(
         for p in (
             await db.execute(
                 select(Participant).where(
-                    Participant.id.in_({b.participant_id for b in [*bookings, *children]})
+                    Participant.id.in_({b.participant_id for b in [*bookings, *children, *forfeited]})
                 )
             )
         ).scalars()
@@ -1051,20 +1187,40 @@ async def _refund_partner_cancel(
         by_family[child.family_account_id].append(
             {"booking": child, "participant": participant, "refunded": refunded}
         )
+    for lost in forfeited:
+        participant = people[lost.participant_id]
+        memo = (
+            f"Coupons perdus rendus, séance annulée par le partenaire : {activity.title} — "
+            f"{participant.first_name} — {session_date(session.starts_at, tz):%d/%m}"
+        )
+        refunded = await return_forfeited_booking(uow, lost, now=now, memo=memo)
+        if refunded:
+            if lost.session_id == session.id:
+                refunded_bookings += 1
+                refunded_coupons += refunded
+            by_family[lost.family_account_id].append(
+                {"booking": lost, "participant": participant, "refunded": refunded, "returned": True}
+            )
     for family_id, lines in by_family.items():
         email = await _family_email(db, family_id)
-        if email:
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="booking/session_cancelled",
-                session=session,
-                activity=activity,
-                reason=reason,
-                lines=lines,
-                refunded=sum(line["refunded"] for line in lines),
-            )
+        await notify(
+            ctx,
+            uow,
+            account_id=family_id,
+            kind="booking",
+            title=(
+                f"Séance annulée par le partenaire : {activity.title} "
+                f"le {session_date(session.starts_at, ctx.settings.timezone):%d/%m/%Y}"
+            ),
+            link=f"/reservations/{lines[0]['booking'].id}",
+            mail_to=email,
+            template="booking/session_cancelled",
+            session=session,
+            activity=activity,
+            reason=reason,
+            lines=lines,
+            refunded=sum(line["refunded"] for line in lines),
+        )
     return {
         "id": str(session.id),
         "status": SessionStatus.CANCELLED.value,

@@ -17,8 +17,9 @@ from booking.models import Booking, BookingStatus
 from booking.rules import session_date
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal import audit
+from portal.alerts.services import notify
 from portal.context import Context
-from portal.mail import queue_mail
 from wallet.ledger import release_booking
 from wallet.models import TransferCode
 
@@ -67,6 +68,15 @@ async def settle_session(ctx: Context, session_id: UUID, *, now: datetime) -> in
                 memo=f"Séance réalisée : {activity.title} — {session_date(session.starts_at, tz):%d/%m}",
             )
             count += transfer is not None
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="session.settled",
+            entity="session",
+            entity_id=session_id,
+            data={"settled_bookings": count, "association_id": activity.association_id},
+        )
     return count
 
 
@@ -143,16 +153,24 @@ async def send_due_reminders(ctx: Context, *, now: datetime) -> int:
                     .where(Booking.id == booking_id)
                 )
             ).one()
-            if email:
-                await queue_mail(
-                    ctx,
-                    uow,
-                    to=email,
-                    template="booking/reminder",
-                    booking=booking,
-                    session=session,
-                    activity=activity,
-                    participant=participant,
-                )
+            await notify(
+                ctx,
+                uow,
+                account_id=booking.family_account_id,
+                kind="booking",
+                title=(
+                    f"Rappel : le délai d'annulation de {activity.title} "
+                    f"({participant.first_name}, le "
+                    f"{session_date(session.starts_at, ctx.settings.timezone):%d/%m/%Y}) "
+                    "se termine demain"
+                ),
+                link=f"/reservations/{booking.id}",
+                mail_to=email,
+                template="booking/reminder",
+                booking=booking,
+                session=session,
+                activity=activity,
+                participant=participant,
+            )
             sent += 1
     return sent

@@ -146,6 +146,8 @@ class ActivityBody(msgspec.Struct, forbid_unknown_fields=True):
     contact_name: Name = ""
     contact_email: ShortText = ""
     contact_phone: Annotated[OneLine, msgspec.Meta(max_length=30)] = ""
+    programme_id: UUID | None = None
+    on_request: bool = False
 
 
 class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -165,6 +167,8 @@ class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
     contact_name: Name | None = None
     contact_email: ShortText | None = None
     contact_phone: Annotated[OneLine, msgspec.Meta(max_length=30)] | None = None
+    programme_id: UUID | None = None
+    on_request: bool | None = None
 
 
 def session_json(ctx: Context, row: ActivitySession) -> dict[str, Any]:
@@ -200,6 +204,8 @@ def activity_json(activity: Activity) -> dict[str, Any]:
         "max_children_per_adult": activity.max_children_per_adult,
         "duo": activity.duo,
         "required_document_kinds": activity.required_document_kinds,
+        "programme_id": activity.programme_id,
+        "on_request": activity.on_request,
         "contact": {
             "name": activity.contact_name,
             "email": activity.contact_email,
@@ -417,6 +423,7 @@ async def public_search(
     place: Annotated[str | None, QueryParameter(max_length=200)] = None,
     partner: Annotated[str | None, QueryParameter(max_length=200)] = None,
     available: bool | None = None,
+    programme: UUID | None = None,
     date_from: Annotated[date | None, QueryParameter(name="from")] = None,
     date_to: Annotated[date | None, QueryParameter(name="to")] = None,
     page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
@@ -430,6 +437,7 @@ async def public_search(
         age=age,
         place=place,
         partner=partner,
+        programme=programme,
         available=bool(available),
         date_from=date_from,
         date_to=date_to,
@@ -461,6 +469,19 @@ def public_activity_json(ctx: Context, found: services.PublicActivity) -> dict[s
         ),
         "partner": found.association.name,
         "partner_id": found.association.id,
+        # The programme's opening, as every page shows it (« ouverture des inscriptions le … »).
+        "programme": (
+            {
+                "id": found.programme.id,
+                "title": found.programme.title,
+                "opens_at": iso(ctx, found.programme.opens_at),
+                "lottery_until": iso(ctx, found.programme.lottery_until)
+                if found.programme.lottery_until
+                else None,
+            }
+            if found.programme
+            else None
+        ),
         "min_age": activity.min_age,
         "max_age": activity.max_age,
         "booking_deadline_days": activity.booking_deadline_days,
@@ -468,6 +489,7 @@ def public_activity_json(ctx: Context, found: services.PublicActivity) -> dict[s
         "family": activity.family,
         "max_children_per_adult": activity.max_children_per_adult,
         "duo": activity.duo,
+        "on_request": activity.on_request,
         "required_document_kinds": activity.required_document_kinds,
         "contact": {
             "name": activity.contact_name,

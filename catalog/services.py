@@ -47,6 +47,7 @@ from catalog.models import (
     Audience,
     Domain,
     Place,
+    Programme,
     SessionStatus,
     Theme,
     normalize,
@@ -285,6 +286,13 @@ class ActivityInput:
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
+    programme_id: UUID | None = None
+    on_request: bool = False
+
+
+async def _check_programme(session: AsyncSession, programme_id: UUID | None) -> None:
+    if programme_id is not None and await session.get(Programme, programme_id) is None:
+        raise InvalidRequest("Ce programme n'existe pas.")
 
 
 # The activity's one-line fields (the title goes into mail subjects): French labels for the error.
@@ -373,6 +381,7 @@ async def create_activity(
     async with ctx.db.unit_of_work() as uow:
         await require_member(uow.session, actor, association_id)
         await _check_document_kinds(uow.session, data.required_document_kinds)
+        await _check_programme(uow.session, data.programme_id)
         domain, theme, place = await resolve_references(
             uow.session, actor, domain=data.domain, theme=data.theme, place=data.place
         )
@@ -394,6 +403,8 @@ async def create_activity(
             contact_name=data.contact_name.strip(),
             contact_email=data.contact_email.strip(),
             contact_phone=data.contact_phone.strip(),
+            programme_id=data.programme_id,
+            on_request=data.on_request,
             status=ActivityStatus.DRAFT,
         )
         uow.session.add(activity)
@@ -446,6 +457,7 @@ async def update_activity(
             "family",
             "max_children_per_adult",
             "duo",
+            "on_request",
             "contact_name",
             "contact_email",
             "contact_phone",
@@ -458,6 +470,9 @@ async def update_activity(
                 uow.session, changes["required_document_kinds"], activity.required_document_kinds
             )
             activity.required_document_kinds = sorted(set(changes["required_document_kinds"]))
+        if changes.get("programme_id") is not None:
+            await _check_programme(uow.session, changes["programme_id"])
+            activity.programme_id = changes["programme_id"]
         if activity.max_age < activity.min_age:
             raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
         if {"booking_deadline_days", "cancellation_deadline_days"} & changes.keys():
@@ -535,6 +550,7 @@ class PartnerActivity:
     theme: Theme | None
     place: Place | None
     sessions: list[ActivitySession]
+    programme: Programme | None = None
 
 
 async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) -> PartnerActivity:
@@ -558,6 +574,7 @@ async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) ->
             theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
+            programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
         )
 
 
@@ -714,6 +731,9 @@ def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str)
     )
 
 
+WAITLIST_PROMOTE_JOB = "booking.jobs:promote_waitlist"
+
+
 async def create_session(
     ctx: Context, actor: Actor, activity_id: UUID, data: SessionInput, *, now: datetime
 ) -> ActivitySession:
@@ -804,6 +824,10 @@ async def update_session(
             if booked_terms_change and taken:
                 raise SessionHasBookings()
             raise CapacityBelowTaken()
+        if merged.capacity > row.capacity:
+            # New seats go to the waiting list at once, not at the next sweep. The job is booking's,
+            # named (catalog never imports booking); it does nothing when nobody waits.
+            ctx.jobs.enqueue(uow, WAITLIST_PROMOTE_JOB, str(session_id))
         await uow.session.refresh(row)
     return row
 
@@ -962,6 +986,7 @@ class SearchFilters:
     age: int | None = None
     place: str | None = None
     partner: str | None = None
+    programme: UUID | None = None
     available: bool = False
     date_from: date | None = None
     date_to: date | None = None
@@ -1045,6 +1070,8 @@ async def search_activities(
                 if ref_id is False:
                     return [], 0
                 conditions.append(column == ref_id)
+        if filters.programme is not None:
+            conditions.append(Activity.programme_id == filters.programme)
         if filters.age is not None:
             conditions += [Activity.min_age <= filters.age, Activity.max_age >= filters.age]
         if filters.q:
@@ -1128,6 +1155,7 @@ class PublicActivity:
     theme: Theme | None
     place: Place | None
     sessions: list[ActivitySession]
+    programme: Programme | None = None
 
 
 async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime) -> PublicActivity:
@@ -1154,6 +1182,7 @@ async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime)
             theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
+            programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
         )
 
 

@@ -46,6 +46,7 @@ from participants.models import (
     Participant,
     ProofDocument,
 )
+from portal import audit
 from portal.auth import Actor
 from portal.clock import age_on
 from portal.context import Context
@@ -300,8 +301,9 @@ async def read_document_for_partner(
 
 
 async def _visible_participant(session: AsyncSession, actor: Actor, participant_id: UUID) -> Participant:
-    """A family's own participant (archived included), or any for staff; otherwise 404."""
-    if actor.is_staff:
+    """A family's own participant (archived included), or any for admin and finance staff (not a
+    town's `agent`, who instructs requests and sees no family); otherwise 404."""
+    if actor.has_staff_role("admin", "finance"):
         participant = await session.get(Participant, participant_id)
         if participant is None:
             raise ParticipantNotFound()
@@ -653,6 +655,19 @@ async def upload_document(
             )
             uow.session.add(document)
             await uow.session.flush()
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="participant.document.uploaded",
+                entity="proof_document",
+                entity_id=document.id,
+                data={
+                    "participant_id": participant.id,
+                    "kind": kind.code,
+                    "valid_until": valid_until.isoformat() if valid_until else None,
+                },
+            )
     except BaseException:
         delete_file(ctx.settings, stored.key)
         raise
@@ -693,6 +708,15 @@ async def archive_document(
             raise DocumentNotFound()
         if document.archived_at is None:
             document.archived_at = now
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="participant.document.archived",
+                entity="proof_document",
+                entity_id=document_id,
+                data={"participant_id": participant.id},
+            )
 
 
 async def read_document(

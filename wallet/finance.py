@@ -27,6 +27,7 @@ from wallet.errors import InvalidPeriod
 from wallet.models import (
     LedgerAccount,
     LedgerAccountKind,
+    PaymentProvider,
     ProviderEvent,
     Purchase,
     PurchaseReversal,
@@ -46,6 +47,7 @@ FLOW_CODES = (
     TransferCode.FORFEIT,
     TransferCode.SETTLE,
     TransferCode.ADJUSTMENT,
+    TransferCode.FORFEIT_RETURN,
 )
 
 
@@ -256,8 +258,14 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             }
         )
 
+    counter_sales = [p for p in paid_in_period if p.provider == PaymentProvider.COUNTER]
     for purchase in purchases.values():
         credit = credits.get(purchase.id)
+        if purchase.provider == PaymentProvider.COUNTER:
+            # Paid at the desk: no card evidence exists; the credit must match the sale.
+            if credit is None or credit.amount != purchase.coupons:
+                name("paid_not_credited", purchase, "La vente au guichet n'est pas créditée comme vendue.")
+            continue
         evidence = payments.get(purchase.id, [])
         marked_paid = purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED)
         if (marked_paid or evidence) and credit is None:
@@ -364,9 +372,21 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
         "to": period.end.isoformat(),
         "coupon_price_cents": price,
         "purchases": {
-            "count": len(paid_in_period),
-            "coupons": sum(p.coupons for p in paid_in_period),
-            "amount_cents": sum(p.amount_cents for p in paid_in_period),
+            "count": len(paid_in_period) - len(counter_sales),
+            "coupons": sum(p.coupons for p in paid_in_period if p.provider != PaymentProvider.COUNTER),
+            "amount_cents": sum(
+                p.amount_cents for p in paid_in_period if p.provider != PaymentProvider.COUNTER
+            ),
+        },
+        # Sold at the desk, on their own line: cash and cheques are counted there, not by Stripe.
+        "counter": {
+            "count": len(counter_sales),
+            "coupons": sum(p.coupons for p in counter_sales),
+            "amount_cents": sum(p.amount_cents for p in counter_sales),
+            "by_method": {
+                method: sum(p.amount_cents for p in counter_sales if p.counter_method == method)
+                for method in ("cash", "cheque", "cheque_vacances")
+            },
         },
         "payments": {"count": len(evidenced), "amount_cents": sum(a or 0 for _, a in evidenced)},
         "credited": {"count": int(credited_in_period[0]), "coupons": int(credited_in_period[1])},
@@ -483,7 +503,9 @@ async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, 
         "purchased": totals[TransferCode.PURCHASE],
         "reversed": totals[TransferCode.PURCHASE_REVERSAL],
         "redeemed": totals[TransferCode.REDEEM],
-        "refunded": totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL],
+        "refunded": totals[TransferCode.REFUND]
+        + totals[TransferCode.PARTNER_CANCEL]
+        + totals[TransferCode.FORFEIT_RETURN],
         "partner_cancelled": totals[TransferCode.PARTNER_CANCEL],
         "forfeited": totals[TransferCode.FORFEIT],
         "settled": totals[TransferCode.SETTLE],
@@ -507,7 +529,7 @@ def flows_svg(flows: dict[str, Any]) -> str:
 
     def value(day: dict[str, Any], key: str) -> int:
         if key == "refund":
-            return int(day["refund"] + day["partner_cancel"])
+            return int(day["refund"] + day["partner_cancel"] + day["forfeit_return"])
         if key == "forfeit":
             return int(day["forfeit"] + day["settle"])
         return int(day[key])
@@ -603,12 +625,18 @@ async def partner_statement(
         )
         if t.code == TransferCode.REDEEM:
             line.update(label=t.memo, coupons=t.amount, redeemed_at=t.created_at.isoformat())
-        else:
+        elif line["outcome"] != TransferCode.FORFEIT_RETURN:  # a returned forfeit reads so, whatever
+            # the order of two transfers written in the same instant
             line.update(outcome=t.code, outcome_at=t.created_at.isoformat())
             line["coupons"] = line["coupons"] or t.amount
         if period.starts_at <= t.created_at < period.ends_at:
             totals[t.code] += t.amount
-    refunded = totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL]
+    # A forfeit given back when the partner cancelled the session leaves the partner too.
+    refunded = (
+        totals[TransferCode.REFUND]
+        + totals[TransferCode.PARTNER_CANCEL]
+        + totals[TransferCode.FORFEIT_RETURN]
+    )
     return {
         "association_id": str(association_id),
         "association_name": association.name,
@@ -619,6 +647,7 @@ async def partner_statement(
         "refunded_coupons": refunded,
         "partner_cancelled_coupons": totals[TransferCode.PARTNER_CANCEL],
         "forfeited_coupons": totals[TransferCode.FORFEIT],
+        "forfeit_returned_coupons": totals[TransferCode.FORFEIT_RETURN],
         "settled_coupons": totals[TransferCode.SETTLE],
         "amount_cents": (totals[TransferCode.REDEEM] - refunded) * price,
         "bookings": list(bookings.values()),
@@ -645,7 +674,7 @@ async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[
                     Association.id,
                     Association.name,
                     total(TransferCode.REDEEM),
-                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL),
+                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL, TransferCode.FORFEIT_RETURN),
                     total(TransferCode.FORFEIT),
                     total(TransferCode.SETTLE),
                 )

@@ -22,9 +22,11 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal import audit
 from portal.accounts.models import Account, StaffRole
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
+from portal.alerts.services import notify
 from portal.associations.access import active_membership
 from portal.associations.directory import DirectoryEntry, directory_for
 from portal.associations.errors import (
@@ -64,7 +66,6 @@ from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import InvalidRequest, NotFound
 from portal.files import delete_file, read_file, store_file
-from portal.mail import queue_mail
 from portal.text import require_one_line, require_one_line_fields
 
 # --- access ------------------------------------------------------------------------------------
@@ -344,21 +345,34 @@ async def create_association(
             )
             _add_documents(uow, files, association.id, actor, documents)
             admins = await uow.session.execute(
-                select(Account.email).where(
+                select(Account.id, Account.email).where(
                     Account.staff_role == StaffRole.ADMIN,
                     Account.deleted_at.is_(None),
                     Account.email.is_not(None),
                 )
             )
-            for email in admins.scalars():
-                await queue_mail(
+            for admin_id, email in admins.tuples():
+                await notify(
                     ctx,
                     uow,
-                    to=str(email),
+                    account_id=admin_id,
+                    kind="association",
+                    title=f"Nouvelle association à valider : « {association.name} »",
+                    link="/admin/associations",
+                    mail_to=str(email),
                     template="portal/association_submitted",
                     association=association,
                     requester=actor.display_name,
                 )
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.requested",
+                entity="association",
+                entity_id=association.id,
+                data={"rna": rna, "siren": siren, "documents": len(documents)},
+            )
     except BaseException:
         files.discard()
         raise
@@ -581,10 +595,26 @@ async def validate_association(
             )
             .values(activated_at=now)
         )
-        if email := await _email_of(uow.session, association.created_by_id):
-            await queue_mail(
-                ctx, uow, to=email, template="portal/association_validated", association=association
+        if association.created_by_id is not None:
+            await notify(
+                ctx,
+                uow,
+                account_id=association.created_by_id,
+                kind="association",
+                title=f"Votre association « {association.name} » est validée",
+                link=f"/partenaire/associations/{association.id}",
+                mail_to=await _email_of(uow.session, association.created_by_id),
+                template="portal/association_validated",
+                association=association,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="association.validated",
+            entity="association",
+            entity_id=association.id,
+        )
     return association
 
 
@@ -613,10 +643,27 @@ async def reject_association(
             )
             .values(revoked_at=now)
         )
-        if email := await _email_of(uow.session, association.created_by_id):
-            await queue_mail(
-                ctx, uow, to=email, template="portal/association_rejected", association=association
+        if association.created_by_id is not None:
+            await notify(
+                ctx,
+                uow,
+                account_id=association.created_by_id,
+                kind="association",
+                title=f"Votre demande pour « {association.name} » n'a pas été acceptée",
+                link="/partenaire",
+                mail_to=await _email_of(uow.session, association.created_by_id),
+                template="portal/association_rejected",
+                association=association,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="association.rejected",
+            entity="association",
+            entity_id=association.id,
+            data={"reason": reason[:200]},
+        )
     return association
 
 
@@ -680,6 +727,15 @@ async def change_member(
             target.role = role
         if function is not None:
             target.function = _clean(function, 100, "Fonction")
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.changed",
+            entity="membership",
+            entity_id=target.id,
+            data={"association_id": association_id, "account_id": account_id, "role": target.role},
+        )
     return target
 
 
@@ -694,6 +750,15 @@ async def revoke_member(
         target = await _target_membership(uow.session, association_id, account_id)
         await _check_not_last_manager(uow.session, actor, access, target)
         target.revoked_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.revoked",
+            entity="membership",
+            entity_id=target.id,
+            data={"association_id": association_id, "account_id": account_id},
+        )
 
 
 # --- share keys --------------------------------------------------------------------------------
@@ -732,6 +797,16 @@ async def create_share_key(
             created_by_id=actor.account_id,
         )
         uow.session.add(share_key)
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="share_key.created",
+            entity="share_key",
+            entity_id=share_key.id,
+            data={"association_id": association_id, "hint": share_key.hint},
+        )
     return share_key, key
 
 
@@ -763,6 +838,15 @@ async def revoke_share_key(
             raise ShareKeyNotRevocable()
         share_key.status = ShareKeyStatus.REVOKED
         share_key.revoked_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="share_key.revoked",
+            entity="share_key",
+            entity_id=key_id,
+            data={"association_id": association_id},
+        )
     return share_key
 
 
@@ -819,6 +903,16 @@ async def join_with_share_key(
                 JoinRequest.status == JoinRequestStatus.PENDING,
             )
             .values(status=JoinRequestStatus.APPROVED, decided_at=now)
+        )
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.joined_with_share_key",
+            entity="membership",
+            entity_id=membership.id,
+            data={"association_id": association.id, "share_key_id": share_key.id, "role": membership.role},
         )
     return membership
 
@@ -894,16 +988,28 @@ async def request_to_join(
         uow.session.add(request)
         await uow.session.flush()
         for manager in await _active_managers(uow.session, association.id):
-            if email := await _email_of(uow.session, manager.account_id):
-                await queue_mail(
-                    ctx,
-                    uow,
-                    to=email,
-                    template="portal/join_request_received",
-                    association=association,
-                    requester=actor.display_name,
-                    function=function,
-                )
+            await notify(
+                ctx,
+                uow,
+                account_id=manager.account_id,
+                kind="association",
+                title=f"Demande de rattachement à « {association.name} » de {actor.display_name}",
+                link=f"/partenaire/associations/{association.id}",
+                mail_to=await _email_of(uow.session, manager.account_id),
+                template="portal/join_request_received",
+                association=association,
+                requester=actor.display_name,
+                function=function,
+            )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.created",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association.id},
+        )
     return request
 
 
@@ -990,15 +1096,28 @@ async def approve_join_request(
         request.status = JoinRequestStatus.APPROVED
         request.decided_by_id = actor.account_id
         request.decided_at = now
-        if email := await _email_of(uow.session, request.account_id):
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="portal/join_request_approved",
-                association=access.association,
-                role=role,
-            )
+        await notify(
+            ctx,
+            uow,
+            account_id=request.account_id,
+            kind="association",
+            title=f"Vous avez rejoint « {access.association.name} »",
+            link=f"/partenaire/associations/{access.association.id}",
+            mail_to=await _email_of(uow.session, request.account_id),
+            template="portal/join_request_approved",
+            association=access.association,
+            role=role,
+        )
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.approved",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association_id, "membership_id": membership.id, "role": membership.role},
+        )
     return request, membership
 
 
@@ -1014,15 +1133,27 @@ async def refuse_join_request(
         request.decided_by_id = actor.account_id
         request.decided_at = now
         request.reason = reason or None
-        if email := await _email_of(uow.session, request.account_id):
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="portal/join_request_refused",
-                association=access.association,
-                reason=reason,
-            )
+        await notify(
+            ctx,
+            uow,
+            account_id=request.account_id,
+            kind="association",
+            title=f"Votre demande de rattachement à « {access.association.name} » n'a pas été acceptée",
+            link="/partenaire",
+            mail_to=await _email_of(uow.session, request.account_id),
+            template="portal/join_request_refused",
+            association=access.association,
+            reason=reason,
+        )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.refused",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association_id},
+        )
     return request
 
 
@@ -1132,6 +1263,15 @@ async def add_document(
                 if old.archived_at is None:
                     old.archived_at = now
                 old.replaced_by_id = added.id
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.document.added",
+                entity="association_document",
+                entity_id=added.id,
+                data={"association_id": association_id, "kind": added.kind, "replaces": replaces},
+            )
     except BaseException:
         files.discard()
         raise
@@ -1159,6 +1299,15 @@ async def archive_document(
         document = await _document(uow.session, access, actor, document_id)
         if document.archived_at is None:
             document.archived_at = now
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.document.archived",
+                entity="association_document",
+                entity_id=document_id,
+                data={"association_id": association_id},
+            )
     return document
 
 
