@@ -1071,7 +1071,12 @@ async def cancel_session(
                     raise _FamiliesChanged()
                 # Every lock is held and every booking it acts on is read: the operation's time is
                 # now, never before a booking it refunds (bookings committed while it waited).
-                now = ctx.clock.after_locks(requested, *(b.created_at for b in [*bookings, *children]))
+                # A forfeit it gives back is dated by its cancellation: never before that either.
+                now = ctx.clock.after_locks(
+                    requested,
+                    *(b.created_at for b in [*bookings, *children]),
+                    *(b.cancelled_at for b in forfeited),
+                )
                 await db.execute(
                     update(ActivitySession)
                     .where(ActivitySession.id == session_id)
