@@ -1,4 +1,5 @@
-"""Booking's periodic work: settlement, reminders and the waiting-list sweep, run without cron.
+"""The periodic work: settlement, reminders, the waiting-list sweep and the resending of unsent
+mail, run without cron.
 
 Each part is idempotent (a session is settled once, a reminder sent once, a waiting entry served
 once), so a tick may run twice, late, or in two processes at once without moving anything twice.
@@ -9,8 +10,11 @@ once), so a tick may run twice, late, or in two processes at once without moving
   `carnet periodic` process next to the `carnet worker`s.
 
 The sweep is also what serves a waiting list whose promotion job was lost (a worker killed, Redis
-flushed) and a session whose capacity a partner raised: every session with free seats and people
-waiting gets `promote_waitlist`, the same function the job runs.
+flushed or down when the seat was freed) and a session whose capacity a partner raised: every
+session with free seats and people waiting gets `promote_waitlist`, the same function the job runs.
+Likewise every message still unsent a while after it was written (its job lost with Redis, or
+failed for good) is handed to the jobs again, so no mail waits for someone to run
+`carnet mail resend`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,11 +36,15 @@ from booking.waitlist import promote_waitlist
 from catalog.models import ActivitySession, SessionStatus
 from portal.accounts.retention import purge_expired
 from portal.context import Context
+from portal.mail import resend_unsent
 
 log = logging.getLogger(__name__)
 
 PERIODIC_INTERVAL = 60.0  # seconds between two ticks: reminders and settlement need no more
 PURGE_INTERVAL = 3600.0  # seconds between two retention purges
+# A message younger than this still has its first job (and RQ's quick retries) on the way.
+RESEND_AFTER = timedelta(minutes=2)
+RESEND_PER_TICK = 500
 
 
 async def promote_all_waitlists(ctx: Context, *, now: datetime) -> int:
@@ -73,6 +81,7 @@ class TickReport:
     settled_bookings: int = 0
     reminders: int = 0
     promoted: int = 0
+    mails_resent: int = 0
     purged: dict[str, int] = field(default_factory=dict)
     draws: int = 0
     failed: list[str] = field(default_factory=list)
@@ -112,6 +121,15 @@ async def run_periodic_tick(ctx: Context, *, now: datetime, purge: bool = False)
     except Exception:
         log.exception("periodic: privacy purge failed")
         report.failed.append("purge")
+    try:
+        # Last: the sweep's own mails are new, and handed over by their own jobs. A row's
+        # created_at is the real time it was written (the model's default), hence the real clock.
+        report.mails_resent = await resend_unsent(
+            ctx, created_before=datetime.now(UTC) - RESEND_AFTER, limit=RESEND_PER_TICK
+        )
+    except Exception:
+        log.exception("periodic: resending unsent mail failed")
+        report.failed.append("mail")
     return report
 
 
@@ -123,7 +141,14 @@ async def run_periodically(ctx: Context, interval: float = PERIODIC_INTERVAL) ->
         purge = time.monotonic() - last_purge >= PURGE_INTERVAL
         last_purge = time.monotonic() if purge else last_purge
         report = await run_periodic_tick(ctx, now=ctx.clock.now(), purge=purge)
-        if report.settled_sessions or report.reminders or report.promoted or report.purged or report.draws:
+        if (
+            report.settled_sessions
+            or report.reminders
+            or report.promoted
+            or report.purged
+            or report.draws
+            or report.mails_resent
+        ):
             log.info("periodic: %s", report)
         await asyncio.sleep(interval)
 

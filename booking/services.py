@@ -860,6 +860,8 @@ async def cancel_booking(
             ).scalars()
         )
         to_close = [booking, *children]
+        # The time once the wallet is held, never before what it closes (README: `now`).
+        now = ctx.clock.after_locks(now, *(b.created_at for b in to_close))
         rows = {
             s.id: (s, a)
             for s, a in (
@@ -977,7 +979,9 @@ async def cancel_session(
     if not reason or len(reason) > 1000:
         raise InvalidRequest("Indiquez le motif de l'annulation (1000 caractères au plus).")
     tz = ctx.settings.timezone
+    requested = now
     for _attempt in range(5):
+        now = requested
         try:
             async with ctx.db.unit_of_work() as uow:
                 db = uow.session
@@ -1065,6 +1069,20 @@ async def cancel_session(
                 forfeited = await forfeited_bookings(db, session_id)
                 if {b.family_account_id for b in [*bookings, *forfeited]} - families:
                     raise _FamiliesChanged()
+                # Every lock is held and every booking it acts on is read: the operation's time is
+                # now, never before a booking it refunds (bookings committed while it waited).
+                # A forfeit it gives back is dated by its cancellation: never before that either.
+                now = ctx.clock.after_locks(
+                    requested,
+                    *(b.created_at for b in [*bookings, *children]),
+                    *(b.cancelled_at for b in forfeited),
+                )
+                await db.execute(
+                    update(ActivitySession)
+                    .where(ActivitySession.id == session_id)
+                    .values(cancelled_at=now)
+                    .execution_options(synchronize_session=False)
+                )
                 result_data = await _refund_partner_cancel(
                     ctx, uow, session, activity, bookings, children, reason, now, tz, forfeited=forfeited
                 )

@@ -21,9 +21,10 @@ from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import InvalidRequest
+from portal.text import OneLine
 
-Name = Annotated[str, msgspec.Meta(max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(max_length=320)]
+Name = Annotated[OneLine, msgspec.Meta(max_length=200)]
+ShortText = Annotated[OneLine, msgspec.Meta(max_length=320)]
 Age = Annotated[int, msgspec.Meta(ge=0, le=120)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=365)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
@@ -49,8 +50,8 @@ class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | None = None
     domain_id: UUID | None = None
     address: ShortText | None = None
-    postal_code: Annotated[str, msgspec.Meta(max_length=10)] | None = None
-    city: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    postal_code: Annotated[OneLine, msgspec.Meta(max_length=10)] | None = None
+    city: Annotated[OneLine, msgspec.Meta(max_length=100)] | None = None
 
 
 def reference_json(row: Any) -> dict[str, Any]:
@@ -129,10 +130,10 @@ def _reference_routes() -> list[Any]:
 
 class ActivityBody(msgspec.Struct, forbid_unknown_fields=True):
     association_id: UUID
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    domain: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    title: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=200)]
+    domain: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=100)]
     description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
-    theme: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    theme: Annotated[OneLine, msgspec.Meta(max_length=100)] | None = None
     place: Name | None = None
     min_age: Age = 0
     max_age: Age = 99
@@ -144,16 +145,16 @@ class ActivityBody(msgspec.Struct, forbid_unknown_fields=True):
     required_document_kinds: Annotated[list[str], msgspec.Meta(max_length=20)] = []
     contact_name: Name = ""
     contact_email: ShortText = ""
-    contact_phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
+    contact_phone: Annotated[OneLine, msgspec.Meta(max_length=30)] = ""
     programme_id: UUID | None = None
     on_request: bool = False
 
 
 class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    domain: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    title: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    domain: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=100)] | None = None
     description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
-    theme: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    theme: Annotated[OneLine, msgspec.Meta(max_length=100)] | None = None
     place: Name | None = None
     min_age: Age | None = None
     max_age: Age | None = None
@@ -165,7 +166,7 @@ class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
     required_document_kinds: Annotated[list[str], msgspec.Meta(max_length=20)] | None = None
     contact_name: Name | None = None
     contact_email: ShortText | None = None
-    contact_phone: Annotated[str, msgspec.Meta(max_length=30)] | None = None
+    contact_phone: Annotated[OneLine, msgspec.Meta(max_length=30)] | None = None
     programme_id: UUID | None = None
     on_request: bool | None = None
 

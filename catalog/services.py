@@ -61,6 +61,7 @@ from portal.auth import Actor
 from portal.clock import days_before
 from portal.context import Context
 from portal.errors import InvalidRequest
+from portal.text import require_one_line, require_one_line_fields
 
 PAGE_SIZE = 20
 MAX_SERIES_SESSIONS = 200
@@ -297,7 +298,20 @@ async def _check_programme(session: AsyncSession, programme_id: UUID | None) -> 
         raise InvalidRequest("Ce programme n'existe pas.")
 
 
+# The activity's one-line fields (the title goes into mail subjects): French labels for the error.
+ACTIVITY_ONE_LINE_FIELDS = {
+    "title": "Titre",
+    "domain": "Domaine",
+    "theme": "Thème",
+    "place": "Lieu",
+    "contact_name": "Nom du contact",
+    "contact_email": "E-mail du contact",
+    "contact_phone": "Téléphone du contact",
+}
+
+
 def _check_activity_values(values: dict[str, Any]) -> None:
+    require_one_line_fields(values, ACTIVITY_ONE_LINE_FIELDS)
     for key, limit in ACTIVITY_TEXT_LIMITS.items():
         if key in values and values[key] is not None and len(str(values[key])) > limit:
             raise InvalidRequest(f"Le champ {key} ne doit pas dépasser {limit} caractères.")
@@ -683,6 +697,7 @@ def _check_session(activity: Activity, data: SessionInput) -> str:
         raise InvalidSessionData("Le tarif doit être un nombre de coupons entre 0 et 1 000.")
     if len(data.label) > 200:
         raise InvalidSessionData("Le libellé ne doit pas dépasser 200 caractères.")
+    require_one_line(data.label, "Libellé")
     audience = data.audience or Audience.ALL
     if audience not in {a.value for a in Audience}:
         raise InvalidSessionData("Le public doit être « all », « adult » ou « child ».")

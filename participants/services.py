@@ -52,6 +52,7 @@ from portal.clock import age_on
 from portal.context import Context
 from portal.errors import Forbidden, InvalidRequest
 from portal.files import delete_file, read_file, store_file
+from portal.text import require_one_line
 
 ADULT_AGE = 18
 OLDEST_AGE = 120  # a birth date further back is a typing mistake, not a person
@@ -74,6 +75,7 @@ def _invalid(field: str, message: str) -> InvalidRequest:
 
 
 def clean_name(value: str, field: str, label: str) -> str:
+    require_one_line(value, label.capitalize())
     cleaned = " ".join(unicodedata.normalize("NFC", value or "").split())
     if not cleaned:
         raise _invalid(field, f"Le {label} est obligatoire.")
@@ -433,6 +435,7 @@ async def update_participant(
         check_birth_date(changes.birth_date, today)
         values["birth_date"] = changes.birth_date
     if changes.emergency_contact_name is not None:
+        require_one_line(changes.emergency_contact_name, "Nom du contact d'urgence")
         values["emergency_contact_name"] = _text(
             changes.emergency_contact_name, "emergency_contact_name", "Le nom du contact d'urgence", 200
         )
@@ -505,6 +508,7 @@ async def ensure_default_document_kinds(ctx: Context) -> None:
 
 
 def _clean_kind_label(label: str) -> str:
+    require_one_line(label, "Libellé")
     cleaned = " ".join((label or "").split())
     if not cleaned:
         raise _invalid("label", "Le libellé est obligatoire.")

@@ -45,7 +45,11 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
     """Serve the web app with uvicorn."""
     import uvicorn
 
+    from portal.http import debug_host_warning
+
     settings = _settings()
+    if warning := debug_host_warning(host, settings.debug):
+        click.secho(warning, err=True, fg="red")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
     uvicorn.run(

@@ -25,6 +25,17 @@ class Clock:
             return pendulum.instance(self._now_fn()).in_timezone("UTC")
         return pendulum.now("UTC")
 
+    def after_locks(self, requested: datetime, *acted_on: datetime | None) -> pendulum.DateTime:
+        """The time of an operation that waited for its locks (or retried), read once it holds them.
+
+        `requested` is the time the request arrived; rows committed while the operation waited can
+        be later than it, and an operation must never be dated before what it acts on (a refund
+        before its debit breaks the ledger proof). Another process's clock may run slightly ahead
+        of ours, so the times of the rows it acts on are a floor too, not only our clock.
+        """
+        moments = [pendulum.instance(m).in_timezone("UTC") for m in (requested, *acted_on) if m is not None]
+        return max([self.now(), *moments])
+
     def local(self, moment: datetime) -> pendulum.DateTime:
         return pendulum.instance(moment).in_timezone(self.tz)
 

@@ -23,6 +23,7 @@ from sqlalchemy import JSON, String, Table, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
+from portal.text import header_text
 
 if TYPE_CHECKING:
     from portal.context import Context
@@ -57,7 +58,8 @@ def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple
     env = make_environment(ctx.settings.timezone)
     module, _, name = template.partition("/")
     variables = {"base_url": ctx.settings.base_url, **variables}
-    subject = env.get_template(f"{module}/mail/{name}.subject.txt").render(variables).strip()
+    # One line whatever the variables hold (a title stored before one-line fields were enforced).
+    subject = header_text(env.get_template(f"{module}/mail/{name}.subject.txt").render(variables))[:300]
     text = env.get_template(f"{module}/mail/{name}.txt").render(variables)
     html = env.get_template(f"{module}/mail/{name}.html").render(variables)
     return subject, text, html
@@ -171,7 +173,9 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
         if ctx.settings.smtp_url:
             try:
                 await asyncio.to_thread(_smtp_send, ctx.settings.smtp_url, ctx.settings.mail_from, message)
-            except (OSError, smtplib.SMTPException) as exc:
+            except Exception as exc:  # any failure (SMTP, network, a header the library refuses…)
+                # is noted on the message and the job raises, so it is retried and `carnet mail
+                # resend` finds it; an unnoted failure would leave it unsent with no trace.
                 message.last_error = repr(exc)[:2000]
                 failure = exc
             else:
@@ -203,23 +207,24 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
         raise failure
 
 
-async def resend_unsent(ctx: Context) -> int:
-    """Hand every message not sent yet to the jobs again (after an SMTP outage). Returns how many.
+async def resend_unsent(
+    ctx: Context, *, created_before: datetime | None = None, limit: int | None = None
+) -> int:
+    """Hand every message not sent yet to the jobs again (after an SMTP or Redis outage, a lost
+    job). Returns how many.
 
-    Safe while other deliveries run: `send_mail` skips a message already sent.
+    Safe while other deliveries run: `send_mail` skips a message already sent. The periodic work
+    passes `created_before` (leave the messages whose first job may still be on its way alone)
+    and `limit` (one pass stays short; the next one takes the rest).
     """
+    query = select(MailMessage.id).where(MailMessage.sent_at.is_(None))
+    if created_before is not None:
+        query = query.where(MailMessage.created_at < created_before)
+    query = query.order_by(MailMessage.created_at)
+    if limit is not None:
+        query = query.limit(limit)
     async with ctx.db.read() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(MailMessage.id)
-                    .where(MailMessage.sent_at.is_(None))
-                    .order_by(MailMessage.created_at)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids = (await session.execute(query)).scalars().all()
     for mail_id in ids:
         await ctx.jobs.dispatch("portal.mail:send_mail", str(mail_id))
     return len(ids)
@@ -228,10 +233,12 @@ async def resend_unsent(ctx: Context) -> int:
 def _smtp_send(url: str, sender: str, message: MailMessage) -> None:
     parts = urlsplit(url)
     email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
-    email["Message-ID"] = message.message_id
+    # Headers from stored values are made one line here too: a row written before the rule (or
+    # by another path) must still be deliverable, never blocked for good by a line break.
+    email["From"] = header_text(sender)
+    email["To"] = header_text(message.to_address)
+    email["Subject"] = header_text(message.subject)
+    email["Message-ID"] = header_text(message.message_id)
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
     host = parts.hostname or "localhost"

@@ -7,9 +7,11 @@ from uuid import UUID
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+from portal.text import OneLine
+
+Email = Annotated[OneLine, msgspec.Meta(min_length=3, max_length=320)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Name = Annotated[OneLine, msgspec.Meta(min_length=1, max_length=100)]
 # Not bounded here: an empty or over-long token is a bad token, 400 invalid_token (the contract),
 # which the services answer; the request body limit bounds its size.
 Token = str

@@ -43,6 +43,7 @@ from portal.ratelimit import (
     RESET_PER_CLIENT,
     limiter_for,
 )
+from portal.text import require_one_line
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ DELETED_LAST_NAME = "supprimé"
 
 
 def _clean_name(value: str, label: str) -> str:
+    require_one_line(value, label.capitalize())
     value = " ".join(value.split())
     if not value or len(value) > NAME_MAX:
         raise InvalidRequest(f"Le {label} est obligatoire (100 caractères au plus).")

@@ -66,6 +66,7 @@ from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import InvalidRequest, NotFound
 from portal.files import delete_file, read_file, store_file
+from portal.text import require_one_line, require_one_line_fields
 
 # --- access ------------------------------------------------------------------------------------
 
@@ -157,8 +158,11 @@ def _check_status(status: str | None, statuses: type[StrEnum]) -> None:
         )
 
 
-def _clean(value: str | None, limit: int, label: str) -> str:
+def _clean(value: str | None, limit: int, label: str, *, one_line: bool = True) -> str:
+    """Every text field of an association is one line (names, functions, titles) but a reason."""
     text = (value or "").strip()
+    if one_line:
+        require_one_line(text, label)
     if len(text) > limit:
         raise InvalidRequest(f"{label} : {limit} caractères au plus.")
     return text
@@ -618,7 +622,7 @@ async def reject_association(
     ctx: Context, actor: Actor, association_id: UUID, *, reason: str, now: datetime
 ) -> Association:
     actor.require_staff("admin")
-    reason = _clean(reason, 1000, "Motif")
+    reason = _clean(reason, 1000, "Motif", one_line=False)
     if not reason:
         raise ReasonRequired()
     async with ctx.db.unit_of_work() as uow:
@@ -1120,7 +1124,7 @@ async def approve_join_request(
 async def refuse_join_request(
     ctx: Context, actor: Actor, association_id: UUID, request_id: UUID, *, reason: str = "", now: datetime
 ) -> JoinRequest:
-    reason = _clean(reason, 1000, "Motif")
+    reason = _clean(reason, 1000, "Motif", one_line=False)
     async with ctx.db.unit_of_work() as uow:
         access = await _access(uow.session, actor, association_id, lock=True)
         _require_manage(access)
@@ -1164,6 +1168,7 @@ def _person_fields(name: str, function: str, email: str, phone: str) -> dict[str
         raise InvalidRequest("Indiquez le nom de la personne.")
     email = (email or "").strip()
     phone = (phone or "").strip()
+    require_one_line_fields({"email": email, "phone": phone}, {"email": "E-mail", "phone": "Téléphone"})
     if phone and not _PHONE.fullmatch(phone):
         raise InvalidRequest("Le numéro de téléphone n'est pas valide.")
     return {
