@@ -26,6 +26,7 @@ from booking.services import (
     book_session,
     cancel_booking,
     cancel_session,
+    get_booking,
     list_attendees,
     list_family_bookings,
     mark_attendance,
@@ -126,10 +127,7 @@ async def my_bookings(ctx: Context, account: Actor) -> list[dict[str, Any]]:
 
 @get("/bookings/{booking_id:uuid}", tags=["booking"])
 async def my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
-    rows = await list_family_bookings(ctx, account, booking_id=booking_id)
-    if not rows:
-        raise NotFound("Réservation introuvable.")
-    return rows[0]
+    return await get_booking(ctx, account, booking_id)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import InvalidRequest
+from portal.staff import Power
 
 Name = Annotated[str, msgspec.Meta(max_length=200)]
 ShortText = Annotated[str, msgspec.Meta(max_length=320)]
@@ -83,7 +84,7 @@ def _reference_routes() -> list[Any]:
 
         def make(kind: str) -> list[Any]:
             async def list_rows(ctx: Context, account: Actor) -> list[dict[str, Any]]:
-                account.require_staff("admin")
+                account.require_power(Power.MANAGE_REFERENCE_DATA)
                 data = await services.list_reference_data(ctx)
                 return [reference_json(r) for r in getattr(data, kind)]
 

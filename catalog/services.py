@@ -57,6 +57,7 @@ from portal.auth import Actor
 from portal.clock import days_before
 from portal.context import Context
 from portal.errors import InvalidRequest
+from portal.staff import Power
 
 PAGE_SIZE = 20
 MAX_SERIES_SESSIONS = 200
@@ -119,7 +120,7 @@ async def save_reference(
     reference_id: UUID | None = None,
 ) -> Domain | Theme | Place:
     """Create (no `reference_id`) or change a domain, theme or place."""
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)
     if model is None:
         raise ReferenceNotFound()
@@ -159,7 +160,7 @@ async def save_reference(
 
 
 async def delete_reference(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> None:
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)
     if model is None:
         raise ReferenceNotFound()
@@ -212,8 +213,8 @@ async def resolve_references(
     One a partner creates is flagged for staff review (shown in /admin/referentiel, where staff
     validate, rename or merge it): partners add to the town's reference data, staff keep it."""
     proposed = {
-        "pending_review": not actor.has_staff_role("admin"),
-        "proposed_by_id": None if actor.has_staff_role("admin") else actor.account_id,
+        "pending_review": not actor.has_power(Power.MANAGE_REFERENCE_DATA),
+        "proposed_by_id": None if actor.has_power(Power.MANAGE_REFERENCE_DATA) else actor.account_id,
     }
     domain_row = await _match(session, Domain, domain) if domain.strip() else None
     if domain_row is None:

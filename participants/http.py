@@ -31,6 +31,7 @@ from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
+from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
 Form = URLEncodedBody[dict[str, Any]]
@@ -206,7 +207,7 @@ async def api_document_kinds(ctx: Context, account: Actor) -> list[dict[str, Any
 
 @get("/admin/document-kinds", tags=["admin"])
 async def api_admin_document_kinds(ctx: Context, account: Actor) -> list[dict[str, Any]]:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     return [kind_dict(kind) for kind in await services.list_document_kinds(ctx, include_archived=True)]
 
 
@@ -574,13 +575,13 @@ async def _kinds_page(
 
 @get("/admin/justificatifs", include_in_schema=False)
 async def page_admin_kinds(ctx: Context, account: Actor, ok: str | None = None) -> Template:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     return await _kinds_page(ctx, account, ok=ok)
 
 
 @post("/admin/justificatifs", include_in_schema=False)
 async def page_admin_create_kind(ctx: Context, account: Actor, data: Form) -> Template | Redirect:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     try:
         await services.create_document_kind(
             ctx,
@@ -597,7 +598,7 @@ async def page_admin_create_kind(ctx: Context, account: Actor, data: Form) -> Te
 
 @post("/admin/justificatifs/{code:str}", include_in_schema=False)
 async def page_admin_update_kind(ctx: Context, account: Actor, code: str, data: Form) -> Template | Redirect:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     try:
         await services.update_document_kind(
             ctx,

@@ -23,6 +23,7 @@ from portal.associations.models import Association
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import NotFound
+from portal.staff import Power
 from wallet.errors import InvalidPeriod
 from wallet.models import (
     LedgerAccount,
@@ -109,7 +110,7 @@ MISMATCH_LABELS = {
 
 async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
     """Card payments (provider events) vs purchases vs coupons credited, every mismatch named."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     async with ctx.db.read() as session:
         if not ctx.db.is_sqlite:
@@ -438,7 +439,7 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
     """Coupons bought, redeemed, refunded, forfeited, settled per local day, and those outstanding in
     family wallets at the end of each day (from the log, so any past period is exact)."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     family_debit = aliased(LedgerAccount)
     family_credit = aliased(LedgerAccount)
     into_family = case((family_credit.kind == LedgerAccountKind.FAMILY, Transfer.amount), else_=0)
@@ -566,7 +567,7 @@ async def partner_statement(
     a refund (by the family in time, or by the partner cancelling) gives the coupons back; a refund
     in a later period lowers that period's amount, so the statements of consecutive periods add up.
     """
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     async with ctx.db.read() as session:
         association = await session.get(Association, association_id)
@@ -630,7 +631,7 @@ STATEMENT_COLUMNS = ["booking_id", "label", "coupons", "redeemed_at", "outcome",
 
 async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[dict[str, Any]]:
     """Every partner with coupon movements in the period, for the finance page's list."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
 
     def total(*codes: TransferCode) -> Any:

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.accounts.models import Account, StaffRole
+from portal.accounts.models import Account
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
 from portal.associations.access import active_membership
@@ -65,6 +65,7 @@ from portal.db import UnitOfWork
 from portal.errors import InvalidRequest, NotFound
 from portal.files import delete_file, read_file, store_file
 from portal.mail import queue_mail
+from portal.staff import Power, roles_with
 
 # --- access ------------------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ async def _access(session: AsyncSession, actor: Actor, association_id: UUID, *, 
     access = Access(
         association=association,
         membership=membership,
-        is_admin=actor.has_staff_role("admin"),
+        is_admin=actor.has_power(Power.ACT_FOR_ANY_ASSOCIATION),
         is_pending_creator=(
             association.created_by_id == actor.account_id
             and association.status in (AssociationStatus.PENDING, AssociationStatus.REJECTED)
@@ -341,7 +342,7 @@ async def create_association(
             _add_documents(uow, files, association.id, actor, documents)
             admins = await uow.session.execute(
                 select(Account.email).where(
-                    Account.staff_role == StaffRole.ADMIN,
+                    Account.staff_role.in_(roles_with(Power.VALIDATE_ASSOCIATIONS)),
                     Account.deleted_at.is_(None),
                     Account.email.is_not(None),
                 )
@@ -519,7 +520,7 @@ class PendingAssociation:
 async def list_associations_for_staff(
     ctx: Context, actor: Actor, *, status: str | None = AssociationStatus.PENDING
 ) -> list[PendingAssociation]:
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     _check_status(status, AssociationStatus)
     async with ctx.db.read() as session:
         # Two queries whatever the number of associations: them with their creators, then the
@@ -553,7 +554,7 @@ async def validate_association(
     ctx: Context, actor: Actor, association_id: UUID, *, now: datetime
 ) -> Association:
     """Staff admin opens the association: its creator's gestionnaire membership becomes active."""
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     async with ctx.db.unit_of_work() as uow:
         association = await uow.session.get(Association, association_id, with_for_update=True)
         if association is None:
@@ -587,7 +588,7 @@ async def validate_association(
 async def reject_association(
     ctx: Context, actor: Actor, association_id: UUID, *, reason: str, now: datetime
 ) -> Association:
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     reason = _clean(reason, 1000, "Motif")
     if not reason:
         raise ReasonRequired()
@@ -925,7 +926,7 @@ async def list_my_join_requests(ctx: Context, actor: Actor) -> list[tuple[JoinRe
 
 async def list_orphan_join_requests(ctx: Context, actor: Actor) -> list[tuple[JoinRequestView, Association]]:
     """Pending requests to associations with no gestionnaire left: staff admin decides them."""
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     async with ctx.db.read() as session:
         has_manager = (
             select(Membership.id)
