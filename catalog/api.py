@@ -48,6 +48,7 @@ def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:
 
 class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | None = None
+    code: Annotated[str, msgspec.Meta(max_length=50)] | None = None  # domains only
     domain_id: UUID | None = None
     address: ShortText | None = None
     postal_code: Annotated[str, msgspec.Meta(max_length=10)] | None = None
@@ -56,7 +57,7 @@ class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def reference_json(row: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"id": row.id, "name": row.name}
-    for key in ("domain_id", "address", "postal_code", "city", "pending_review"):
+    for key in ("code", "domain_id", "address", "postal_code", "city", "pending_review"):
         if hasattr(row, key):
             body[key] = getattr(row, key)
     return body

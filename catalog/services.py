@@ -21,7 +21,7 @@ from uuid import UUID
 
 import pendulum
 from dateutil.rrule import WEEKLY, rrule, rruleset
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import (
@@ -41,6 +41,7 @@ from catalog.errors import (
 )
 from catalog.models import (
     ADULT_AGE,
+    DEFAULT_DOMAINS,
     Activity,
     ActivitySession,
     ActivityStatus,
@@ -68,6 +69,7 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 SESSION_HORIZON_YEARS = 3
 DOCUMENT_KIND = re.compile(r"^[a-z0-9_]{1,50}$")
+DOMAIN_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,49}$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +96,33 @@ async def list_reference_data(ctx: Context) -> ReferenceData:
         themes = list((await session.execute(select(Theme).order_by(Theme.name))).scalars())
         places = list((await session.execute(select(Place).order_by(Place.name))).scalars())
     return ReferenceData(domains, themes, places)
+
+
+async def ensure_default_domains(ctx: Context) -> None:
+    """Add the town's usual domains if missing (the catalog_0004 migration seeds them; an emptied
+    database, or an install whose staff removed one, gets them back). A domain already there under
+    the same name keeps its row and gets the code."""
+    async with ctx.db.unit_of_work() as uow:
+        for code, name in DEFAULT_DOMAINS:
+            row = await _match(uow.session, Domain, code)
+            if row is None:
+                uow.session.add(Domain(name=name, code=code))
+            elif row.code is None:
+                row.code = code
+        await uow.session.flush()
+
+
+def _clean_domain_code(value: Any) -> str | None:
+    code = str(value or "").strip().lower()
+    if not code:
+        return None
+    if not DOMAIN_CODE.match(code):
+        raise InvalidRequest(
+            "Le code d'un domaine commence par une lettre et ne contient que des minuscules, chiffres,"
+            " - et _ (2 à 50 caractères), par exemple sport.",
+            extra={"field": "code"},
+        )
+    return code
 
 
 def _clean_name(name: str, limit: int) -> str:
@@ -136,6 +165,15 @@ async def save_reference(
             name = _clean_name(str(fields.get("name", "")), 200 if model is Place else 100)
             await _check_unique_name(uow.session, model, name, reference_id)
             row.name = name
+        if model is Domain and "code" in fields:
+            code = _clean_domain_code(fields["code"])
+            if code is not None:
+                other = await uow.session.scalar(select(Domain).where(Domain.code == code))
+                if other is not None and other.id != reference_id:
+                    raise DuplicateReference(
+                        f"Le code « {code} » est déjà celui du domaine « {other.name} »."
+                    )
+            row.code = code
         if model is Theme and "domain_id" in fields:
             domain_id = fields["domain_id"]
             if domain_id is not None and await uow.session.get(Domain, domain_id) is None:
@@ -186,7 +224,11 @@ async def _match(session: AsyncSession, model: Any, name: str) -> Any:
     """The row named `name` (case and accents aside), by one query on the indexed `name_key`."""
     if model is Association:
         return await _match_partner(session, name)
-    statement = select(model).where(model.name_key == normalize(name)).order_by(model.created_at).limit(1)
+    key = normalize(name)
+    condition = model.name_key == key
+    if model is Domain:  # a domain is also known by its code (`sport`, `nature`…)
+        condition = or_(condition, Domain.code == key)
+    statement = select(model).where(condition).order_by(model.name_key != key, model.created_at).limit(1)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
