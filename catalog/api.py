@@ -20,7 +20,7 @@ from catalog.models import Activity, ActivitySession
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
-from portal.errors import InvalidRequest
+from portal.errors import DomainError, InvalidRequest
 from portal.staff import Power
 
 Name = Annotated[str, msgspec.Meta(max_length=200)]
@@ -38,6 +38,8 @@ def iso(ctx: Context, moment: datetime | None) -> str | None:
 def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:
     try:
         return ctx.clock.parse(text)
+    except DomainError:  # a local time that does not exist says so
+        raise
     except Exception as exc:  # pendulum raises several kinds of errors for bad text
         raise InvalidRequest(f"« {field} » n'est pas une date et heure valide (ISO 8601).") from exc
 

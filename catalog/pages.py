@@ -23,7 +23,8 @@ from catalog.models import ActivityStatus, Audience
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
 from portal.context import Context
-from portal.errors import DomainError, InvalidRequest
+from portal.downloads import attachment
+from portal.errors import DomainError, InvalidRequest, LocalTimeDoesNotExist
 from portal.staff import Power
 
 NOTICES = {
@@ -210,11 +211,7 @@ async def session_ics(ctx: Context, filename: str) -> Response[bytes]:
     else:
         event.add("status", "CONFIRMED")
     calendar.add_component(event)
-    return Response(
-        calendar.to_ical(),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="seance-{row.id}.ics"'},
-    )
+    return attachment(calendar.to_ical(), "text/calendar", f"seance-{row.id}.ics")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,7 +460,11 @@ def _local_moment(ctx: Context, day: str, clock_time: str, label: str, errors: l
     except ValueError:
         errors.append(f"« {label} » : date ou heure invalide.")
         return None
-    return ctx.clock.from_local(moment)
+    try:
+        return ctx.clock.from_local(moment)
+    except LocalTimeDoesNotExist as gap:
+        errors.append(f"« {label} » : {gap.detail}")
+        return None
 
 
 def _session_values(form: Any) -> dict[str, str]:

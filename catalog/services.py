@@ -55,7 +55,7 @@ from catalog.models import (
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
-from portal.clock import days_before
+from portal.clock import days_before, local_to_utc
 from portal.context import Context
 from portal.errors import InvalidRequest
 from portal.staff import Power
@@ -920,9 +920,9 @@ def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, dat
     occurrences: list[tuple[datetime, datetime]] = []
     for local_start in rules:
         day = local_start.date()
-        start = pendulum.instance(datetime.combine(day, series.start_time), tz=zone)
-        end = pendulum.instance(datetime.combine(day, series.end_time), tz=zone)
-        occurrences.append((start.in_timezone("UTC"), end.in_timezone("UTC")))
+        start = local_to_utc(datetime.combine(day, series.start_time), zone)
+        end = local_to_utc(datetime.combine(day, series.end_time), zone)
+        occurrences.append((start, end))
         if len(occurrences) > MAX_SERIES_SESSIONS:
             raise TooManySessions()
     return occurrences
