@@ -48,6 +48,7 @@ from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
+from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from wallet.models import LedgerAccount
 
@@ -242,11 +243,7 @@ async def session_attendees(
     """The attendee list; `?format=csv` for a spreadsheet (text/csv with a header row)."""
     rows = await list_attendees(ctx, account, session_id)
     if format == "csv":
-        return Response(
-            attendees_csv(rows),
-            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
-            headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
-        )
+        return attachment(attendees_csv(rows), "text/csv", f"participants-{session_id}.csv")
     return Response(rows, media_type=MediaType.JSON)
 
 
@@ -286,7 +283,7 @@ async def partner_participant_documents(
     today = ctx.clock.local(ctx.clock.now()).date()
     return [
         {
-            **document.to_dict(today),
+            **document.to_dict(today, ctx.settings.timezone),
             "url": f"/api/v1/partner/sessions/{session_id}/participants/{participant_id}"
             f"/documents/{document.id}/file",
         }
@@ -545,11 +542,7 @@ async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Respons
         "END:VEVENT",
         "END:VCALENDAR",
     ]
-    return Response(
-        "\r\n".join(lines) + "\r\n",
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="reservation-{b["id"]}.ics"'},
-    )
+    return attachment("\r\n".join(lines) + "\r\n", "text/calendar", f"reservation-{b['id']}.ics")
 
 
 async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from booking.services import (
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotFound
 from portal.mail import queue_mail
@@ -183,7 +184,7 @@ async def session_waitlist(ctx: Context, actor: Actor, session_id: UUID) -> list
             "id": str(entry.id),
             "position": n,
             "participant": participant.full_name,
-            "since": entry.created_at.isoformat(),
+            "since": iso_local(entry.created_at, ctx.settings.timezone),
             "skip_code": entry.skip_code,
         }
         for n, (entry, participant) in enumerate(rows, start=1)

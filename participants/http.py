@@ -28,6 +28,7 @@ from participants.schemas import (
 )
 from participants.services import DocumentFile, ParticipantChanges
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
@@ -166,7 +167,7 @@ async def api_list_documents(
 ) -> list[dict[str, Any]]:
     documents = await services.list_documents(ctx, account, participant_id, include_archived=include_archived)
     today = _today(ctx)
-    return [document.to_dict(today) for document in documents]
+    return [document.to_dict(today, ctx.settings.timezone) for document in documents]
 
 
 @post("/participants/{participant_id:uuid}/documents", tags=["participants"], status_code=201)
@@ -176,7 +177,7 @@ async def api_upload_document(
     """multipart/form-data: `kind` (a document kind code), `file` (PDF, JPEG or PNG, 5 Mo at most),
     `valid_until` (YYYY-MM-DD; required by some kinds). Replaces the current document of that kind."""
     document = await _upload_from_form(ctx, account, participant_id, data)
-    return dict(document.to_dict(_today(ctx)))
+    return dict(document.to_dict(_today(ctx), ctx.settings.timezone))
 
 
 @get("/participants/{participant_id:uuid}/documents/{document_id:uuid}/file", tags=["participants"])
@@ -252,7 +253,7 @@ async def api_admin_document_downloads(
             "account_id": str(row.account_id) if row.account_id else None,
             "capacity": row.capacity,
             "association_id": str(row.association_id) if row.association_id else None,
-            "downloaded_at": row.downloaded_at.isoformat(),
+            "downloaded_at": iso_local(row.downloaded_at, ctx.settings.timezone),
         }
         for row in await services.list_downloads(ctx, account, document_id)
     ]

@@ -47,7 +47,7 @@ from participants.models import (
     ProofDocument,
 )
 from portal.auth import Actor
-from portal.clock import age_on
+from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.errors import Forbidden, InvalidRequest
 from portal.files import delete_file, read_file, store_file
@@ -210,7 +210,8 @@ class DocumentView:
     def expired_on(self, day: date) -> bool:
         return self.valid_until is not None and self.valid_until < day
 
-    def to_dict(self, today: date) -> dict[str, Any]:
+    def to_dict(self, today: date, tz: str) -> dict[str, Any]:
+        """The API's shape; `uploaded_at` in the town's offset, like every API time."""
         return {
             "id": str(self.id),
             "participant_id": str(self.participant_id),
@@ -221,7 +222,7 @@ class DocumentView:
             "content_type": self.content_type,
             "size": self.size,
             "filename": self.original_name,
-            "uploaded_at": self.uploaded_at.isoformat(),
+            "uploaded_at": iso_local(self.uploaded_at, tz),
             "archived": self.archived_at is not None,
         }
 

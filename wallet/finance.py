@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from portal.associations.models import Association
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import NotFound
 from portal.staff import Power
@@ -346,7 +347,7 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             orphan_rows.append(
                 {
                     "event_id": event.event_id,
-                    "created_at": event.received_at.isoformat(),
+                    "created_at": iso_local(event.received_at, ctx.settings.timezone),
                     "provider": event.provider,
                     "paid_cents": event.amount_cents if kind != "refund_waiting" else 0,
                     "mismatches": kind,
@@ -384,8 +385,8 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             {
                 "purchase_id": str(p.id),
                 "family_account_id": str(p.family_account_id),
-                "created_at": p.created_at.isoformat(),
-                "paid_at": p.paid_at.isoformat() if p.paid_at else "",
+                "created_at": iso_local(p.created_at, ctx.settings.timezone),
+                "paid_at": iso_local(p.paid_at, ctx.settings.timezone) or "",
                 "status": p.status,
                 "provider": p.provider,
                 "coupons": p.coupons,
@@ -602,10 +603,11 @@ async def partner_statement(
                 "outcome_at": None,
             },
         )
+        at = iso_local(t.created_at, ctx.settings.timezone)
         if t.code == TransferCode.REDEEM:
-            line.update(label=t.memo, coupons=t.amount, redeemed_at=t.created_at.isoformat())
+            line.update(label=t.memo, coupons=t.amount, redeemed_at=at)
         else:
-            line.update(outcome=t.code, outcome_at=t.created_at.isoformat())
+            line.update(outcome=t.code, outcome_at=at)
             line["coupons"] = line["coupons"] or t.amount
         if period.starts_at <= t.created_at < period.ends_at:
             totals[t.code] += t.amount

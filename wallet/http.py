@@ -14,6 +14,7 @@ from msgspec import Struct
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
+from portal.downloads import attachment
 from portal.errors import DomainError, NotAuthenticated
 from portal.staff import Power
 from wallet import finance, services
@@ -105,11 +106,7 @@ Format = Annotated[str | None, QueryParameter(query="format", description="csv f
 
 
 def _csv(body: str, filename: str) -> Response[str]:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, "text/csv", filename)
 
 
 @get("/finance/reconciliation", tags=["finance"])
