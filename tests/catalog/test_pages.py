@@ -270,8 +270,8 @@ async def test_the_reference_api_is_for_staff_admin(ctx, client) -> None:
 
     _, headers = await create_admin(ctx)
     _, _, partner_headers = await create_partner(ctx)
-    created = await client.post("/api/v1/admin/domains", json={"name": "Culture"}, headers=headers)
-    assert created.status_code == 201 and created.json()["name"] == "Culture"
+    created = await client.post("/api/v1/admin/domains", json={"name": "Arts plastiques"}, headers=headers)
+    assert created.status_code == 201 and created.json()["name"] == "Arts plastiques"
     theme = await client.post(
         "/api/v1/admin/themes", json={"name": "Musique", "domain_id": created.json()["id"]}, headers=headers
     )
