@@ -36,11 +36,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal.auth import provide_account, provide_actor, provide_ctx
+from portal.bodies import enforce_body_policy
 from portal.context import Context
 from portal.errors import DomainError, ErrorBody, NotAuthenticated
 from portal.headers import add_security_headers
 from portal.input import refuse_unsafe_input
 from portal.jobs import run_jobs_after_response
+from portal.openapi import strict as strict_openapi
 from portal.settings import Settings
 from portal.templating import make_environment
 
@@ -163,6 +165,13 @@ def document_api_handler(handler: Any) -> Any:
     return documented
 
 
+async def guard_request(request: Request[Any, Any, Any]) -> None:
+    """Before any handler: the input gate (portal/input.py), then the JSON body policy
+    (portal/bodies.py: no duplicate key, no unknown field, strict types)."""
+    await refuse_unsafe_input(request)
+    await enforce_body_policy(request)
+
+
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> Litestar:
     if ctx is None:
         ctx = Context(settings or Settings.from_env())
@@ -196,7 +205,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "actor": Provide(provide_actor),
             "account": Provide(provide_account),
         },
-        before_request=refuse_unsafe_input,
+        before_request=guard_request,
         middleware=[run_jobs_after_response],
         before_send=[add_security_headers],
         exception_handlers={
@@ -218,20 +227,23 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             header_name="x-csrf-token",
             exclude=["/api/", "/payments/", "/health", "/schema"],
         ),
-        openapi_config=OpenAPIConfig(
-            title="Carnet",
-            version="1.0.0",
-            description="API v1 de Carnet : catalogue, coupons, réservations.",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    BEARER_SCHEME: SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="Le jeton renvoyé par POST /api/v1/auth/login.",
-                    )
-                }
+        openapi_config=strict_openapi(
+            OpenAPIConfig(
+                title="Carnet",
+                version="1.0.0",
+                description="API v1 de Carnet : catalogue, coupons, réservations.",
+                path="/schema",
+                components=Components(
+                    security_schemes={
+                        BEARER_SCHEME: SecurityScheme(
+                            type="http",
+                            scheme="bearer",
+                            description="Le jeton renvoyé par POST /api/v1/auth/login.",
+                        )
+                    }
+                ),
             ),
+            BEARER_SCHEME,
         ),
         state=State({"ctx": ctx}),
         on_shutdown=[on_shutdown],
