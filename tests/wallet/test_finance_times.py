@@ -21,6 +21,8 @@ NOW = "2027-05-03T09:00:00+02:00"  # the suite's clock, in the town's offset
 def _in_town_offset(text: str) -> bool:
     moment = datetime.fromisoformat(text)
     return text == iso_local(moment, "Europe/Paris") and not text.endswith("+00:00")
+
+
 PERIOD = "from=2027-05-01&to=2027-05-31"
 
 
