@@ -26,6 +26,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import BodyKwarg
 from msgspec import inspect as mi
 
+from portal.auth import resolve_actor
 from portal.errors import InvalidRequest
 
 _NO_BODY = object()
@@ -128,6 +129,11 @@ async def enforce_body_policy(request: Request[Any, Any, Any]) -> None:
         RequestEncodingType.MULTI_PART,
     ):
         return
+    if (
+        "account" in request.route_handler.parsed_fn_signature.parameters
+        and await resolve_actor(request) is None
+    ):
+        return  # who asks comes first: the handler answers 401 before anything is said of the body
     raw = await request.body()
     if raw.strip():
         check_body(raw, annotation)
