@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
+from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
@@ -720,3 +721,4 @@ page_routes = [
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]
+metric_sources = [refresh_booking_gauges]

@@ -72,4 +72,7 @@ def make_environment(timezone: str) -> Environment:
         coupons=coupons,
         euros=euros,
     )
+    from portal.observability import static_url
+
+    env.globals["static_url"] = static_url
     return env
