@@ -301,7 +301,7 @@ async def read_document_for_partner(
 
 async def _visible_participant(session: AsyncSession, actor: Actor, participant_id: UUID) -> Participant:
     """A family's own participant (archived included), or any for staff who may read participants
-    (403 for other staff); otherwise 404."""
+    (not finance, nor a town's `agent`: 403 for them); otherwise 404."""
     if actor.has_power(Power.READ_PARTICIPANTS):
         participant = await session.get(Participant, participant_id)
         if participant is None:

@@ -63,6 +63,13 @@ def make_environment(timezone: str) -> Environment:
     def euros(cents: int) -> str:
         return f"{cents // 100},{cents % 100:02d} €"
 
+    def alerts_unread_count() -> int:
+        # The header's « Mes alertes » count, counted once per page by portal.alerts' middleware.
+        from portal.alerts.middleware import alerts_unread_count as count
+
+        return count()
+
+    env.globals["alerts_unread_count"] = alerts_unread_count
     env.filters.update(
         local=local,
         datetime_fr=datetime_fr,
