@@ -102,7 +102,14 @@ def tighten(document: dict[str, Any], bearer_scheme: str) -> None:
         seen.add(name)
         _close_objects(components[name])
         _refs(components[name], pending)
-    for path, (replace, media_types) in FILE_ANSWERS.items():
+    # Every download of a stored file (`…/file`): PDF, JPEG or PNG, for a signed-in account.
+    answers = dict(FILE_ANSWERS)
+    for path, item in paths.items():
+        if path.endswith("/file") and "get" in item:
+            answers.setdefault(path, (True, dict.fromkeys(DOCUMENT_TYPES, BINARY)))
+            if not item["get"].get("security"):
+                item["get"]["security"] = [{bearer_scheme: []}]
+    for path, (replace, media_types) in answers.items():
         operation = paths.get(path, {}).get("get")
         if not operation:
             continue

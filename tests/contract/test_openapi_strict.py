@@ -10,6 +10,9 @@ from litestar.testing import TestClient
 from portal.app import create_app
 
 DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+# Bodies holding a map whose keys are data, not a schema: a request page's `values` are keyed by
+# the field names its procedure defines.
+OPEN_MAPS = {("put", "/api/v1/requests/{request_id}/pages/{number}")}
 
 
 @pytest.fixture
@@ -55,6 +58,8 @@ def test_request_bodies_are_typed_and_closed(document: dict[str, Any]) -> None:
             if not body:
                 continue
             bodies += 1
+            if (method, path) in OPEN_MAPS:
+                continue
             for media, content in body["content"].items():
                 schema = content.get("schema")
                 assert schema, (method, path, media)
