@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
+from booking.history import page_routes as history_pages
 from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
@@ -717,6 +718,7 @@ page_routes = [
     partner_attendance_submit,
     partner_cancel_submit,
     partner_waitlist_remove_submit,
+    *history_pages,
 ]
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).

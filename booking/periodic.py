@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,11 +30,13 @@ from booking.models import WaitlistEntry, WaitlistStatus
 from booking.settlement import send_due_reminders, settle_due_sessions
 from booking.waitlist import promote_waitlist
 from catalog.models import ActivitySession, SessionStatus
+from portal.accounts.retention import purge_expired
 from portal.context import Context
 
 log = logging.getLogger(__name__)
 
 PERIODIC_INTERVAL = 60.0  # seconds between two ticks: reminders and settlement need no more
+PURGE_INTERVAL = 3600.0  # seconds between two retention purges
 
 
 async def promote_all_waitlists(ctx: Context, *, now: datetime) -> int:
@@ -70,10 +73,11 @@ class TickReport:
     settled_bookings: int = 0
     reminders: int = 0
     promoted: int = 0
+    purged: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
 
 
-async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
+async def run_periodic_tick(ctx: Context, *, now: datetime, purge: bool = False) -> TickReport:
     """One pass of the periodic work. A part that fails is logged and named in the report; the
     others still run (the next tick retries it)."""
     report = TickReport()
@@ -92,14 +96,24 @@ async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
     except Exception:
         log.exception("periodic: waiting-list sweep failed")
         report.failed.append("waitlist")
+    try:
+        if purge:  # the retention purge (portal.accounts.retention), hourly: see run_periodically
+            report.purged = {k: v for k, v in (await purge_expired(ctx, now=now)).items() if v}
+    except Exception:
+        log.exception("periodic: privacy purge failed")
+        report.failed.append("purge")
     return report
 
 
 async def run_periodically(ctx: Context, interval: float = PERIODIC_INTERVAL) -> None:
-    """Tick now, then every `interval` seconds, until cancelled."""
+    """Tick now, then every `interval` seconds, until cancelled. The retention purge runs once
+    an hour, the first time an hour after the start: its periods count in days."""
+    last_purge = time.monotonic()
     while True:
-        report = await run_periodic_tick(ctx, now=ctx.clock.now())
-        if report.settled_sessions or report.reminders or report.promoted:
+        purge = time.monotonic() - last_purge >= PURGE_INTERVAL
+        last_purge = time.monotonic() if purge else last_purge
+        report = await run_periodic_tick(ctx, now=ctx.clock.now(), purge=purge)
+        if report.settled_sessions or report.reminders or report.promoted or report.purged:
             log.info("periodic: %s", report)
         await asyncio.sleep(interval)
 

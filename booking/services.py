@@ -50,6 +50,7 @@ from booking.rules import cancellation_outcome, check_age, check_open, overlaps,
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
 from participants.services import document_kind_labels, missing_documents
+from portal import audit
 from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.associations.access import require_member
@@ -638,6 +639,19 @@ async def book_session(
                 )
             )
         await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed",
+            entity="booking",
+            entity_id=booking.id,
+            data={
+                "session_id": session.id,
+                "participant_id": booking.participant_id,
+                "price_coupons": booking.price_coupons,
+            },
+        )
     return receipt
 
 
@@ -685,6 +699,25 @@ async def book_group(
                 )
             )
         await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+        await audit.record_many(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed",
+            entity="booking",
+            items=[
+                (
+                    b.id,
+                    {
+                        "session_id": s.id,
+                        "participant_id": b.participant_id,
+                        "price_coupons": b.price_coupons,
+                        "group_id": group.id,
+                    },
+                )
+                for b, s, _a, _p in booked
+            ],
+        )
     return receipt
 
 
@@ -895,6 +928,25 @@ async def cancel_booking(
             [b.id for b in to_close],
             children_refunded_coupons=refunded_total - booking.refunded_coupons,
         )
+        await audit.record_many(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.cancelled",
+            entity="booking",
+            items=[
+                (
+                    b.id,
+                    {
+                        "session_id": b.session_id,
+                        "cancelled_by": b.cancelled_by,
+                        "outcome": b.outcome_code,
+                        "refunded_coupons": b.refunded_coupons,
+                    },
+                )
+                for b in to_close
+            ],
+        )
     return receipt
 
 
@@ -1008,6 +1060,38 @@ async def cancel_session(
                     )
                     .values(status=WaitlistStatus.REMOVED, closed_at=now, skip_code="session_cancelled")
                     .execution_options(synchronize_session=False)
+                )
+                await audit.record(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="session.cancelled",
+                    entity="session",
+                    entity_id=session_id,
+                    data={
+                        "reason": reason[:200],
+                        "refunded_bookings": result_data["refunded_bookings"],
+                        "refunded_coupons": result_data["refunded_coupons"],
+                    },
+                )
+                await audit.record_many(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="booking.cancelled",
+                    entity="booking",
+                    items=[
+                        (
+                            b.id,
+                            {
+                                "session_id": b.session_id,
+                                "cancelled_by": b.cancelled_by,
+                                "outcome": b.outcome_code,
+                                "refunded_coupons": b.refunded_coupons,
+                            },
+                        )
+                        for b in [*bookings, *children]
+                    ],
                 )
             return result_data
         except _FamiliesChanged:

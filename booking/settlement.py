@@ -17,6 +17,7 @@ from booking.models import Booking, BookingStatus
 from booking.rules import session_date
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal import audit
 from portal.alerts.services import notify
 from portal.context import Context
 from wallet.ledger import release_booking
@@ -67,6 +68,15 @@ async def settle_session(ctx: Context, session_id: UUID, *, now: datetime) -> in
                 memo=f"Séance réalisée : {activity.title} — {session_date(session.starts_at, tz):%d/%m}",
             )
             count += transfer is not None
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="session.settled",
+            entity="session",
+            entity_id=session_id,
+            data={"settled_bookings": count, "association_id": activity.association_id},
+        )
     return count
 
 

@@ -31,6 +31,7 @@ from booking.services import (
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal import audit
 from portal.alerts.services import notify
 from portal.auth import Actor
 from portal.clock import iso_local
@@ -133,6 +134,15 @@ async def join_waitlist(
             # click, two devices) inserted first. The check above could not see it uncommitted.
             raise AlreadyWaiting() from exc
         position = await _position(db, entry)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="waitlist.joined",
+            entity="waitlist_entry",
+            entity_id=entry.id,
+            data={"session_id": session_id, "participant_id": participant_id, "position": position},
+        )
     return {"id": str(entry.id), "position": position, "session_id": str(session_id)}
 
 
@@ -153,6 +163,15 @@ async def leave_waitlist(ctx: Context, actor: Actor, entry_id: UUID, *, now: dat
         if entry is None or entry.family_account_id != actor.account_id:
             raise NotFound("Inscription sur liste complémentaire introuvable.")
         await _close_entry(uow, entry_id, WaitlistStatus.LEFT, now)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="waitlist.left",
+            entity="waitlist_entry",
+            entity_id=entry_id,
+            data={"session_id": entry.session_id},
+        )
 
 
 async def remove_waitlist_entry(
@@ -165,6 +184,15 @@ async def remove_waitlist_entry(
         if entry is None or entry.session_id != session_id:
             raise NotFound("Inscription sur liste complémentaire introuvable.")
         await _close_entry(uow, entry_id, WaitlistStatus.REMOVED, now)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="waitlist.removed",
+            entity="waitlist_entry",
+            entity_id=entry_id,
+            data={"session_id": session_id},
+        )
 
 
 async def session_waitlist(ctx: Context, actor: Actor, session_id: UUID) -> list[dict[str, Any]]:
@@ -321,6 +349,29 @@ async def _promote_entry(
             if promoted.rowcount != 1:  # type: ignore[attr-defined]
                 raise _EntryGone()  # left or removed meanwhile: roll the booking back
             await _confirmation_mail(ctx, uow, entry.family_account_id, booked, template="booking/promoted")
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=None,
+                action="waitlist.promoted",
+                entity="waitlist_entry",
+                entity_id=entry_id,
+                data={"session_id": entry.session_id, "booking_id": booked[0][0].id},
+            )
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=None,
+                action="booking.confirmed",
+                entity="booking",
+                entity_id=booked[0][0].id,
+                data={
+                    "session_id": entry.session_id,
+                    "participant_id": entry.participant_id,
+                    "price_coupons": booked[0][0].price_coupons,
+                    "from_waitlist": True,
+                },
+            )
         return "booked"
     except _EntryGone:
         return "gone"
@@ -370,4 +421,13 @@ async def _record_skip(ctx: Context, entry_id: UUID, refusal: DomainError, *, no
             participant=row[2],
             reason=SKIP_REASONS.get(refusal.code, refusal.detail),
             removed=permanent,
+        )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="waitlist.removed" if permanent else "waitlist.skipped",
+            entity="waitlist_entry",
+            entity_id=entry_id,
+            data={"session_id": entry.session_id, "reason": refusal.code},
         )

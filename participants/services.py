@@ -46,6 +46,7 @@ from participants.models import (
     Participant,
     ProofDocument,
 )
+from portal import audit
 from portal.auth import Actor
 from portal.clock import age_on, iso_local
 from portal.context import Context
@@ -657,6 +658,19 @@ async def upload_document(
             )
             uow.session.add(document)
             await uow.session.flush()
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="participant.document.uploaded",
+                entity="proof_document",
+                entity_id=document.id,
+                data={
+                    "participant_id": participant.id,
+                    "kind": kind.code,
+                    "valid_until": valid_until.isoformat() if valid_until else None,
+                },
+            )
     except BaseException:
         delete_file(ctx.settings, stored.key)
         raise
@@ -697,6 +711,15 @@ async def archive_document(
             raise DocumentNotFound()
         if document.archived_at is None:
             document.archived_at = now
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="participant.document.archived",
+                entity="proof_document",
+                entity_id=document_id,
+                data={"participant_id": participant.id},
+            )
 
 
 async def read_document(

@@ -11,6 +11,7 @@ from litestar.response import Template
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import journal
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DatabaseUnavailable, NotFound
@@ -67,4 +68,5 @@ async def mailbox_message(ctx: Context, actor: Actor | None, mail_id: UUID) -> T
     return Template("portal/mailbox_message.html", context={"message": message, "actor": actor})
 
 
-page_routes = [health, home, mailbox, mailbox_message]
+api_routes = [*journal.api_routes]
+page_routes = [health, home, mailbox, mailbox_message, *journal.page_routes]

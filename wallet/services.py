@@ -21,6 +21,7 @@ from uuid import UUID
 import stripe
 from sqlalchemy import or_, select
 
+from portal import audit
 from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.auth import Actor
@@ -225,6 +226,20 @@ async def adjust_wallet(
             memo=f"Correction du service finances : {reason}"[:300],
         )
         wallet = await lock_family_wallet(uow, family.id)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.adjusted",
+            entity="wallet",
+            entity_id=family.id,
+            data={
+                "adjustment_id": adjustment_id,
+                "delta": delta,
+                "reason": reason[:200],
+                "balance": wallet.balance,
+            },
+        )
         return wallet.balance or 0
 
 
@@ -251,6 +266,16 @@ async def create_purchase(ctx: Context, actor: Actor, *, coupons: Any, now: date
             updated_at=now,
         )
         uow.session.add(purchase)
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.purchase.created",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={"coupons": coupons, "amount_cents": purchase.amount_cents, "provider": provider.name},
+        )
     try:
         checkout = await provider.create_checkout(purchase)
     except Exception:
@@ -260,6 +285,15 @@ async def create_purchase(ctx: Context, actor: Actor, *, coupons: Any, now: date
                 failed.status = PurchaseStatus.FAILED
                 failed.failed_at = now
                 failed.failure_reason = "Le prestataire de paiement n'a pas répondu."
+                await audit.record(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="wallet.purchase.failed",
+                    entity="purchase",
+                    entity_id=failed.id,
+                    data={"reason": "provider_unavailable"},
+                )
         raise
     async with ctx.db.unit_of_work() as uow:
         stored = await uow.session.get(Purchase, purchase.id, with_for_update=True)
@@ -376,6 +410,15 @@ async def _apply(
         purchase.status = PurchaseStatus.FAILED
         purchase.failed_at = now
         purchase.failure_reason = "Paiement expiré ou refusé."
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="wallet.purchase.failed",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={"event_id": event.event_id},
+        )
         return "failed"
     if event.type in PAYMENT_SUCCEEDED or event.type == DEMO_PAID:
         if event.payment_status != "paid":
@@ -406,6 +449,19 @@ async def _pay(
         memo=purchase_memo(purchase.coupons),
     )
     if credited:
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="wallet.purchase.credited",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={
+                "coupons": purchase.coupons,
+                "amount_cents": purchase.amount_cents,
+                "family_account_id": purchase.family_account_id,
+            },
+        )
         family = await uow.session.get(Account, purchase.family_account_id)
         if family is not None:
             await notify(
@@ -480,6 +536,20 @@ async def _reverse(
     if step is None:
         return "already_reversed"
     outcome = "reversed" if total >= purchase.coupons else "partially_reversed"
+    await audit.record(
+        uow,
+        at=now,
+        actor_account_id=None,
+        action="wallet.purchase.refunded",
+        entity="purchase",
+        entity_id=purchase.id,
+        data={
+            "refunded_total_coupons": total,
+            "refunded_cents": refunded_cents,
+            "shortfall_coupons": step.shortfall_coupons,
+            "family_account_id": purchase.family_account_id,
+        },
+    )
     return f"{outcome}_with_shortfall" if step.shortfall_coupons else outcome
 
 

@@ -79,6 +79,24 @@ class MeOut(msgspec.Struct):
     last_name: str
     roles: list[str]
     memberships: list[MembershipOut]
+    civility: str = ""
+    phone: str = ""
+    address_line: str = ""
+    postal_code: str = ""
+    city: str = ""
+    national_identity_linked: bool = False
+
+
+class ProfileBody(msgspec.Struct, forbid_unknown_fields=True):
+    """PATCH /me: only the fields given change."""
+
+    first_name: str | msgspec.UnsetType = msgspec.UNSET
+    last_name: str | msgspec.UnsetType = msgspec.UNSET
+    civility: str | msgspec.UnsetType = msgspec.UNSET
+    phone: str | msgspec.UnsetType = msgspec.UNSET
+    address_line: str | msgspec.UnsetType = msgspec.UNSET
+    postal_code: str | msgspec.UnsetType = msgspec.UNSET
+    city: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class Empty(msgspec.Struct):

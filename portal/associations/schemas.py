@@ -86,6 +86,11 @@ def association_json(association: Association, role: str | None = None, *, tz: s
         "role": role,
         "rejection_reason": association.rejection_reason,
         "validated_at": iso_local(association.validated_at, tz),
+        "address": association.address,
+        "phone": association.phone,
+        "email": association.email,
+        "website": association.website,
+        "legal_form": association.legal_form,
     }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal import audit
 from portal.accounts.models import Account
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
@@ -360,6 +361,15 @@ async def create_association(
                     association=association,
                     requester=actor.display_name,
                 )
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.requested",
+                entity="association",
+                entity_id=association.id,
+                data={"rna": rna, "siren": siren, "documents": len(documents)},
+            )
     except BaseException:
         files.discard()
         raise
@@ -594,6 +604,14 @@ async def validate_association(
                 template="portal/association_validated",
                 association=association,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="association.validated",
+            entity="association",
+            entity_id=association.id,
+        )
     return association
 
 
@@ -634,6 +652,15 @@ async def reject_association(
                 template="portal/association_rejected",
                 association=association,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="association.rejected",
+            entity="association",
+            entity_id=association.id,
+            data={"reason": reason[:200]},
+        )
     return association
 
 
@@ -697,6 +724,15 @@ async def change_member(
             target.role = role
         if function is not None:
             target.function = _clean(function, 100, "Fonction")
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.changed",
+            entity="membership",
+            entity_id=target.id,
+            data={"association_id": association_id, "account_id": account_id, "role": target.role},
+        )
     return target
 
 
@@ -711,6 +747,15 @@ async def revoke_member(
         target = await _target_membership(uow.session, association_id, account_id)
         await _check_not_last_manager(uow.session, actor, access, target)
         target.revoked_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.revoked",
+            entity="membership",
+            entity_id=target.id,
+            data={"association_id": association_id, "account_id": account_id},
+        )
 
 
 # --- share keys --------------------------------------------------------------------------------
@@ -749,6 +794,16 @@ async def create_share_key(
             created_by_id=actor.account_id,
         )
         uow.session.add(share_key)
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="share_key.created",
+            entity="share_key",
+            entity_id=share_key.id,
+            data={"association_id": association_id, "hint": share_key.hint},
+        )
     return share_key, key
 
 
@@ -780,6 +835,15 @@ async def revoke_share_key(
             raise ShareKeyNotRevocable()
         share_key.status = ShareKeyStatus.REVOKED
         share_key.revoked_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="share_key.revoked",
+            entity="share_key",
+            entity_id=key_id,
+            data={"association_id": association_id},
+        )
     return share_key
 
 
@@ -836,6 +900,16 @@ async def join_with_share_key(
                 JoinRequest.status == JoinRequestStatus.PENDING,
             )
             .values(status=JoinRequestStatus.APPROVED, decided_at=now)
+        )
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.joined_with_share_key",
+            entity="membership",
+            entity_id=membership.id,
+            data={"association_id": association.id, "share_key_id": share_key.id, "role": membership.role},
         )
     return membership
 
@@ -924,6 +998,15 @@ async def request_to_join(
                 requester=actor.display_name,
                 function=function,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.created",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association.id},
+        )
     return request
 
 
@@ -1022,6 +1105,16 @@ async def approve_join_request(
             association=access.association,
             role=role,
         )
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.approved",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association_id, "membership_id": membership.id, "role": membership.role},
+        )
     return request, membership
 
 
@@ -1048,6 +1141,15 @@ async def refuse_join_request(
             template="portal/join_request_refused",
             association=access.association,
             reason=reason,
+        )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.refused",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association_id},
         )
     return request
 
@@ -1157,6 +1259,15 @@ async def add_document(
                 if old.archived_at is None:
                     old.archived_at = now
                 old.replaced_by_id = added.id
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.document.added",
+                entity="association_document",
+                entity_id=added.id,
+                data={"association_id": association_id, "kind": added.kind, "replaces": replaces},
+            )
     except BaseException:
         files.discard()
         raise
@@ -1184,6 +1295,15 @@ async def archive_document(
         document = await _document(uow.session, access, actor, document_id)
         if document.archived_at is None:
             document.archived_at = now
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.document.archived",
+                entity="association_document",
+                entity_id=document_id,
+                data={"association_id": association_id},
+            )
     return document
 
 
