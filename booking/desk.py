@@ -25,6 +25,7 @@ from portal.accounts.models import Account
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import InvalidRequest, NotFound
+from portal.staff import Power
 from wallet.ledger import adjust, lock_family_wallet
 
 SEARCH_LIMIT = 30
@@ -32,7 +33,7 @@ SEARCH_LIMIT = 30
 
 async def find_families(ctx: Context, actor: Actor, q: str) -> list[dict[str, Any]]:
     """Families whose e-mail, name or a participant's name contains `q` (case-insensitive)."""
-    actor.require_staff("desk")
+    actor.require_power(Power.ACT_FOR_FAMILIES)
     q = q.strip().lower()
     if len(q) < 2 or len(q) > 100:
         raise InvalidRequest("Cherchez avec 2 à 100 caractères (nom, e-mail, participant).")
@@ -110,7 +111,7 @@ async def desk_book(
     document_check: DocumentCheck = default_document_check,
 ) -> dict[str, Any]:
     """Book for the family at the counter: every rule of the family's own booking, its coupons."""
-    actor.require_staff("desk")
+    actor.require_power(Power.ACT_FOR_FAMILIES)
     async with ctx.db.unit_of_work() as uow:
         family = await _family(uow.session, family_account_id)
         await lock_family_wallet(uow, family.id)
@@ -149,7 +150,7 @@ async def desk_adjust(
     now: datetime,
 ) -> dict[str, Any]:
     """Correct the family's wallet with a required reason, once per adjustment id (the form's key)."""
-    actor.require_staff("desk")
+    actor.require_power(Power.ACT_FOR_FAMILIES)
     reason = reason.strip()
     if not reason or len(reason) > 200:
         raise InvalidRequest("Indiquez le motif de la correction (200 caractères au plus).")

@@ -31,6 +31,7 @@ from booking.services import (
     book_session,
     cancel_booking,
     cancel_session,
+    get_booking,
     list_attendees,
     list_family_bookings,
     mark_attendance,
@@ -52,6 +53,7 @@ from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
+from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from wallet.models import LedgerAccount
 
@@ -143,10 +145,7 @@ async def my_bookings(ctx: Context, account: Actor) -> list[dict[str, Any]]:
 
 @get("/bookings/{booking_id:uuid}", tags=["booking"])
 async def my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
-    rows = await list_family_bookings(ctx, account, booking_id=booking_id)
-    if not rows:
-        raise NotFound("Réservation introuvable.")
-    return rows[0]
+    return await get_booking(ctx, account, booking_id)
 
 
 @dataclass
@@ -261,11 +260,7 @@ async def session_attendees(
     """The attendee list; `?format=csv` for a spreadsheet (text/csv with a header row)."""
     rows = await list_attendees(ctx, account, session_id)
     if format == "csv":
-        return Response(
-            attendees_csv(rows),
-            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
-            headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
-        )
+        return attachment(attendees_csv(rows), "text/csv", f"participants-{session_id}.csv")
     return Response(rows, media_type=MediaType.JSON)
 
 
@@ -305,7 +300,7 @@ async def partner_participant_documents(
     today = ctx.clock.local(ctx.clock.now()).date()
     return [
         {
-            **document.to_dict(today),
+            **document.to_dict(today, ctx.settings.timezone),
             "url": f"/api/v1/partner/sessions/{session_id}/participants/{participant_id}"
             f"/documents/{document.id}/file",
         }
@@ -571,11 +566,7 @@ async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Respons
         "END:VEVENT",
         "END:VCALENDAR",
     ]
-    return Response(
-        "\r\n".join(lines) + "\r\n",
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="reservation-{b["id"]}.ics"'},
-    )
+    return attachment("\r\n".join(lines) + "\r\n", "text/calendar", f"reservation-{b['id']}.ics")
 
 
 async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from booking.services import cancel_booking
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
+from portal.staff import Power
 from wallet.counter import sell_at_counter
 
 
@@ -101,7 +102,7 @@ def _page(actor: Actor, status_code: int = 200, **context: Any) -> Template:
 
 @get("/guichet", include_in_schema=False, media_type=MediaType.HTML)
 async def desk_page(ctx: Context, account: Actor, q: str = "", message: str | None = None) -> Template:
-    account.require_staff("desk")
+    account.require_power(Power.ACT_FOR_FAMILIES)
     families: list[dict[str, Any]] = []
     errors = None
     if q.strip():

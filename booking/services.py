@@ -63,6 +63,7 @@ from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import Busy, InvalidRequest, NotFound
+from portal.staff import Power
 from wallet.ledger import debit_for_booking, lock_family_wallet, release_booking
 from wallet.models import TransferCode
 
@@ -838,7 +839,7 @@ async def cancel_booking(
                 raise NotFound("Réservation introuvable.")
             cancelled_by = CancelledBy.FAMILY
         else:
-            actor.require_staff("desk")  # admin, or the town's desk acting for the family
+            actor.require_power(Power.ACT_FOR_FAMILIES)  # admin, or the town's desk acting for the family
             cancelled_by = CancelledBy.STAFF
         await lock_family_wallet(uow, booking.family_account_id)
         booking = await _load_booking(db, booking_id)
@@ -1332,11 +1333,30 @@ async def mark_attendance(
 # --- family side: reading ----------------------------------------------------------------------
 
 
+async def get_booking(ctx: Context, actor: Actor, booking_id: UUID) -> dict[str, Any]:
+    """One booking: the family's own, or any for staff who may cancel it (Power.MANAGE_BOOKINGS:
+    who may cancel a booking may read it); 404 otherwise, like an id that does not exist."""
+    if actor.is_family:
+        rows = await list_family_bookings(ctx, actor, booking_id=booking_id)
+    else:
+        actor.require_power(Power.MANAGE_BOOKINGS)
+        rows = await _bookings(ctx, family_account_id=None, booking_id=booking_id)
+    if not rows:
+        raise NotFound("Réservation introuvable.")
+    return rows[0]
+
+
 async def list_family_bookings(
     ctx: Context, actor: Actor, *, booking_id: UUID | None = None
 ) -> list[dict[str, Any]]:
     """The family's bookings, newest session first, with everything needed to go there."""
     actor.require_family()
+    return await _bookings(ctx, family_account_id=actor.account_id, booking_id=booking_id)
+
+
+async def _bookings(
+    ctx: Context, *, family_account_id: UUID | None, booking_id: UUID | None
+) -> list[dict[str, Any]]:
     async with ctx.db.read() as db:
         query = (
             select(Booking, ActivitySession, Activity, Participant, Association, Place)
@@ -1345,9 +1365,10 @@ async def list_family_bookings(
             .join(Participant, Participant.id == Booking.participant_id)
             .join(Association, Association.id == Activity.association_id)
             .outerjoin(Place, Place.id == Activity.place_id)
-            .where(Booking.family_account_id == actor.account_id)
             .order_by(ActivitySession.starts_at.desc(), Booking.id)
         )
+        if family_account_id is not None:
+            query = query.where(Booking.family_account_id == family_account_id)
         if booking_id is not None:
             query = query.where(Booking.id == booking_id)
         rows = (await db.execute(query)).all()

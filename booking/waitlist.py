@@ -35,6 +35,7 @@ from portal import audit
 from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotFound
 from wallet.ledger import lock_family_wallet
@@ -282,7 +283,7 @@ async def session_waitlist(ctx: Context, actor: Actor, session_id: UUID) -> list
             "family_email": families.get(entry.family_account_id),
             "group": entry.group_id is not None,
             "added_by_partner": entry.added_by_account_id is not None,
-            "since": entry.created_at.isoformat(),
+            "since": iso_local(entry.created_at, ctx.settings.timezone),
             "skip_code": entry.skip_code,
         }
     return list(lines.values())

@@ -20,7 +20,8 @@ from catalog.models import Activity, ActivitySession
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
-from portal.errors import InvalidRequest
+from portal.errors import DomainError, InvalidRequest
+from portal.staff import Power
 from portal.text import OneLine
 
 Name = Annotated[OneLine, msgspec.Meta(max_length=200)]
@@ -38,6 +39,8 @@ def iso(ctx: Context, moment: datetime | None) -> str | None:
 def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:
     try:
         return ctx.clock.parse(text)
+    except DomainError:  # a local time that does not exist says so
+        raise
     except Exception as exc:  # pendulum raises several kinds of errors for bad text
         raise InvalidRequest(f"« {field} » n'est pas une date et heure valide (ISO 8601).") from exc
 
@@ -48,6 +51,7 @@ def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:
 
 class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | None = None
+    code: Annotated[str, msgspec.Meta(max_length=50)] | None = None  # domains only
     domain_id: UUID | None = None
     address: ShortText | None = None
     postal_code: Annotated[OneLine, msgspec.Meta(max_length=10)] | None = None
@@ -56,7 +60,7 @@ class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
 
 def reference_json(row: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"id": row.id, "name": row.name}
-    for key in ("domain_id", "address", "postal_code", "city", "pending_review"):
+    for key in ("code", "domain_id", "address", "postal_code", "city", "pending_review"):
         if hasattr(row, key):
             body[key] = getattr(row, key)
     return body
@@ -84,7 +88,7 @@ def _reference_routes() -> list[Any]:
 
         def make(kind: str) -> list[Any]:
             async def list_rows(ctx: Context, account: Actor) -> list[dict[str, Any]]:
-                account.require_staff("admin")
+                account.require_power(Power.MANAGE_REFERENCE_DATA)
                 data = await services.list_reference_data(ctx)
                 return [reference_json(r) for r in getattr(data, kind)]
 

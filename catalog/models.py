@@ -68,6 +68,22 @@ class Domain(_NamedReference, Base):
     __tablename__ = "catalog_domains"
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # A short slug an integration may give instead of the name (`sport`, `nature`…); the town's
+    # usual domains come with one (catalog_0004), staff may set or change it.
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
+
+
+# The town's usual activity domains, created by the catalog_0004 migration (a fresh install serves
+# the contract's first partner call) and by `ensure_default_domains` on an emptied database.
+DEFAULT_DOMAINS: tuple[tuple[str, str], ...] = (
+    ("sport", "Sport"),
+    ("culture", "Culture"),
+    ("nature", "Nature et environnement"),
+    ("loisirs", "Loisirs"),
+    ("sante", "Santé et bien-être"),
+    ("solidarite", "Solidarité"),
+    ("jeunesse", "Jeunesse"),
+)
 
 
 class Theme(_ProposedReference, Base):

@@ -23,7 +23,7 @@ from uuid import UUID
 
 import pendulum
 from dateutil.rrule import WEEKLY, rrule, rruleset
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import (
@@ -43,6 +43,7 @@ from catalog.errors import (
 )
 from catalog.models import (
     ADULT_AGE,
+    DEFAULT_DOMAINS,
     Activity,
     ActivitySession,
     ActivityStatus,
@@ -58,9 +59,10 @@ from catalog.search_cache import cache_for, decode_items, encode_items
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
-from portal.clock import days_before
+from portal.clock import days_before, local_to_utc
 from portal.context import Context
 from portal.errors import InvalidRequest
+from portal.staff import Power
 from portal.text import require_one_line, require_one_line_fields
 
 PAGE_SIZE = 20
@@ -72,6 +74,7 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 SESSION_HORIZON_YEARS = 3
 DOCUMENT_KIND = re.compile(r"^[a-z0-9_]{1,50}$")
+DOMAIN_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,49}$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,6 +103,33 @@ async def list_reference_data(ctx: Context) -> ReferenceData:
     return ReferenceData(domains, themes, places)
 
 
+async def ensure_default_domains(ctx: Context) -> None:
+    """Add the town's usual domains if missing (the catalog_0004 migration seeds them; an emptied
+    database, or an install whose staff removed one, gets them back). A domain already there under
+    the same name keeps its row and gets the code."""
+    async with ctx.db.unit_of_work() as uow:
+        for code, name in DEFAULT_DOMAINS:
+            row = await _match(uow.session, Domain, code)
+            if row is None:
+                uow.session.add(Domain(name=name, code=code))
+            elif row.code is None:
+                row.code = code
+        await uow.session.flush()
+
+
+def _clean_domain_code(value: Any) -> str | None:
+    code = str(value or "").strip().lower()
+    if not code:
+        return None
+    if not DOMAIN_CODE.match(code):
+        raise InvalidRequest(
+            "Le code d'un domaine commence par une lettre et ne contient que des minuscules, chiffres,"
+            " - et _ (2 à 50 caractères), par exemple sport.",
+            extra={"field": "code"},
+        )
+    return code
+
+
 def _clean_name(name: str, limit: int) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -124,7 +154,7 @@ async def save_reference(
     reference_id: UUID | None = None,
 ) -> Domain | Theme | Place:
     """Create (no `reference_id`) or change a domain, theme or place."""
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)
     if model is None:
         raise ReferenceNotFound()
@@ -140,6 +170,15 @@ async def save_reference(
             name = _clean_name(str(fields.get("name", "")), 200 if model is Place else 100)
             await _check_unique_name(uow.session, model, name, reference_id)
             row.name = name
+        if model is Domain and "code" in fields:
+            code = _clean_domain_code(fields["code"])
+            if code is not None:
+                other = await uow.session.scalar(select(Domain).where(Domain.code == code))
+                if other is not None and other.id != reference_id:
+                    raise DuplicateReference(
+                        f"Le code « {code} » est déjà celui du domaine « {other.name} »."
+                    )
+            row.code = code
         if model is Theme and "domain_id" in fields:
             domain_id = fields["domain_id"]
             if domain_id is not None and await uow.session.get(Domain, domain_id) is None:
@@ -164,7 +203,7 @@ async def save_reference(
 
 
 async def delete_reference(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> None:
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)
     if model is None:
         raise ReferenceNotFound()
@@ -190,7 +229,11 @@ async def _match(session: AsyncSession, model: Any, name: str) -> Any:
     """The row named `name` (case and accents aside), by one query on the indexed `name_key`."""
     if model is Association:
         return await _match_partner(session, name)
-    statement = select(model).where(model.name_key == normalize(name)).order_by(model.created_at).limit(1)
+    key = normalize(name)
+    condition = model.name_key == key
+    if model is Domain:  # a domain is also known by its code (`sport`, `nature`…)
+        condition = or_(condition, Domain.code == key)
+    statement = select(model).where(condition).order_by(model.name_key != key, model.created_at).limit(1)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -217,8 +260,8 @@ async def resolve_references(
     One a partner creates is flagged for staff review (shown in /admin/referentiel, where staff
     validate, rename or merge it): partners add to the town's reference data, staff keep it."""
     proposed = {
-        "pending_review": not actor.has_staff_role("admin"),
-        "proposed_by_id": None if actor.has_staff_role("admin") else actor.account_id,
+        "pending_review": not actor.has_power(Power.MANAGE_REFERENCE_DATA),
+        "proposed_by_id": None if actor.has_power(Power.MANAGE_REFERENCE_DATA) else actor.account_id,
     }
     domain_row = await _match(session, Domain, domain) if domain.strip() else None
     if domain_row is None:
@@ -919,9 +962,9 @@ def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, dat
     occurrences: list[tuple[datetime, datetime]] = []
     for local_start in rules:
         day = local_start.date()
-        start = pendulum.instance(datetime.combine(day, series.start_time), tz=zone)
-        end = pendulum.instance(datetime.combine(day, series.end_time), tz=zone)
-        occurrences.append((start.in_timezone("UTC"), end.in_timezone("UTC")))
+        start = local_to_utc(datetime.combine(day, series.start_time), zone)
+        end = local_to_utc(datetime.combine(day, series.end_time), zone)
+        occurrences.append((start, end))
         if len(occurrences) > MAX_SERIES_SESSIONS:
             raise TooManySessions()
     return occurrences

@@ -48,10 +48,11 @@ from participants.models import (
 )
 from portal import audit
 from portal.auth import Actor
-from portal.clock import age_on
+from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.errors import Forbidden, InvalidRequest
 from portal.files import delete_file, read_file, store_file
+from portal.staff import Power
 from portal.text import require_one_line
 
 ADULT_AGE = 18
@@ -212,7 +213,8 @@ class DocumentView:
     def expired_on(self, day: date) -> bool:
         return self.valid_until is not None and self.valid_until < day
 
-    def to_dict(self, today: date) -> dict[str, Any]:
+    def to_dict(self, today: date, tz: str) -> dict[str, Any]:
+        """The API's shape; `uploaded_at` in the town's offset, like every API time."""
         return {
             "id": str(self.id),
             "participant_id": str(self.participant_id),
@@ -223,7 +225,7 @@ class DocumentView:
             "content_type": self.content_type,
             "size": self.size,
             "filename": self.original_name,
-            "uploaded_at": self.uploaded_at.isoformat(),
+            "uploaded_at": iso_local(self.uploaded_at, tz),
             "archived": self.archived_at is not None,
         }
 
@@ -301,13 +303,15 @@ async def read_document_for_partner(
 
 
 async def _visible_participant(session: AsyncSession, actor: Actor, participant_id: UUID) -> Participant:
-    """A family's own participant (archived included), or any for admin and finance staff (not a
-    town's `agent`, who instructs requests and sees no family); otherwise 404."""
-    if actor.has_staff_role("admin", "finance"):
+    """A family's own participant (archived included), or any for staff who may read participants
+    (not finance, nor a town's `agent`: 403 for them); otherwise 404."""
+    if actor.has_power(Power.READ_PARTICIPANTS):
         participant = await session.get(Participant, participant_id)
         if participant is None:
             raise ParticipantNotFound()
         return participant
+    if not actor.is_family:
+        raise Forbidden()
     return await get_family_participant(session, actor.account_id, participant_id, include_archived=True)
 
 
@@ -382,9 +386,12 @@ async def list_participants(
     family_account_id: UUID | None = None,
     include_archived: bool = False,
 ) -> list[Participant]:
-    """The family's participants, the referent first. Staff name the family they look at."""
+    """The family's participants, the referent first. Staff who may read participants name the
+    family they look at."""
     if actor.is_family:
         family_account_id = actor.account_id
+    elif not actor.has_power(Power.READ_PARTICIPANTS):
+        raise Forbidden()
     elif family_account_id is None:
         raise InvalidRequest(
             "Indiquez le compte famille (family_account_id).", extra={"field": "family_account_id"}
@@ -521,7 +528,7 @@ async def create_document_kind(
     ctx: Context, actor: Actor, *, code: str, label: str, requires_valid_until: bool, now: datetime
 ) -> DocumentKind:
     """A new kind of proof document (staff admin). The code is what activities refer to."""
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_DOCUMENT_KINDS)
     code = (code or "").strip().lower()
     if not _KIND_CODE.match(code):
         raise _invalid(
@@ -555,7 +562,7 @@ async def update_document_kind(
 
     The code never changes: activities refer to it.
     """
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_DOCUMENT_KINDS)
     async with ctx.db.unit_of_work() as uow:
         kind = (
             await uow.session.execute(select(DocumentKind).where(DocumentKind.code == code))
@@ -727,7 +734,7 @@ async def read_document(
     Partners go through `read_document_for_partner` (the booking module decides for them); a
     partner or another family asking here gets 404.
     """
-    if not (actor.is_family or actor.has_staff_role("admin", "finance")):
+    if not (actor.is_family or actor.has_power(Power.READ_PARTICIPANTS)):
         raise Forbidden()
     async with ctx.db.read() as session:
         await _visible_participant(session, actor, participant_id)
@@ -792,8 +799,8 @@ async def _read_document(
 
 
 async def list_downloads(ctx: Context, actor: Actor, document_id: UUID) -> list[DocumentDownload]:
-    """The download audit of one document (staff admin)."""
-    actor.require_staff("admin")
+    """The download audit of one document (staff who may read participants)."""
+    actor.require_power(Power.READ_PARTICIPANTS)
     async with ctx.db.read() as session:
         return list(
             (

@@ -37,6 +37,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal.auth import provide_account, provide_actor, provide_ctx
+from portal.bodies import enforce_body_policy
 from portal.context import Context
 from portal.csrf import SessionCSRFMiddleware
 from portal.errors import DomainError, ErrorBody, NotAuthenticated
@@ -51,6 +52,7 @@ from portal.observability import (
     metrics,
     request_id_middleware,
 )
+from portal.openapi import strict as strict_openapi
 from portal.settings import Settings
 from portal.templating import make_environment
 from portal.text import ONE_LINE_DETAIL, is_one_line_error
@@ -185,6 +187,13 @@ def document_api_handler(handler: Any) -> Any:
     return documented
 
 
+async def guard_request(request: Request[Any, Any, Any]) -> None:
+    """Before any handler: the input gate (portal/input.py), then the JSON body policy
+    (portal/bodies.py: no duplicate key, no unknown field, strict types)."""
+    await refuse_unsafe_input(request)
+    await enforce_body_policy(request)
+
+
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> Litestar:
     if ctx is None:
         ctx = Context(settings or Settings.from_env())
@@ -225,7 +234,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "actor": Provide(provide_actor),
             "account": Provide(provide_account),
         },
-        before_request=refuse_unsafe_input,
+        before_request=guard_request,
         # Outermost first: the id covers everything, the latency everything but it. CSRF is not
         # Litestar's `csrf_config`: exemptions by path prefix, tokens tied to the session.
         middleware=[
@@ -257,20 +266,23 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             Exception: handle_internal_error,
         },
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(env)),
-        openapi_config=OpenAPIConfig(
-            title="Carnet",
-            version="1.0.0",
-            description="API v1 de Carnet : catalogue, coupons, réservations.",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    BEARER_SCHEME: SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="Le jeton renvoyé par POST /api/v1/auth/login.",
-                    )
-                }
+        openapi_config=strict_openapi(
+            OpenAPIConfig(
+                title="Carnet",
+                version="1.0.0",
+                description="API v1 de Carnet : catalogue, coupons, réservations.",
+                path="/schema",
+                components=Components(
+                    security_schemes={
+                        BEARER_SCHEME: SecurityScheme(
+                            type="http",
+                            scheme="bearer",
+                            description="Le jeton renvoyé par POST /api/v1/auth/login.",
+                        )
+                    }
+                ),
             ),
+            BEARER_SCHEME,
         ),
         state=State({"ctx": ctx, "metric_sources": metric_sources}),
         on_shutdown=[on_shutdown],

@@ -20,6 +20,7 @@ from portal.auth import Actor
 from portal.context import Context
 from portal.errors import InvalidRequest, NotFound
 from portal.mail import queue_mail
+from portal.staff import Power
 from wallet.ledger import credit_purchase
 from wallet.models import CounterMethod, PaymentProvider, Purchase, PurchaseStatus
 
@@ -34,7 +35,7 @@ MAX_COUPONS = 1000
 async def sell_at_counter(
     ctx: Context, actor: Actor, family_account_id: UUID, *, coupons: int, method: str, now: datetime
 ) -> dict[str, Any]:
-    actor.require_staff("desk")
+    actor.require_power(Power.ACT_FOR_FAMILIES)
     if method not in {m.value for m in CounterMethod}:
         raise InvalidRequest("Le mode de paiement est « cash », « cheque » ou « cheque_vacances ».")
     if not 1 <= coupons <= MAX_COUPONS:

@@ -21,8 +21,10 @@ from sqlalchemy.orm import aliased
 
 from portal.associations.models import Association
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import NotFound
+from portal.staff import Power
 from wallet.errors import InvalidPeriod
 from wallet.models import (
     LedgerAccount,
@@ -108,7 +110,7 @@ MISMATCH_LABELS = {
 
 async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
     """Card payments (provider events) vs purchases vs coupons credited, every mismatch named."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     async with ctx.db.read() as session:
         if not ctx.db.is_sqlite:
@@ -350,7 +352,7 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             orphan_rows.append(
                 {
                     "event_id": event.event_id,
-                    "created_at": event.received_at.isoformat(),
+                    "created_at": iso_local(event.received_at, ctx.settings.timezone),
                     "provider": event.provider,
                     "paid_cents": event.amount_cents if kind != "refund_waiting" else 0,
                     "mismatches": kind,
@@ -400,8 +402,8 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             {
                 "purchase_id": str(p.id),
                 "family_account_id": str(p.family_account_id),
-                "created_at": p.created_at.isoformat(),
-                "paid_at": p.paid_at.isoformat() if p.paid_at else "",
+                "created_at": iso_local(p.created_at, ctx.settings.timezone),
+                "paid_at": iso_local(p.paid_at, ctx.settings.timezone) or "",
                 "status": p.status,
                 "provider": p.provider,
                 "coupons": p.coupons,
@@ -455,7 +457,7 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
     """Coupons bought, redeemed, refunded, forfeited, settled per local day, and those outstanding in
     family wallets at the end of each day (from the log, so any past period is exact)."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     family_debit = aliased(LedgerAccount)
     family_credit = aliased(LedgerAccount)
     into_family = case((family_credit.kind == LedgerAccountKind.FAMILY, Transfer.amount), else_=0)
@@ -610,7 +612,7 @@ async def partner_statement(
     a refund (by the family in time, or by the partner cancelling) gives the coupons back; a refund
     in a later period lowers that period's amount, so the statements of consecutive periods add up.
     """
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     async with ctx.db.read() as session:
         association = await session.get(Association, association_id)
@@ -653,11 +655,12 @@ async def partner_statement(
                 "outcome_at": None,
             },
         )
+        at = iso_local(t.created_at, ctx.settings.timezone)
         if t.code == TransferCode.REDEEM:
-            line.update(label=t.memo, coupons=t.amount, redeemed_at=t.created_at.isoformat())
+            line.update(label=t.memo, coupons=t.amount, redeemed_at=at)
         elif line["outcome"] != TransferCode.FORFEIT_RETURN:  # a returned forfeit reads so, whatever
             # the order of two transfers written in the same instant
-            line.update(outcome=t.code, outcome_at=t.created_at.isoformat())
+            line.update(outcome=t.code, outcome_at=at)
             line["coupons"] = line["coupons"] or t.amount
         if period.starts_at <= t.created_at < period.ends_at:
             totals[t.code] += t.amount
@@ -689,7 +692,7 @@ STATEMENT_COLUMNS = ["booking_id", "label", "coupons", "redeemed_at", "outcome",
 
 async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[dict[str, Any]]:
     """Every partner with coupon movements in the period, for the finance page's list."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
 
     def total(*codes: TransferCode) -> Any:

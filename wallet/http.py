@@ -14,7 +14,9 @@ from msgspec import Struct
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
+from portal.downloads import attachment
 from portal.errors import DomainError, NotAuthenticated
+from portal.staff import Power
 from wallet import finance, services
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -104,11 +106,7 @@ Format = Annotated[str | None, QueryParameter(query="format", description="csv f
 
 
 def _csv(body: str, filename: str) -> Response[str]:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, "text/csv", filename)
 
 
 @get("/finance/reconciliation", tags=["finance"])
@@ -143,7 +141,7 @@ async def api_flows(
 @get("/finance/ledger/check", tags=["finance"])
 async def api_ledger_check(ctx: Context, account: Actor) -> dict[str, Any]:
     """Every invariant of the ledger, proved from the transfer log."""
-    account.require_staff("finance")
+    account.require_power(Power.READ_FINANCE)
     report = await check_ledger(ctx)
     return report.to_dict()
 
@@ -271,7 +269,7 @@ async def demo_payment_pay(ctx: Context, actor: Actor | None, purchase_id: UUID)
 def _staff_page(actor: Actor | None) -> Actor:
     if actor is None:
         raise NotAuthenticated()
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     return actor
 
 

@@ -28,6 +28,7 @@ from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
+from portal.staff import Power
 from wallet.errors import InvalidCouponCount, InvalidSignature, PaymentProviderUnavailable, PurchaseNotFound
 from wallet.ledger import _insert, adjust, credit_purchase, lock_family_wallet, reverse_purchase
 from wallet.models import (
@@ -206,7 +207,7 @@ async def adjust_wallet(
 
     Returns the new balance. A negative correction never takes more than the balance.
     """
-    actor.require_staff("finance")
+    actor.require_power(Power.ADJUST_WALLETS)
     reason = reason.strip()
     if not reason or delta == 0:
         raise InvalidCouponCount("Indiquez un nombre de coupons non nul et le motif de la correction.")

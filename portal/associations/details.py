@@ -5,9 +5,10 @@ structure») and staff admin: the service, `PATCH /api/v1/associations/{id}` and
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import patch
 from litestar.params import JSONBody
 
@@ -87,13 +88,24 @@ async def update_details(
     return association, access.role
 
 
+class DetailsChange(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of PATCH /associations/{id}: each field optional (DETAIL_FIELDS' lengths)."""
+
+    address: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=30)] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    website: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    legal_form: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
 @patch("/associations/{association_id:uuid}", tags=["associations"])
 async def api_update_details(
-    ctx: Context, account: Actor, association_id: UUID, data: JSONBody[dict[str, Any]]
+    ctx: Context, account: Actor, association_id: UUID, data: JSONBody[DetailsChange]
 ) -> dict[str, Any]:
     """Change the association's `address`, `phone`, `email`, `website` or `legal_form`
     (gestionnaire, staff admin); a field not given stays as it is."""
-    association, role = await update_details(ctx, account, association_id, data, now=ctx.clock.now())
+    changes = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not None}
+    association, role = await update_details(ctx, account, association_id, changes, now=ctx.clock.now())
     return association_json(association, role, tz=ctx.settings.timezone)
 
 

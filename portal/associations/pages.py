@@ -22,6 +22,7 @@ from portal.associations.models import DOCUMENT_KIND_LABELS, REQUIRED_DOCUMENT_K
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, Forbidden, InvalidRequest
+from portal.staff import Power
 
 STATUS_LABELS = {"pending": "En attente de validation", "validated": "Validée", "rejected": "Refusée"}
 KEY_STATUS_LABELS = {"new": "Nouvelle", "used": "Utilisée", "revoked": "Révoquée"}
@@ -543,7 +544,11 @@ async def archive_document_page(
 async def admin_home(ctx: Context, account: Actor) -> Template:
     if not account.is_staff:
         raise Forbidden("Cet espace est réservé aux agents de la ville.")
-    pending = await services.count_pending_associations(ctx) if account.has_staff_role("admin") else 0
+    pending = (
+        await services.count_pending_associations(ctx)
+        if account.has_power(Power.VALIDATE_ASSOCIATIONS)
+        else 0
+    )
     return Template("portal/associations/admin_home.html", context={"actor": account, "pending": pending})
 
 

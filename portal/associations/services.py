@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal import audit
-from portal.accounts.models import Account, StaffRole
+from portal.accounts.models import Account
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
 from portal.alerts.services import notify
@@ -66,6 +66,7 @@ from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import InvalidRequest, NotFound
 from portal.files import delete_file, read_file, store_file
+from portal.staff import Power, roles_with
 from portal.text import require_one_line, require_one_line_fields
 
 # --- access ------------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ async def _access(session: AsyncSession, actor: Actor, association_id: UUID, *, 
     access = Access(
         association=association,
         membership=membership,
-        is_admin=actor.has_staff_role("admin"),
+        is_admin=actor.has_power(Power.ACT_FOR_ANY_ASSOCIATION),
         is_pending_creator=(
             association.created_by_id == actor.account_id
             and association.status in (AssociationStatus.PENDING, AssociationStatus.REJECTED)
@@ -346,7 +347,7 @@ async def create_association(
             _add_documents(uow, files, association.id, actor, documents)
             admins = await uow.session.execute(
                 select(Account.id, Account.email).where(
-                    Account.staff_role == StaffRole.ADMIN,
+                    Account.staff_role.in_(roles_with(Power.VALIDATE_ASSOCIATIONS)),
                     Account.deleted_at.is_(None),
                     Account.email.is_not(None),
                 )
@@ -537,7 +538,7 @@ class PendingAssociation:
 async def list_associations_for_staff(
     ctx: Context, actor: Actor, *, status: str | None = AssociationStatus.PENDING
 ) -> list[PendingAssociation]:
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     _check_status(status, AssociationStatus)
     async with ctx.db.read() as session:
         # Two queries whatever the number of associations: them with their creators, then the
@@ -571,7 +572,7 @@ async def validate_association(
     ctx: Context, actor: Actor, association_id: UUID, *, now: datetime
 ) -> Association:
     """Staff admin opens the association: its creator's gestionnaire membership becomes active."""
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     async with ctx.db.unit_of_work() as uow:
         association = await uow.session.get(Association, association_id, with_for_update=True)
         if association is None:
@@ -621,7 +622,7 @@ async def validate_association(
 async def reject_association(
     ctx: Context, actor: Actor, association_id: UUID, *, reason: str, now: datetime
 ) -> Association:
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     reason = _clean(reason, 1000, "Motif", one_line=False)
     if not reason:
         raise ReasonRequired()
@@ -1035,7 +1036,7 @@ async def list_my_join_requests(ctx: Context, actor: Actor) -> list[tuple[JoinRe
 
 async def list_orphan_join_requests(ctx: Context, actor: Actor) -> list[tuple[JoinRequestView, Association]]:
     """Pending requests to associations with no gestionnaire left: staff admin decides them."""
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     async with ctx.db.read() as session:
         has_manager = (
             select(Membership.id)
