@@ -21,7 +21,7 @@ async def test_a_submitted_request_is_mailed_by_carnet_worker_to_a_real_smtp_ser
     ctx: Context,
     world: World,
     smtp,
-    redis_url: str,  # noqa: F811
+    redis_url: str,
 ) -> None:
     inbox, smtp_url = smtp
     queued = Context(replace(ctx.settings, smtp_url=smtp_url, redis_url=redis_url), clock=ctx.clock)
