@@ -20,7 +20,7 @@ from tests.portal.towns.test_towns import actor_of
 async def test_a_submitted_request_is_mailed_by_carnet_worker_to_a_real_smtp_server(
     ctx: Context,
     world: World,
-    smtp,
+    smtp: tuple,  # noqa: F811  (the fixture imported above)
     redis_url: str,
 ) -> None:
     inbox, smtp_url = smtp
