@@ -43,6 +43,10 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
     """Serve the web app with uvicorn."""
     import uvicorn
 
+    if not os.environ.get("CARNET_BASE_URL"):
+        # Links in e-mails and redirects follow the port actually served (`--port 8010`).
+        link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["CARNET_BASE_URL"] = f"http://{link_host}:{port}"
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
