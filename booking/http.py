@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pendulum
 from litestar import MediaType, Request, Response, delete, get, post
@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
+from booking.forms import booking_form
 from booking.models import Booking, BookingStatus
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
@@ -29,8 +30,6 @@ from booking.services import (
     list_attendees,
     list_family_bookings,
     mark_attendance,
-    paired_session,
-    sessions_held_for_waitlist,
 )
 from booking.waitlist import (
     family_waitlists,
@@ -39,16 +38,15 @@ from booking.waitlist import (
     remove_waitlist_entry,
     session_waitlist,
 )
-from catalog.models import Activity, ActivitySession, Audience, Place
+from catalog.models import Activity, ActivitySession
 from participants.http import download_response
 from participants.models import Participant
 from participants.services import list_participant_documents
-from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest, NotFound
-from wallet.models import LedgerAccount
+from wallet.services import wallet_balance
 
 IdempotencyHeader = Annotated[
     str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
@@ -337,61 +335,15 @@ def _page(name: str, actor: Actor, status_code: int = 200, **context: Any) -> Te
 
 
 async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> dict[str, Any]:
-    actor.require_family()
-    async with ctx.db.read() as db:
-        row = (
-            await db.execute(
-                select(ActivitySession, Activity, Association, Place)
-                .join(Activity, Activity.id == ActivitySession.activity_id)
-                .join(Association, Association.id == Activity.association_id)
-                .outerjoin(Place, Place.id == Activity.place_id)
-                .where(ActivitySession.id == session_id)
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound("Séance introuvable.")
-        session, activity, association, place = row
-        sessions = [session]
-        if activity.family:
-            other = Audience.CHILD if session.audience == Audience.ADULT else Audience.ADULT
-            if (paired := await paired_session(db, session, other)) is not None:
-                sessions = sorted([session, paired], key=lambda s: s.audience != Audience.ADULT)
-        participants = list(
-            (
-                await db.execute(
-                    select(Participant)
-                    .where(
-                        Participant.family_account_id == actor.account_id, Participant.archived_at.is_(None)
-                    )
-                    .order_by(Participant.is_referent.desc(), Participant.first_name)
-                )
-            ).scalars()
-        )
-        balance = (
-            await db.scalar(
-                select(LedgerAccount.balance).where(LedgerAccount.owner_account_id == actor.account_id)
-            )
-            or 0
-        )
-        held = await sessions_held_for_waitlist(db, {s.id for s in sessions})
-    return {
-        "session": session,
-        "sessions": sessions,
-        "held": held,
-        # A fresh key per form shown: a double click books once and shows the confirmation.
-        "idempotency_key": str(uuid4()),
-        "activity": activity,
-        "association": association,
-        "place": place,
-        "participants": participants,
-        "balance": balance,
-    }
+    return await booking_form(ctx, actor, session_id, now=ctx.clock.now())
 
 
 @get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
 async def new_booking_page(ctx: Context, account: Actor, session_id: UUID) -> Template:
     context = await _new_booking_context(ctx, account, session_id)
-    return _page("new.html", account, **context, errors=None, now=ctx.clock.now())
+    return _page(
+        "new.html", account, **context, errors=None, ticked=set(), companion_id="", now=ctx.clock.now()
+    )
 
 
 @post("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
@@ -404,6 +356,11 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
     context = await _new_booking_context(ctx, account, session_id)
     requests: list[BookingRequest] = []
     companion = form.get("companion_participant_id") or None
+    # What the family ticked, shown ticked again when the page comes back with an error.
+    ticked = {
+        f"{s.id}:{value}" for s in context["sessions"] for value in form.getall(f"participants_{s.id}", [])
+    }
+    kept = {"ticked": ticked, "companion_id": str(companion or "")}
     try:
         for s in context["sessions"]:
             for value in form.getall(f"participants_{s.id}", []):
@@ -422,6 +379,7 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
             account,
             400,
             **context,
+            **kept,
             now=ctx.clock.now(),
             errors="Choisissez au moins un participant.",
         )
@@ -458,7 +416,13 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
     except DomainError as refusal:
         context = await _new_booking_context(ctx, account, session_id)
         return _page(
-            "new.html", account, refusal.status_code, **context, now=ctx.clock.now(), errors=refusal.detail
+            "new.html",
+            account,
+            refusal.status_code,
+            **context,
+            **kept,
+            now=ctx.clock.now(),
+            errors=refusal.detail,
         )
 
 
@@ -480,10 +444,26 @@ async def bookings_page(
     elif quitte:
         flash = "Vous avez quitté la liste complémentaire."
     now = ctx.clock.now()
-    upcoming = [b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now]
-    others = [b for b in bookings if b not in upcoming]
+    confirmed = [b for b in bookings if b["status"] == "confirmed"]
+    # « À venir » is what has not begun, soonest first; a session under way is « En cours »; the
+    # rest (ended, cancelled) newest first, as the service gives them.
+    upcoming = sorted(
+        (b for b in confirmed if _parse(b["session"]["starts_at"]) > now),
+        key=lambda b: _parse(b["session"]["starts_at"]),
+    )
+    ongoing = [
+        b for b in confirmed if _parse(b["session"]["starts_at"]) <= now < _parse(b["session"]["ends_at"])
+    ]
+    others = [b for b in bookings if b not in upcoming and b not in ongoing]
     return _page(
-        "list.html", account, upcoming=upcoming, others=others, waitlists=waitlists, flash=flash, parse=_parse
+        "list.html",
+        account,
+        upcoming=upcoming,
+        ongoing=ongoing,
+        others=others,
+        waitlists=waitlists,
+        flash=flash,
+        parse=_parse,
     )
 
 
@@ -519,7 +499,11 @@ async def booking_page(
     now = ctx.clock.now()
     can_cancel = booking["status"] == "confirmed" and now < _parse(booking["session"]["starts_at"])
     flash = "Réservation confirmée." if confirmee else ("Réservation annulée." if annulee else None)
-    return _page("detail.html", account, b=booking, can_cancel=can_cancel, flash=flash, parse=_parse)
+    # On the confirmation, what is left to spend (the debit is committed before the redirect).
+    balance = await wallet_balance(ctx, account) if confirmee else None
+    return _page(
+        "detail.html", account, b=booking, can_cancel=can_cancel, flash=flash, parse=_parse, balance=balance
+    )
 
 
 def _ics_escape(text: str) -> str:
