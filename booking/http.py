@@ -19,6 +19,7 @@ from sqlalchemy import select
 from booking.documents import partner_document_file, partner_documents
 from booking.forms import booking_form
 from booking.models import Booking, BookingStatus
+from booking.partner_views import attendance_sheet, cancel_preview, mark_attendances
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
 from booking.services import (
@@ -46,6 +47,7 @@ from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest, NotFound
+from portal.pdf import render_pdf
 from wallet.services import wallet_balance
 
 IdempotencyHeader = Annotated[
@@ -634,15 +636,47 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
         "waitlist": waitlist,
         "started": now >= session.starts_at,
         "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",
+        "parse_iso": _parse,
     }
 
 
 @get("/partenaire/seances/{session_id:uuid}", include_in_schema=False, media_type=MediaType.HTML)
 async def partner_session_page(
-    ctx: Context, account: Actor, session_id: UUID, message: str | None = None
+    ctx: Context, account: Actor, session_id: UUID, message: str | None = None, tous: str | None = None
 ) -> Template:
+    """`?tous=1` shows every box ticked (« tous présents »), still to be saved: nothing is marked
+    present before the coach sends the form."""
     context = await _partner_context(ctx, account, session_id)
-    return _page("partner_session.html", account, **context, flash=message, errors=None)
+    return _page(
+        "partner_session.html", account, **context, flash=message, errors=None, all_present=bool(tous)
+    )
+
+
+@get("/partenaire/seances/{session_id:uuid}/feuille.pdf", include_in_schema=False)
+async def partner_attendance_sheet(ctx: Context, account: Actor, session_id: UUID) -> Response[bytes]:
+    """The attendance sheet to print (PDF): who comes, a box to tick, health and emergency contact."""
+    sheet = await attendance_sheet(ctx, account, session_id)
+    return Response(
+        render_pdf(ctx, "booking/attendance_sheet.html", **sheet),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="feuille-presence-{session_id}.pdf"'},
+    )
+
+
+@post("/partenaire/seances/{session_id:uuid}/presences", include_in_schema=False, media_type=MediaType.HTML)
+async def partner_attendances_submit(
+    ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
+) -> Any:
+    """The whole list from one form: ticked present, unticked absent."""
+    form = await request.form()
+    try:
+        present = {UUID(str(v)) for v in form.getall("present", [])}
+    except ValueError as exc:
+        raise InvalidRequest("Réservation inconnue dans la feuille de présence.") from exc
+    action = mark_attendances(ctx, account, session_id, present=present, now=ctx.clock.now())
+    return await _partner_action(
+        ctx, account, session_id, action, f"Présences enregistrées : {len(present)} présent(s)."
+    )
 
 
 async def _partner_action(ctx: Context, account: Actor, session_id: UUID, action: Any, done: str) -> Any:
@@ -679,7 +713,23 @@ async def partner_cancel_submit(
     ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
 ) -> Any:
     form = await request.form()
-    action = cancel_session(ctx, account, session_id, reason=str(form.get("reason", "")), now=ctx.clock.now())
+    reason = str(form.get("reason", ""))
+    if form.get("confirmed") != "1" or not reason.strip():
+        # First the consequence, then the act: the same form comes back with a confirm button.
+        context = await _partner_context(ctx, account, session_id)
+        preview = await cancel_preview(ctx, account, session_id)
+        return _page(
+            "partner_cancel_confirm.html",
+            account,
+            200 if reason.strip() else 400,
+            **context,
+            preview=preview,
+            reason=reason,
+            errors=None
+            if reason.strip()
+            else "Indiquez le motif de l'annulation : il est envoyé aux familles.",
+        )
+    action = cancel_session(ctx, account, session_id, reason=reason, now=ctx.clock.now())
     return await _partner_action(
         ctx, account, session_id, action, "Séance annulée : les familles sont remboursées et prévenues."
     )
@@ -691,8 +741,15 @@ async def partner_cancel_submit(
     media_type=MediaType.HTML,
 )
 async def partner_waitlist_remove_submit(
-    ctx: Context, account: Actor, session_id: UUID, entry_id: UUID
+    ctx: Context, account: Actor, session_id: UUID, entry_id: UUID, request: Request[Any, Any, Any]
 ) -> Any:
+    form = await request.form()
+    if form.get("confirmed") != "1":
+        context = await _partner_context(ctx, account, session_id)
+        entry = next((w for w in context["waitlist"] if w["id"] == str(entry_id)), None)
+        if entry is None:
+            raise NotFound("Inscription sur liste complémentaire introuvable.")
+        return _page("partner_waitlist_confirm.html", account, **context, entry=entry, errors=None)
     action = remove_waitlist_entry(ctx, account, session_id, entry_id, now=ctx.clock.now())
     return await _partner_action(ctx, account, session_id, action, "Inscription retirée de la liste.")
 
@@ -707,6 +764,8 @@ page_routes = [
     leave_waitlist_submit,
     partner_session_page,
     partner_attendance_submit,
+    partner_attendances_submit,
+    partner_attendance_sheet,
     partner_cancel_submit,
     partner_waitlist_remove_submit,
 ]

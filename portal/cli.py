@@ -45,7 +45,7 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
 
     if not os.environ.get("CARNET_BASE_URL"):
         # Links in e-mails and redirects follow the port actually served (`--port 8010`).
-        link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 (a comparison)
         os.environ["CARNET_BASE_URL"] = f"http://{link_host}:{port}"
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
