@@ -33,6 +33,8 @@ from booking.services import (
     mark_attendance,
 )
 from booking.waitlist import (
+    SKIP_REASONS,
+    family_closed_waitlists,
     family_waitlists,
     join_waitlist,
     leave_waitlist,
@@ -438,6 +440,7 @@ async def bookings_page(
 ) -> Template:
     bookings = await list_family_bookings(ctx, account)
     waitlists = await family_waitlists(ctx, account)
+    closed_waitlists = await family_closed_waitlists(ctx, account)
     flash = None
     if confirmee:
         flash = "Réservation confirmée : les coupons ont été débités de votre compte."
@@ -464,6 +467,8 @@ async def bookings_page(
         ongoing=ongoing,
         others=others,
         waitlists=waitlists,
+        closed_waitlists=closed_waitlists,
+        skip_reasons=SKIP_REASONS,
         flash=flash,
         parse=_parse,
     )
