@@ -30,6 +30,7 @@ from booking.settlement import send_due_reminders, settle_due_sessions
 from booking.waitlist import promote_waitlist
 from catalog.models import ActivitySession, SessionStatus
 from portal.context import Context
+from wallet.checkouts import expire_abandoned_purchases
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class TickReport:
     settled_bookings: int = 0
     reminders: int = 0
     promoted: int = 0
+    expired_checkouts: int = 0
     failed: list[str] = field(default_factory=list)
 
 
@@ -92,6 +94,11 @@ async def run_periodic_tick(ctx: Context, *, now: datetime) -> TickReport:
     except Exception:
         log.exception("periodic: waiting-list sweep failed")
         report.failed.append("waitlist")
+    try:
+        report.expired_checkouts = await expire_abandoned_purchases(ctx, now=now)
+    except Exception:
+        log.exception("periodic: checkout expiry failed")
+        report.failed.append("checkouts")
     return report
 
 

@@ -16,6 +16,7 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from wallet import finance, services
+from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
 
@@ -247,9 +248,19 @@ async def purchase_page(
             "purchase": purchase,
             "reversal": services.refund_summary(await services.purchase_reversals(ctx, purchase.id)),
             "retour": retour,
+            "stale": is_stale(purchase, ctx.clock.now()),
+            "lifetime_hours": int(CHECKOUT_LIFETIME.total_seconds() // 3600),
             "price_cents": ctx.settings.coupon_price_cents,
         },
     )
+
+
+@post("/coupons/achats/{purchase_id:uuid}/abandonner", include_in_schema=False)
+async def purchase_abandon(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Redirect:
+    """Give up a checkout left unpaid: it is not a debt, and it leaves the list of things to do."""
+    actor = _family_page(actor)
+    await abandon_purchase(ctx, actor, purchase_id, now=ctx.clock.now())
+    return Redirect(f"/coupons/achats/{purchase_id}?retour=abandonne", status_code=303)
 
 
 @get("/paiement/demo/{purchase_id:uuid}", include_in_schema=False)
@@ -332,6 +343,7 @@ page_routes = [
     coupons_page,
     coupons_buy,
     purchase_page,
+    purchase_abandon,
     demo_payment_page,
     demo_payment_pay,
     finance_page,
