@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
 from booking.forms import booking_form
+from booking.home import home
 from booking.models import Booking, BookingStatus
 from booking.partner_views import attendance_sheet, cancel_preview, mark_attendances
 from booking.periodic import lifespan as periodic_lifespan
@@ -760,6 +761,7 @@ async def partner_waitlist_remove_submit(
 
 
 page_routes = [
+    home,
     new_booking_page,
     new_booking_submit,
     bookings_page,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from uuid import UUID
 
 from litestar import MediaType, get
@@ -34,9 +35,20 @@ async def health(ctx: Context) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/", include_in_schema=False)
-async def home(actor: Actor | None) -> Template:
-    return Template("portal/home.html", context={"actor": actor})
+LEGAL_PAGES = ("accessibilite", "mentions-legales", "donnees-personnelles", "plan-du-site", "contact")
+
+
+def _legal(slug: str) -> Any:
+    @get(f"/{slug}", include_in_schema=False, name=f"legal-{slug}")
+    async def page(actor: Actor | None) -> Template:
+        return Template(f"portal/legal/{slug}.html", context={"actor": actor})
+
+    return page
+
+
+# The footer's public-service pages (issue 12): accessibility statement, legal notice, personal
+# data, site map, contact.
+legal_pages = [_legal(slug) for slug in LEGAL_PAGES]
 
 
 def _require_debug(ctx: Context) -> None:
@@ -67,4 +79,5 @@ async def mailbox_message(ctx: Context, actor: Actor | None, mail_id: UUID) -> T
     return Template("portal/mailbox_message.html", context={"message": message, "actor": actor})
 
 
-page_routes = [health, home, mailbox, mailbox_message]
+# The home ("/") reads every module: booking.home serves it (portal/home.html).
+page_routes = [health, mailbox, mailbox_message, *legal_pages]

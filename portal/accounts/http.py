@@ -199,10 +199,14 @@ api_routes = [
 # --- pages -------------------------------------------------------------------------------------
 
 
+# After login a person lands on their home (issue 12): next sessions, to-dos, queue.
+AFTER_LOGIN = "/"
+
+
 def safe_next(target: str | None) -> str:
     """Only a path of this site: never another host (an open redirect would help phishing)."""
     if not target:
-        return "/compte"
+        return AFTER_LOGIN
     parts = urlsplit(target)
     if (
         parts.scheme
@@ -212,7 +216,7 @@ def safe_next(target: str | None) -> str:
         or "\\" in target
         or any(ord(c) < 32 for c in target)
     ):
-        return "/compte"
+        return AFTER_LOGIN
     return target
 
 

@@ -26,9 +26,7 @@ async def _mails(ctx: Context, to: str) -> list[MailMessage]:
 
 async def _full_session_with_a_waiting_family(ctx: Context):
     partner = await a_partner(ctx)
-    _, session = await a_session(
-        ctx, partner.association, capacity=1, activity_fields={"title": "Kayak"}
-    )
+    _, session = await a_session(ctx, partner.association, capacity=1, activity_fields={"title": "Kayak"})
     first = await a_family(ctx, 10)
     await book_session(
         ctx, first.actor, session_id=session.id, participant_id=first.child.id, now=ctx.clock.now()
