@@ -3,8 +3,6 @@ parse, call one service, render."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -50,6 +48,7 @@ from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest, NotFound
+from portal.exports import Column, french_csv
 from portal.pdf import render_pdf
 from wallet.services import wallet_balance
 
@@ -191,53 +190,35 @@ async def leave_my_waitlist(ctx: Context, account: Actor, entry_id: UUID) -> Non
     await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ATTENDEE_COLUMNS = [
+    Column("last_name", "Nom"),
+    Column("first_name", "Prénom"),
+    Column("age", "Âge", "number"),
+    Column("companion", "Enfant accompagnant"),
+    Column("family_name", "Famille"),
+    Column("family_email", "Courriel"),
+    Column("status_fr", "Statut"),
+    Column("attendance_fr", "Présence"),
+    Column("health_notes", "Santé"),
+    Column("emergency_contact_name", "Contact d'urgence"),
+    Column("emergency_contact_phone", "Téléphone d'urgence"),
+]
 
 
-def _csv_cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab, CR) is
-    prefixed with a quote, so a name typed by a family never runs in the partner's Excel."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def attendees_csv(rows: list[dict[str, Any]]) -> str:
-    # The BOM makes Excel read the file as UTF-8 (accents in names); other tools ignore it.
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(
-        [
-            "Nom",
-            "Prénom",
-            "Âge",
-            "Enfant accompagnant",
-            "Famille",
-            "Courriel",
-            "Statut",
-            "Présence",
-            "Santé",
-            "Contact d'urgence",
-            "Téléphone d'urgence",
-        ]
+def attendees_csv(rows: list[dict[str, Any]], tz: str = "Europe/Paris") -> str:
+    """The partner's list as a French spreadsheet (portal.exports: `;`, BOM, formula-safe)."""
+    return french_csv(
+        ATTENDEE_COLUMNS,
+        (
+            {
+                **r,
+                "status_fr": "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
+                "attendance_fr": {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
+            }
+            for r in rows
+        ),
+        tz=tz,
     )
-    for r in rows:
-        row = [
-            r["last_name"],
-            r["first_name"],
-            r["age"],
-            r["companion"] or "",
-            r["family_name"],
-            r["family_email"] or "",
-            "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
-            {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
-            r["health_notes"],
-            r["emergency_contact_name"],
-            r["emergency_contact_phone"],
-        ]
-        writer.writerow([_csv_cell(cell) for cell in row])
-    return out.getvalue()
 
 
 @get("/partner/sessions/{session_id:uuid}/attendees", tags=["booking"])
@@ -248,7 +229,7 @@ async def session_attendees(
     rows = await list_attendees(ctx, account, session_id)
     if format == "csv":
         return Response(
-            attendees_csv(rows),
+            attendees_csv(rows, ctx.settings.timezone),
             media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
             headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
         )

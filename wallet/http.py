@@ -15,7 +15,8 @@ from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
-from wallet import finance, services
+from portal.exports import csv_response, french_csv
+from wallet import exports, finance, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -105,11 +106,7 @@ Format = Annotated[str | None, QueryParameter(query="format", description="csv f
 
 
 def _csv(body: str, filename: str) -> Response[str]:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_response(body, filename)
 
 
 @get("/finance/reconciliation", tags=["finance"])
@@ -121,7 +118,7 @@ async def api_reconciliation(
     report = await finance.reconciliation(ctx, account, period)
     if format_ == "csv":
         return _csv(
-            finance.to_csv(finance.RECONCILIATION_COLUMNS, report["rows"]),
+            french_csv(exports.RECONCILIATION, report["rows"], tz=ctx.settings.timezone),
             f"rapprochement-{period.start}-{period.end}.csv",
         )
     return report
@@ -136,7 +133,8 @@ async def api_flows(
     flows = await finance.coupon_flows(ctx, account, period)
     if format_ == "csv":
         return _csv(
-            finance.to_csv(finance.FLOWS_COLUMNS, flows["days"]), f"coupons-{period.start}-{period.end}.csv"
+            french_csv(exports.FLOWS, flows["days"], tz=ctx.settings.timezone),
+            f"coupons-{period.start}-{period.end}.csv",
         )
     return flows
 
@@ -163,7 +161,7 @@ async def api_partner_statement(
     statement = await finance.partner_statement(ctx, account, association_id, period)
     if format_ == "csv":
         return _csv(
-            finance.to_csv(finance.STATEMENT_COLUMNS, statement["bookings"]),
+            french_csv(exports.STATEMENT, statement["bookings"], tz=ctx.settings.timezone),
             f"releve-{association_id}-{period.start}-{period.end}.csv",
         )
     return statement
@@ -204,6 +202,15 @@ async def _coupons_context(ctx: Context, actor: Actor) -> dict[str, Any]:
         "max_coupons": ctx.settings.max_coupons_per_purchase,
         "provider": ctx.settings.payment_provider,
     }
+
+
+@get("/coupons/historique.csv", include_in_schema=False)
+async def coupons_history_csv(ctx: Context, actor: Actor | None) -> Response[str]:
+    """The family's coupon ledger as a spreadsheet (the same lines as the page)."""
+    actor = _family_page(actor)
+    lines = await services.wallet_transactions(ctx, actor, limit=10_000)
+    rows = [{"created_at": line.created_at, "label": line.label, "amount": line.amount} for line in lines]
+    return csv_response(french_csv(exports.HISTORY, rows, tz=ctx.settings.timezone), "mes-coupons.csv")
 
 
 @get("/coupons", include_in_schema=False)
@@ -340,6 +347,7 @@ async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
 
 
 page_routes = [
+    coupons_history_csv,
     coupons_page,
     coupons_buy,
     purchase_page,

@@ -46,7 +46,9 @@ async def test_the_activity_page_groups_sessions_by_month_with_more(api, ctx: Co
 
 
 async def test_a_family_activity_labels_its_child_sessions(api, ctx: Context) -> None:
-    activity, adult = await a_session(ctx, audience="adult", activity_fields={"title": "Bloc", "family": True})
+    activity, adult = await a_session(
+        ctx, audience="adult", activity_fields={"title": "Bloc", "family": True}
+    )
     await create_session(ctx, activity, starts_at=adult.starts_at, audience="child")
     page = _main((await api.get(f"/catalogue/activites/{activity.id}")).text)
     assert '<span class="badge">Enfant</span>' in page and '<span class="badge">Adulte</span>' in page

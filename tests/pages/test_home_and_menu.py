@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import date
+from html import unescape
 
 from sqlalchemy import select, update
 
