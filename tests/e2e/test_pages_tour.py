@@ -84,11 +84,23 @@ async def test_tour_of_the_pages_people_live_on(live_server: Any, page: Any, ctx
     await _both_widths(page, "booking-new")
     await page.goto(f"{live_server.url}/")
     await _both_widths(page, "family-home")
+    assert "Mon solde" in await page.locator("main").inner_text()
 
     await _log_in(page, live_server, ctx, partner.account)
     await page.goto(f"{live_server.url}/partenaire/seances/{begun.id}")
     await _both_widths(page, "partner-session")
+    # On a phone the attendance is on cards, the page no wider than the screen.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert await page.locator(".attendee-cards input[name=present]").count() == 3
 
     await page.goto(f"{live_server.url}/catalogue")
     await _both_widths(page, "catalogue")
+    # At 1280 px no card's text spills out of it (issue 12).
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    spilling = await page.evaluate(
+        "[...document.querySelectorAll('.activity-card')].filter(c => c.scrollWidth > c.clientWidth + 1)"
+        ".map(c => c.querySelector('h3').innerText)"
+    )
+    assert spilling == []
+    assert await page.locator(".activity-card").count() > 10
     assert activity.title
