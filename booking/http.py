@@ -17,6 +17,7 @@ from sqlalchemy import select
 from booking.documents import partner_document_file, partner_documents
 from booking.forms import booking_form
 from booking.home import home
+from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.partner_views import attendance_sheet, cancel_preview, mark_attendances
 from booking.periodic import lifespan as periodic_lifespan
@@ -760,3 +761,4 @@ page_routes = [
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]
+metric_sources = [refresh_booking_gauges]

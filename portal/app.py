@@ -41,6 +41,14 @@ from portal.errors import DomainError, ErrorBody, NotAuthenticated
 from portal.headers import add_security_headers
 from portal.input import refuse_unsafe_input
 from portal.jobs import run_jobs_after_response
+from portal.observability import (
+    COMPRESSION,
+    INTERNAL_ERRORS,
+    PROMETHEUS,
+    STATIC_CACHE,
+    metrics,
+    request_id_middleware,
+)
 from portal.settings import Settings
 from portal.templating import make_environment
 
@@ -131,6 +139,7 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 def handle_internal_error(request: Request, exc: Exception) -> Response:
+    INTERNAL_ERRORS.inc()
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(
         request, 500, "internal_error", "Une erreur inattendue est survenue. L'équipe technique est prévenue."
@@ -172,12 +181,14 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     api_handlers: list[Any] = []
     page_handlers: list[Any] = []
     lifespans: list[Any] = []  # a module's background work living as long as the app (booking: periodic)
+    metric_sources: list[Any] = []  # a module's gauges for /metrics, read at scrape time
     for module in MODULES:
         http = submodule(module, "http")
         if http is not None:
             api_handlers.extend(document_api_handler(h) for h in getattr(http, "api_routes", []))
             page_handlers.extend(getattr(http, "page_routes", []))
             lifespans.extend(getattr(http, "lifespans", []))
+            metric_sources.extend(getattr(http, "metric_sources", []))
 
     env = make_environment(settings.timezone)
     static_dir = Path(__file__).parent / "static"
@@ -189,7 +200,10 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         route_handlers=[
             Router(path="/api/v1", route_handlers=api_handlers),
             *page_handlers,
-            create_static_files_router(path="/static", directories=[static_dir], include_in_schema=False),
+            metrics,
+            create_static_files_router(
+                path="/static", directories=[static_dir], include_in_schema=False, cache_control=STATIC_CACHE
+            ),
         ],
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
@@ -197,7 +211,9 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "account": Provide(provide_account),
         },
         before_request=refuse_unsafe_input,
-        middleware=[run_jobs_after_response],
+        # Outermost first: the id covers everything, the latency everything but it.
+        middleware=[request_id_middleware, PROMETHEUS.middleware, run_jobs_after_response],
+        compression_config=COMPRESSION,
         before_send=[add_security_headers],
         exception_handlers={
             DomainError: handle_domain_error,
@@ -216,7 +232,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             header_name="x-csrf-token",
-            exclude=["/api/", "/payments/", "/health", "/schema"],
+            exclude=["/api/", "/payments/", "/health", "/schema", "/metrics"],
         ),
         openapi_config=OpenAPIConfig(
             title="Carnet",
@@ -233,9 +249,12 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
                 }
             ),
         ),
-        state=State({"ctx": ctx}),
+        state=State({"ctx": ctx, "metric_sources": metric_sources}),
         on_shutdown=[on_shutdown],
         lifespan=lifespans,
         debug=False,
+        # Logging is configured once by `carnet` (portal/observability.py: text or JSON lines);
+        # Litestar's own configuration would replace the root handler with its format.
+        logging_config=None,
         request_max_body_size=12 * 1024 * 1024,
     )

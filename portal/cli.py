@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -25,8 +24,11 @@ def run(coro: Any) -> Any:
 @click.group()
 def main() -> None:
     """Carnet: the town's coupon-paid activity programme."""
-    logging.basicConfig(
-        level=os.environ.get("CARNET_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    from portal.observability import configure_logging
+
+    configure_logging(
+        os.environ.get("CARNET_LOG_LEVEL", "INFO"),
+        "json" if os.environ.get("CARNET_LOG_FORMAT", "").strip().lower() == "json" else "text",
     )
 
 
@@ -58,6 +60,8 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
         log_level="info",
+        # With JSON logs uvicorn's loggers keep the root handler `carnet` configured (one format).
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
 
 

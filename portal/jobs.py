@@ -87,6 +87,17 @@ class Jobs:
     def uses_rq(self) -> bool:
         return self._queue is not None
 
+    def queue_counts(self) -> tuple[int, int]:
+        """(jobs waiting, jobs failed) in RQ, for /metrics; (0, 0) when jobs run in-process or
+        Redis does not answer (the metrics page must not fail with it)."""
+        if self._queue is None:
+            return 0, 0
+        try:
+            return int(self._queue.count), int(self._queue.failed_job_registry.count)
+        except Exception:  # Redis unreachable: /health says so; the other metrics still matter
+            log.warning("metrics: Redis did not answer")
+            return 0, 0
+
     def enqueue(
         self, uow: UnitOfWork, name: str, *args: Any, job_id: str | None = None, after_response: bool = False
     ) -> None:

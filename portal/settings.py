@@ -33,6 +33,13 @@ def _coupon_price(value: str | None, default: int) -> int:
     return cents
 
 
+def _log_format(value: str | None) -> str:
+    chosen = (value or "text").strip().lower()
+    if chosen not in {"text", "json"}:
+        raise SettingsError(f"CARNET_LOG_FORMAT vaut text ou json (reçu : {value!r}).")
+    return chosen
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./var/carnet.db"
@@ -53,6 +60,10 @@ class Settings:
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: the client address
     # behind them is what the per-address rate limits count ("*" trusts any peer).
     forwarded_allow_ips: str = "127.0.0.1"
+    # /metrics answers loopback clients, and whoever sends this as a bearer token (a scraper on
+    # another host).
+    metrics_token: str | None = None
+    log_format: str = "text"  # "json": one JSON object per log line, with the request id
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -77,6 +88,8 @@ class Settings:
             rate_limits=_flag(env.get("CARNET_RATE_LIMITS"), True),
             debug=_flag(env.get("CARNET_DEBUG"), False),
             forwarded_allow_ips=env.get("CARNET_FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
+            metrics_token=env.get("CARNET_METRICS_TOKEN") or None,
+            log_format=_log_format(env.get("CARNET_LOG_FORMAT")),
         )
         if overrides:
             settings = replace(settings, **overrides)

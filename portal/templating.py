@@ -107,4 +107,7 @@ def make_environment(timezone: str) -> Environment:
         month_fr=month_fr,
         plural=plural,
     )
+    from portal.observability import static_url
+
+    env.globals["static_url"] = static_url
     return env

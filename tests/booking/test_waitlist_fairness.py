@@ -4,9 +4,6 @@ databases)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -23,7 +20,8 @@ from catalog.models import ActivitySession
 from portal.context import Context
 from tests.booking.factories import a_family, a_partner, a_session
 from tests.booking.ledger_check import assert_ledger_consistent
-from tests.conftest import ROOT, TEST_SECRET
+from tests.cli import run_carnet
+from tests.conftest import TEST_SECRET
 
 
 def lose_jobs(monkeypatch: pytest.MonkeyPatch, ctx: Context) -> list[str]:
@@ -51,17 +49,14 @@ async def confirmed_families(ctx: Context, session_id: uuid.UUID) -> set[uuid.UU
 
 
 def carnet(ctx: Context, *args: str) -> str:
-    """A `carnet` command in a child process, on the test's database (its own event loop)."""
-    env = {
-        **os.environ,
+    """A `carnet` command on the test's database, jobs in-process (no Redis)."""
+    env: dict[str, str | None] = {
         "CARNET_DATABASE_URL": ctx.settings.database_url,
         "CARNET_DATA_DIR": str(ctx.settings.data_dir),
         "CARNET_SECRET_KEY": TEST_SECRET,
+        "CARNET_REDIS_URL": None,
     }
-    env.pop("CARNET_REDIS_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "portal.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    done = run_carnet(env, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from sqlalchemy import func, select
 
 from catalog import demo, services
@@ -13,7 +9,8 @@ from catalog.models import Activity, ActivitySession
 from participants.models import DocumentKind, Participant
 from portal.accounts.models import Account
 from portal.associations.models import Association
-from tests.conftest import ROOT, TEST_SECRET
+from tests.cli import Ran, run_carnet
+from tests.conftest import TEST_SECRET
 from tests.factories import create_account
 from wallet.models import LedgerAccount
 
@@ -80,22 +77,13 @@ async def test_the_demo_programme(ctx) -> None:
     assert await demo.has_data(ctx)
 
 
-def _cli(settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
+def _cli(settings, *args: str) -> Ran:
+    env: dict[str, str | None] = {
         "CARNET_DATABASE_URL": settings.database_url,
         "CARNET_DATA_DIR": str(settings.data_dir),
         "CARNET_SECRET_KEY": TEST_SECRET,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "portal.cli", "demo-data", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_carnet(env, "demo-data", *args)
 
 
 async def test_if_empty_does_nothing_when_data_exists(ctx, settings) -> None:

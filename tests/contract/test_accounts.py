@@ -35,7 +35,8 @@ def check_error(response: httpx.Response, status: int, code: str) -> None:
     assert body["status_code"] == status and body["code"] == code and body["detail"]
 
 
-async def test_an_account_from_registration_to_reset(live_server) -> None:
+async def test_an_account_from_registration_to_reset(live_process) -> None:
+    live_server = live_process  # `carnet serve` itself: its command line, as an operator starts it
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
         api = "/api/v1"
         person = {

@@ -38,8 +38,9 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
+    """One Chromium per test process: each test gets a new context (its own cookies, storage)."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 
 from sqlalchemy import select, text
 
 from portal.context import Context
-from tests.conftest import ROOT, TEST_SECRET
+from tests.cli import Ran, run_carnet
+from tests.conftest import TEST_SECRET
 from tests.factories import create_association
 from tests.wallet.factories import create_family, paid_purchase
 from wallet.checks import check_ledger
@@ -153,21 +151,13 @@ async def test_an_outcome_without_redeem_and_a_wrong_account_are_named(ctx: Cont
     assert "negative_balance" in invariants  # held paid out a coupon it never received
 
 
-def _carnet(ctx: Context, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
+def _carnet(ctx: Context, *args: str) -> Ran:
+    env: dict[str, str | None] = {
         "CARNET_DATABASE_URL": ctx.settings.database_url,
         "CARNET_DATA_DIR": str(ctx.settings.data_dir),
         "CARNET_SECRET_KEY": TEST_SECRET,
     }
-    return subprocess.run(
-        [sys.executable, "-m", "portal.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_carnet(env, *args)
 
 
 async def test_the_command_says_ledger_ok_or_lists_violations(ctx: Context) -> None:
