@@ -170,7 +170,8 @@ async def activity_page(
     months: list[tuple[str, list[dict[str, Any]]]] = []
     tz = pendulum.timezone(ctx.settings.timezone)
     for row in rows[: len(rows) - hidden]:
-        month = pendulum.instance(row["session"].starts_at).in_timezone(tz).format("MMMM YYYY", locale="fr")
+        starts_at: datetime = row["session"].starts_at  # type: ignore[attr-defined]
+        month = pendulum.instance(starts_at).in_timezone(tz).format("MMMM YYYY", locale="fr")
         if not months or months[-1][0] != month:
             months.append((month, []))
         months[-1][1].append(row)

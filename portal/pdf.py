@@ -13,4 +13,5 @@ def render_pdf(ctx: Context, template: str, **context: Any) -> bytes:
     from weasyprint import HTML  # imported here: loading pango costs ~0.3 s, only PDFs need it
 
     html = make_environment(ctx.settings.timezone).get_template(template).render(**context)
-    return HTML(string=html, base_url=ctx.settings.base_url).write_pdf()  # type: ignore[no-any-return]
+    pdf: bytes = HTML(string=html, base_url=ctx.settings.base_url).write_pdf()
+    return pdf

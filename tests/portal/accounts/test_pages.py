@@ -253,6 +253,7 @@ async def test_password_reset_pages(client, ctx: Context) -> None:
     unknown = await submit(client, "/reset-password", "/reset-password", email="personne@exemple.fr")
     assert known.status_code == unknown.status_code == 200
     assert "Si un compte existe" in known.text
+
     # (the page's main part: the footer's « Données personnelles » holds the word « personne »)
     def main(html: str) -> str:
         return html.split("<main", 1)[1].split("</main>", 1)[0]
