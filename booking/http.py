@@ -9,6 +9,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 import pendulum
+from icalendar import Calendar, Event
 from litestar import MediaType, Request, Response, delete, get, post
 from litestar.params import HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
@@ -496,33 +497,27 @@ async def booking_page(
     )
 
 
-def _ics_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Response[str]:
+async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Response[bytes]:
+    """The booking as an iCalendar event, built by the icalendar library (RFC 5545 escaping and
+    line folding included)."""
     b = await _my_booking(ctx, account, booking_id)
-    fmt = "YYYYMMDD[T]HHmmss[Z]"
     place = b["place"]
-    location = ", ".join(x for x in [place["name"], place["address"], place["city"]] if x) if place else ""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Carnet//Atout Sport//FR",
-        "BEGIN:VEVENT",
-        f"UID:booking-{b['id']}@carnet",
-        f"DTSTAMP:{ctx.clock.now().format(fmt)}",
-        f"DTSTART:{_parse(b['session']['starts_at']).in_timezone('UTC').format(fmt)}",
-        f"DTEND:{_parse(b['session']['ends_at']).in_timezone('UTC').format(fmt)}",
-        f"SUMMARY:{_ics_escape(b['activity']['title'] + ' — ' + b['participant']['first_name'])}",
-        f"LOCATION:{_ics_escape(location)}",
-        f"DESCRIPTION:{_ics_escape(b['session']['label'])}",
-        "STATUS:" + ("CONFIRMED" if b["status"] == "confirmed" else "CANCELLED"),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
+    calendar = Calendar()
+    calendar.add("prodid", "-//Carnet//Atout Sport//FR")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"booking-{b['id']}@carnet")
+    event.add("dtstamp", ctx.clock.now().in_timezone("UTC"))
+    event.add("dtstart", _parse(b["session"]["starts_at"]).in_timezone("UTC"))
+    event.add("dtend", _parse(b["session"]["ends_at"]).in_timezone("UTC"))
+    event.add("summary", f"{b['activity']['title']} — {b['participant']['first_name']}")
+    if place:
+        event.add("location", ", ".join(x for x in [place["name"], place["address"], place["city"]] if x))
+    event.add("description", b["session"]["label"] or "")
+    event.add("status", "CONFIRMED" if b["status"] == "confirmed" else "CANCELLED")
+    calendar.add_component(event)
     return Response(
-        "\r\n".join(lines) + "\r\n",
+        calendar.to_ical(),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="reservation-{b["id"]}.ics"'},
     )
