@@ -52,3 +52,11 @@ async def test_a_family_activity_labels_its_child_sessions(api, ctx: Context) ->
     await create_session(ctx, activity, starts_at=adult.starts_at, audience="child")
     page = _main((await api.get(f"/catalogue/activites/{activity.id}")).text)
     assert '<span class="badge">Enfant</span>' in page and '<span class="badge">Adulte</span>' in page
+
+
+async def test_breadcrumbs_lead_back_and_mark_the_page(api, ctx: Context) -> None:
+    activity, _ = await a_session(ctx, activity_fields={"title": "Tir à l'arc"})
+    html = unescape((await api.get(f"/catalogue/activites/{activity.id}")).text)
+    trail = html.split('aria-label="Fil d\'Ariane"', 1)[1].split("</nav>", 1)[0]
+    assert '<a href="/catalogue">Catalogue</a>' in trail
+    assert '<span aria-current="page">Tir à l\'arc</span>' in trail
