@@ -90,6 +90,7 @@ def submodule(module: str, name: str) -> ModuleType | None:
 def import_models() -> None:
     """Import every module's models so that the metadata knows every table (Alembic, mappers)."""
     submodule("portal", "mail")
+    submodule("portal", "audit")
     for module in MODULES:
         submodule(module, "models")
 
