@@ -15,6 +15,7 @@ from booking.errors import SessionNotStarted
 from booking.models import Attendance, Booking, BookingStatus
 from booking.services import _partner_session, list_attendees
 from catalog.models import Activity, ActivitySession, Place
+from portal import audit
 from portal.associations.models import Association
 from portal.auth import Actor
 from portal.context import Context
@@ -86,6 +87,15 @@ async def mark_attendances(
                     .values(attendance=value, attendance_marked_at=now)
                     .execution_options(synchronize_session=False)
                 )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.attendance.marked",
+            entity="session",
+            entity_id=session_id,
+            data={"present": len(confirmed & present), "absent": len(confirmed - present)},
+        )
     return len(confirmed)
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import update
 
+from portal import audit
 from portal.auth import Actor
 from portal.context import Context
 from wallet.errors import PurchaseNotFound
@@ -45,6 +46,15 @@ async def abandon_purchase(ctx: Context, actor: Actor, purchase_id: UUID, *, now
         purchase.failed_at = now
         purchase.failure_reason = ABANDONED
         purchase.updated_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.purchase.abandoned",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={"coupons": purchase.coupons, "amount_cents": purchase.amount_cents},
+        )
     return True
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from booking.periodic import run_periodic_tick
+from portal.audit import AuditEntry
 from portal.context import Context
 from tests.booking.factories import a_family
 from tests.booking.test_pages import csrf, login
@@ -24,6 +27,9 @@ async def test_a_family_abandons_a_checkout_left_unpaid(api, ctx: Context) -> No
     async with ctx.db.read() as db:
         stored = await db.get(Purchase, purchase.id)
     assert stored is not None and stored.status == "failed"
+    async with ctx.db.read() as db:
+        actions = list((await db.execute(select(AuditEntry.action))).scalars())
+    assert "wallet.purchase.abandoned" in actions
     listing = await api.get("/coupons")
     assert "non payé — abandonné ou expiré" in listing.text
 
