@@ -32,12 +32,22 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
+from portal.accounts import security
 from portal.app import create_app
 from portal.clock import FixedClock
 from portal.context import Context
 from portal.settings import Settings
+
+# Argon2id with the library's recommended parameters costs ~0.2 s of CPU a check, and the suite
+# hashes and checks passwords hundreds of times. The tests' own process hashes with cheap
+# parameters (still argon2id); `carnet serve` and `carnet worker` child processes keep the real
+# ones, and tests/portal/accounts/test_security.py checks that the app's hasher is the library's.
+PRODUCTION_HASHER = security._hasher
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("carnet-dummy-password")
 
 # "gw0", "gw1"… in a pytest-xdist worker; None in a plain run.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER") or None
