@@ -52,6 +52,7 @@ from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place
 from participants.models import Participant
 from participants.services import document_kind_labels, missing_documents
 from portal.accounts.models import Account
+from portal.alerts.services import notify
 from portal.associations.access import require_member
 from portal.associations.models import Association
 from portal.auth import Actor
@@ -59,7 +60,6 @@ from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import Busy, InvalidRequest, NotFound
-from portal.mail import queue_mail
 from wallet.ledger import debit_for_booking, lock_family_wallet, release_booking
 from wallet.models import TransferCode
 
@@ -569,14 +569,29 @@ async def _confirmation_mail(
     email: str | None = None,
 ) -> None:
     email = email or await _family_email(uow.session, family_account_id)
-    if email is None:
-        return
     lines = [
         {"booking": b, "session": s, "activity": a, "participant": p, "url": f"/reservations/{b.id}"}
         for b, s, a, p in booked
     ]
-    await queue_mail(
-        ctx, uow, to=email, template=template, lines=lines, total=sum(b.price_coupons for b, *_ in booked)
+    first = booked[0]
+    when = f"{session_date(first[1].starts_at, ctx.settings.timezone):%d/%m/%Y}"
+    who = ", ".join(dict.fromkeys(p.first_name for *_, p in booked))
+    promoted = template == "booking/promoted"
+    title = (
+        f"{'Une place s’est libérée, réservation faite' if promoted else 'Réservation confirmée'} : "
+        f"{first[2].title} le {when} ({who})"
+    )
+    await notify(
+        ctx,
+        uow,
+        account_id=family_account_id,
+        kind="waitlist" if promoted else "booking",
+        title=title,
+        link=f"/reservations/{first[0].id}",
+        mail_to=email,
+        template=template,
+        lines=lines,
+        total=sum(b.price_coupons for b, *_ in booked),
     )
 
 
@@ -850,10 +865,27 @@ async def cancel_booking(
         if expected_refund is not None and expected_refund != refunded_total:
             raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
         email = await _family_email(db, booking.family_account_id)
-        if email:
-            await queue_mail(
-                ctx, uow, to=email, template="booking/cancelled", lines=lines, refunded=refunded_total
-            )
+        first = lines[0]
+        await notify(
+            ctx,
+            uow,
+            account_id=booking.family_account_id,
+            kind="booking",
+            title=(
+                f"Réservation annulée : {first['activity'].title} "
+                f"le {session_date(first['session'].starts_at, tz):%d/%m/%Y}, "
+                + (
+                    f"{refunded_total} coupons remboursés"
+                    if refunded_total > 1
+                    else f"{refunded_total} coupon remboursé"
+                )
+            ),
+            link=f"/reservations/{booking.id}",
+            mail_to=email,
+            template="booking/cancelled",
+            lines=lines,
+            refunded=refunded_total,
+        )
         for session_id in sorted(seats):
             ctx.jobs.enqueue(uow, PROMOTE_JOB, str(session_id))
         receipt = CancelReceipt(
@@ -1035,18 +1067,24 @@ async def _refund_partner_cancel(
         )
     for family_id, lines in by_family.items():
         email = await _family_email(db, family_id)
-        if email:
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="booking/session_cancelled",
-                session=session,
-                activity=activity,
-                reason=reason,
-                lines=lines,
-                refunded=sum(line["refunded"] for line in lines),
-            )
+        await notify(
+            ctx,
+            uow,
+            account_id=family_id,
+            kind="booking",
+            title=(
+                f"Séance annulée par le partenaire : {activity.title} "
+                f"le {session_date(session.starts_at, ctx.settings.timezone):%d/%m/%Y}"
+            ),
+            link=f"/reservations/{lines[0]['booking'].id}",
+            mail_to=email,
+            template="booking/session_cancelled",
+            session=session,
+            activity=activity,
+            reason=reason,
+            lines=lines,
+            refunded=sum(line["refunded"] for line in lines),
+        )
     return {
         "id": str(session.id),
         "status": SessionStatus.CANCELLED.value,

@@ -17,8 +17,8 @@ from booking.models import Booking, BookingStatus
 from booking.rules import session_date
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal.alerts.services import notify
 from portal.context import Context
-from portal.mail import queue_mail
 from wallet.ledger import release_booking
 from wallet.models import TransferCode
 
@@ -143,16 +143,24 @@ async def send_due_reminders(ctx: Context, *, now: datetime) -> int:
                     .where(Booking.id == booking_id)
                 )
             ).one()
-            if email:
-                await queue_mail(
-                    ctx,
-                    uow,
-                    to=email,
-                    template="booking/reminder",
-                    booking=booking,
-                    session=session,
-                    activity=activity,
-                    participant=participant,
-                )
+            await notify(
+                ctx,
+                uow,
+                account_id=booking.family_account_id,
+                kind="booking",
+                title=(
+                    f"Rappel : le délai d'annulation de {activity.title} "
+                    f"({participant.first_name}, le "
+                    f"{session_date(session.starts_at, ctx.settings.timezone):%d/%m/%Y}) "
+                    "se termine demain"
+                ),
+                link=f"/reservations/{booking.id}",
+                mail_to=email,
+                template="booking/reminder",
+                booking=booking,
+                session=session,
+                activity=activity,
+                participant=participant,
+            )
             sent += 1
     return sent

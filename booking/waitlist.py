@@ -32,10 +32,10 @@ from booking.services import (
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal.alerts.services import notify
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, NotFound
-from portal.mail import queue_mail
 from wallet.ledger import lock_family_wallet
 
 # Refusals after which an entry can never be served: it leaves the list. Any other refusal
@@ -394,15 +394,22 @@ async def _record_skip(ctx: Context, entry_id: UUID, refusal: DomainError, *, no
             )
         ).one()
         email = await _family_email(uow.session, entry.family_account_id)
-        if email:
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="booking/waitlist_skipped",
-                session=row[0],
-                activity=row[1],
-                participant=row[2],
-                reason=SKIP_REASONS.get(refusal.code, refusal.detail),
-                removed=permanent,
-            )
+        day = session_date(row[0].starts_at, ctx.settings.timezone)
+        await notify(
+            ctx,
+            uow,
+            account_id=entry.family_account_id,
+            kind="waitlist",
+            title=(
+                f"Liste complémentaire : la place libérée de {row[1].title} le {day:%d/%m/%Y} "
+                f"n'a pas pu être attribuée à {row[2].first_name}"
+            ),
+            link="/reservations",
+            mail_to=email,
+            template="booking/waitlist_skipped",
+            session=row[0],
+            activity=row[1],
+            participant=row[2],
+            reason=SKIP_REASONS.get(refusal.code, refusal.detail),
+            removed=permanent,
+        )

@@ -36,6 +36,9 @@ def demo_data(if_empty: bool) -> None:
             click.echo(f"  partenaire    : {demo.PARTNERS[0].manager[2]} / {demo.PARTNER_PASSWORD}")
             click.echo(f"  admin (ville) : {demo.ADMIN_EMAIL} / {demo.ADMIN_PASSWORD}")
             click.echo(f"  finances      : {demo.FINANCE_EMAIL} / {demo.FINANCE_PASSWORD}")
+            from portal.requests.demo import AGENT_EMAIL, AGENT_PASSWORD
+
+            click.echo(f"  agent (ville) : {AGENT_EMAIL} / {AGENT_PASSWORD}")
             return 0
         finally:
             await ctx.close()

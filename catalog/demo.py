@@ -24,6 +24,7 @@ from portal.accounts.security import hash_password
 from portal.associations.models import Association, AssociationStatus, Membership, MembershipRole
 from portal.auth import Actor
 from portal.context import Context
+from portal.questions.demo import load_demo_faq
 from wallet.services import complete_demo_payment, create_purchase
 
 ADMIN_EMAIL = "admin@ville-quimper.exemple.fr"
@@ -685,6 +686,14 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
         total_sessions += count
         echo(f"  [{number:2d}/{len(ACTIVITIES)}] {item.title} — {count} séances")
     echo(f"  {total_sessions} séances au total")
+
+    from portal.requests.demo import load_requests_demo
+
+    await load_requests_demo(ctx, actor, echo=echo, now=now)
+
+    echo("Foire aux questions de la Ville de Quimper…")
+    faq_count = await load_demo_faq(ctx, actor)
+    echo(f"  {faq_count} questions")
 
     echo("Famille de démonstration…")
     async with ctx.db.unit_of_work() as uow:

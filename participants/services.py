@@ -298,8 +298,9 @@ async def read_document_for_partner(
 
 
 async def _visible_participant(session: AsyncSession, actor: Actor, participant_id: UUID) -> Participant:
-    """A family's own participant (archived included), or any for staff; otherwise 404."""
-    if actor.is_staff:
+    """A family's own participant (archived included), or any for admin and finance staff (not a
+    town's `agent`, who instructs requests and sees no family); otherwise 404."""
+    if actor.has_staff_role("admin", "finance"):
         participant = await session.get(Participant, participant_id)
         if participant is None:
             raise ParticipantNotFound()

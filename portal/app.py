@@ -59,6 +59,10 @@ MODULES = (
     "portal",
     "portal.accounts",
     "portal.associations",
+    "portal.alerts",
+    "portal.towns",
+    "portal.questions",
+    "portal.requests",
     "catalog",
     "participants",
     "wallet",
@@ -182,6 +186,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
     api_handlers: list[Any] = []
     page_handlers: list[Any] = []
     lifespans: list[Any] = []  # a module's background work living as long as the app (booking: periodic)
+    module_middleware: list[Any] = []  # a module's ASGI middleware (alerts: the header's unread count)
     metric_sources: list[Any] = []  # a module's gauges for /metrics, read at scrape time
     for module in MODULES:
         http = submodule(module, "http")
@@ -189,6 +194,7 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             api_handlers.extend(document_api_handler(h) for h in getattr(http, "api_routes", []))
             page_handlers.extend(getattr(http, "page_routes", []))
             lifespans.extend(getattr(http, "lifespans", []))
+            module_middleware.extend(getattr(http, "middleware", []))
             metric_sources.extend(getattr(http, "metric_sources", []))
 
     env = make_environment(settings.timezone)
@@ -213,7 +219,12 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
         },
         before_request=refuse_unsafe_input,
         # Outermost first: the id covers everything, the latency everything but it.
-        middleware=[request_id_middleware, PROMETHEUS.middleware, run_jobs_after_response],
+        middleware=[
+            request_id_middleware,
+            PROMETHEUS.middleware,
+            run_jobs_after_response,
+            *module_middleware,
+        ],
         compression_config=COMPRESSION,
         before_send=[add_security_headers],
         exception_handlers={

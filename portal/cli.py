@@ -125,18 +125,42 @@ def staff() -> None:
 @staff.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "finance"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "finance", "agent"]))
+@click.option(
+    "--town", "towns", multiple=True, help="agent: the slug of a town they instruct for (repeat for several)"
+)
 @click.option("--first-name", default="")
 @click.option("--last-name", default="")
-def staff_create(email: str, password: str, role: str, first_name: str, last_name: str) -> None:
-    """Create a verified staff account."""
+def staff_create(
+    email: str, password: str, role: str, towns: tuple[str, ...], first_name: str, last_name: str
+) -> None:
+    """Create a verified staff account (an agent is attached to one or more towns)."""
     from portal.accounts.services import create_staff_account
     from portal.context import Context
     from portal.errors import DomainError
+    from portal.towns.services import create_agent
+
+    if role == "agent" and not towns:
+        raise click.UsageError("un agent est rattaché à au moins une collectivité : --town SLUG")
+    if role != "agent" and towns:
+        raise click.UsageError("--town ne vaut que pour le rôle agent")
 
     async def go() -> None:
         ctx = Context(_settings())
         try:
+            if role == "agent":
+                account, attached = await create_agent(
+                    ctx,
+                    email=email,
+                    password=password,
+                    town_slugs=towns,
+                    first_name=first_name,
+                    last_name=last_name,
+                    now=ctx.clock.now(),
+                )
+                names = ", ".join(t.name for t in attached)
+                click.echo(f"compte agent créé : {account.email} ({names})")
+                return
             account = await create_staff_account(
                 ctx,
                 email=email,

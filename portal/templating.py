@@ -95,6 +95,13 @@ def make_environment(timezone: str) -> Environment:
         word = singular if abs(n) <= 1 else (plural_form or singular + "s")
         return f"{n} {word}"
 
+    def alerts_unread_count() -> int:
+        # The header's « Mes alertes » count, counted once per page by portal.alerts' middleware.
+        from portal.alerts.middleware import alerts_unread_count as count
+
+        return count()
+
+    env.globals["alerts_unread_count"] = alerts_unread_count
     env.filters.update(
         local=local,
         datetime_fr=datetime_fr,

@@ -22,11 +22,11 @@ import stripe
 from sqlalchemy import or_, select
 
 from portal.accounts.models import Account
+from portal.alerts.services import notify
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
-from portal.mail import queue_mail
 from wallet.errors import InvalidCouponCount, InvalidSignature, PaymentProviderUnavailable, PurchaseNotFound
 from wallet.ledger import _insert, adjust, credit_purchase, lock_family_wallet, reverse_purchase
 from wallet.models import (
@@ -406,11 +406,19 @@ async def _pay(
     )
     if credited:
         family = await uow.session.get(Account, purchase.family_account_id)
-        if family is not None and family.email:
-            await queue_mail(
+        if family is not None:
+            await notify(
                 ctx,
                 uow,
-                to=family.email,
+                account_id=family.id,
+                kind="wallet",
+                title=(
+                    f"Achat payé : {purchase.coupons} coupons crédités"
+                    if purchase.coupons > 1
+                    else f"Achat payé : {purchase.coupons} coupon crédité"
+                ),
+                link=f"/coupons/achats/{purchase.id}",
+                mail_to=family.email,
                 template="wallet/receipt",
                 purchase=purchase,
                 family=family,

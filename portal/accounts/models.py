@@ -15,6 +15,7 @@ from portal.db import Base
 class StaffRole(enum.StrEnum):
     ADMIN = "admin"
     FINANCE = "finance"
+    AGENT = "agent"  # attached to one or more towns (portal/towns): instructs their requests
 
 
 FAMILY_ROLE = "family"

@@ -75,25 +75,46 @@ async def create_staff_account(
     now: datetime,
 ) -> Account:
     """A verified staff account (`carnet staff create`)."""
+    async with ctx.db.unit_of_work() as uow:
+        return await add_staff_account(
+            uow.session,
+            email=email,
+            password=password,
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
+            now=now,
+        )
+
+
+async def add_staff_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    now: datetime,
+) -> Account:
+    """The staff account, added in the caller's transaction (an agent's towns go in the same one)."""
     if role not in {r.value for r in StaffRole}:
-        raise InvalidRequest("Le rôle doit être « admin » ou « finance ».")
+        raise InvalidRequest("Le rôle doit être « admin », « finance » ou « agent ».")
     email = normalize_email(email)
     check_password_rule(password)
-    async with ctx.db.unit_of_work() as uow:
-        existing = (
-            await uow.session.execute(select(Account).where(Account.email == email))
-        ).scalar_one_or_none()
-        if existing is not None:
-            raise Conflict("Un compte existe déjà avec cette adresse.")
-        account = Account(
-            email=email,
-            password_hash=hash_password(password),
-            first_name=first_name or "Agent",
-            last_name=last_name or role.capitalize(),
-            email_verified_at=now,
-            staff_role=role,
-        )
-        uow.session.add(account)
+    existing = (await session.execute(select(Account).where(Account.email == email))).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict("Un compte existe déjà avec cette adresse.")
+    account = Account(
+        email=email,
+        password_hash=hash_password(password),
+        first_name=first_name or "Agent",
+        last_name=last_name or role.capitalize(),
+        email_verified_at=now,
+        staff_role=role,
+    )
+    session.add(account)
+    await session.flush()
     return account
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.accounts.models import Account, StaffRole
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
+from portal.alerts.services import notify
 from portal.associations.access import active_membership
 from portal.associations.directory import DirectoryEntry, directory_for
 from portal.associations.errors import (
@@ -64,7 +65,6 @@ from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import InvalidRequest, NotFound
 from portal.files import delete_file, read_file, store_file
-from portal.mail import queue_mail
 
 # --- access ------------------------------------------------------------------------------------
 
@@ -340,17 +340,21 @@ async def create_association(
             )
             _add_documents(uow, files, association.id, actor, documents)
             admins = await uow.session.execute(
-                select(Account.email).where(
+                select(Account.id, Account.email).where(
                     Account.staff_role == StaffRole.ADMIN,
                     Account.deleted_at.is_(None),
                     Account.email.is_not(None),
                 )
             )
-            for email in admins.scalars():
-                await queue_mail(
+            for admin_id, email in admins.tuples():
+                await notify(
                     ctx,
                     uow,
-                    to=str(email),
+                    account_id=admin_id,
+                    kind="association",
+                    title=f"Nouvelle association à valider : « {association.name} »",
+                    link="/admin/associations",
+                    mail_to=str(email),
                     template="portal/association_submitted",
                     association=association,
                     requester=actor.display_name,
@@ -577,9 +581,17 @@ async def validate_association(
             )
             .values(activated_at=now)
         )
-        if email := await _email_of(uow.session, association.created_by_id):
-            await queue_mail(
-                ctx, uow, to=email, template="portal/association_validated", association=association
+        if association.created_by_id is not None:
+            await notify(
+                ctx,
+                uow,
+                account_id=association.created_by_id,
+                kind="association",
+                title=f"Votre association « {association.name} » est validée",
+                link=f"/partenaire/associations/{association.id}",
+                mail_to=await _email_of(uow.session, association.created_by_id),
+                template="portal/association_validated",
+                association=association,
             )
     return association
 
@@ -609,9 +621,17 @@ async def reject_association(
             )
             .values(revoked_at=now)
         )
-        if email := await _email_of(uow.session, association.created_by_id):
-            await queue_mail(
-                ctx, uow, to=email, template="portal/association_rejected", association=association
+        if association.created_by_id is not None:
+            await notify(
+                ctx,
+                uow,
+                account_id=association.created_by_id,
+                kind="association",
+                title=f"Votre demande pour « {association.name} » n'a pas été acceptée",
+                link="/partenaire",
+                mail_to=await _email_of(uow.session, association.created_by_id),
+                template="portal/association_rejected",
+                association=association,
             )
     return association
 
@@ -890,16 +910,19 @@ async def request_to_join(
         uow.session.add(request)
         await uow.session.flush()
         for manager in await _active_managers(uow.session, association.id):
-            if email := await _email_of(uow.session, manager.account_id):
-                await queue_mail(
-                    ctx,
-                    uow,
-                    to=email,
-                    template="portal/join_request_received",
-                    association=association,
-                    requester=actor.display_name,
-                    function=function,
-                )
+            await notify(
+                ctx,
+                uow,
+                account_id=manager.account_id,
+                kind="association",
+                title=f"Demande de rattachement à « {association.name} » de {actor.display_name}",
+                link=f"/partenaire/associations/{association.id}",
+                mail_to=await _email_of(uow.session, manager.account_id),
+                template="portal/join_request_received",
+                association=association,
+                requester=actor.display_name,
+                function=function,
+            )
     return request
 
 
@@ -986,15 +1009,18 @@ async def approve_join_request(
         request.status = JoinRequestStatus.APPROVED
         request.decided_by_id = actor.account_id
         request.decided_at = now
-        if email := await _email_of(uow.session, request.account_id):
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="portal/join_request_approved",
-                association=access.association,
-                role=role,
-            )
+        await notify(
+            ctx,
+            uow,
+            account_id=request.account_id,
+            kind="association",
+            title=f"Vous avez rejoint « {access.association.name} »",
+            link=f"/partenaire/associations/{access.association.id}",
+            mail_to=await _email_of(uow.session, request.account_id),
+            template="portal/join_request_approved",
+            association=access.association,
+            role=role,
+        )
     return request, membership
 
 
@@ -1010,15 +1036,18 @@ async def refuse_join_request(
         request.decided_by_id = actor.account_id
         request.decided_at = now
         request.reason = reason or None
-        if email := await _email_of(uow.session, request.account_id):
-            await queue_mail(
-                ctx,
-                uow,
-                to=email,
-                template="portal/join_request_refused",
-                association=access.association,
-                reason=reason,
-            )
+        await notify(
+            ctx,
+            uow,
+            account_id=request.account_id,
+            kind="association",
+            title=f"Votre demande de rattachement à « {access.association.name} » n'a pas été acceptée",
+            link="/partenaire",
+            mail_to=await _email_of(uow.session, request.account_id),
+            template="portal/join_request_refused",
+            association=access.association,
+            reason=reason,
+        )
     return request
 
 

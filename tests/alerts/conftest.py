@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.portal.requests.conftest import world  # noqa: F401 (the requests tests' world, for their alerts)
+
+
+@pytest.fixture
+def client(client: Any) -> Any:
+    """The shared test client, not following redirects: these tests look at each 303 themselves."""
+    client.follow_redirects = False
+    return client
