@@ -91,7 +91,8 @@ def periodic(interval: float, once: bool) -> None:
                 report = await run_periodic_tick(ctx, now=ctx.clock.now())
                 click.echo(
                     f"{report.settled_sessions} séance(s) réglée(s), {report.reminders} rappel(s), "
-                    f"{report.promoted} réservation(s) depuis les listes"
+                    f"{report.promoted} réservation(s) depuis les listes, "
+                    f"{report.mails_resent} message(s) renvoyé(s)"
                     + (f" ; en échec : {', '.join(report.failed)}" if report.failed else "")
                 )
                 if report.failed:

@@ -27,6 +27,7 @@ from portal.associations.access import active_membership
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import NotFound
+from portal.staff import Power
 
 
 async def _entitled_association(
@@ -40,7 +41,7 @@ async def _entitled_association(
     )
     if association_id is None:
         raise NotFound("Séance introuvable.")
-    if not actor.has_staff_role("admin") and (
+    if not actor.has_power(Power.ACT_FOR_ANY_ASSOCIATION) and (
         await active_membership(db, actor.account_id, association_id) is None
     ):
         raise NotFound("Séance introuvable.")

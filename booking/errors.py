@@ -95,3 +95,33 @@ class CancellationTermsChanged(Conflict):
                 f"{coupons(expected)}. Rien n'a été annulé ; confirmez à nouveau si vous le souhaitez."
             )
         super().__init__(detail, extra={"refunded_coupons": refunded, "expected_refund": expected})
+
+
+class LotteryClosed(Conflict):
+    code = "lottery_closed"
+    message = (
+        "Les vœux de ce programme ne sont pas ouverts (hors de la période des vœux, ou tirage déjà fait)."
+    )
+
+
+class LotteryOpen(Conflict):
+    code = "lottery_open"
+    message = "La période des vœux n'est pas finie : le tirage au sort a lieu à sa fin."
+
+
+class AlreadyWished(Conflict):
+    code = "already_wished"
+    message = "Ce participant a déjà formulé un vœu pour cette séance."
+
+
+class BookingOnRequestRequired(Conflict):
+    code = "booking_on_request"
+    message = (
+        "Cette activité se réserve sur demande : envoyez votre demande au partenaire, "
+        "qui vous répondra (aucun coupon n'est débité avant son accord)."
+    )
+
+
+class RequestNotPending(Conflict):
+    code = "request_not_pending"
+    message = "Cette demande a déjà reçu une réponse."

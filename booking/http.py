@@ -11,13 +11,17 @@ from uuid import UUID
 import pendulum
 from icalendar import Calendar, Event
 from litestar import MediaType, Request, Response, delete, get, post
+from litestar.di import Provide
 from litestar.params import HeaderParameter, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
 from booking.forms import booking_form
+from booking.group_waitlist import join_group_waitlist
+from booking.history import page_routes as history_pages
 from booking.home import home
+from booking.hot_path import bearer_token, book_with_token
 from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.partner_views import attendance_sheet, cancel_preview, mark_attendances
@@ -29,6 +33,7 @@ from booking.services import (
     book_session,
     cancel_booking,
     cancel_session,
+    get_booking,
     list_attendees,
     list_family_bookings,
     mark_attendance,
@@ -49,6 +54,7 @@ from participants.services import list_participant_documents
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
+from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from portal.exports import Column, french_csv
 from portal.pdf import render_pdf
@@ -91,14 +97,26 @@ class AttendanceIn:
     attendance: str
 
 
-@post("/bookings", status_code=201, tags=["booking"])
+def _provide_bearer(request: Request) -> str:
+    return bearer_token(request.headers.get("authorization"))
+
+
+@post(
+    "/bookings",
+    status_code=201,
+    tags=["booking"],
+    security=[{"bearer": []}],
+    dependencies={"bearer": Provide(_provide_bearer, sync_to_thread=False)},
+)
 async def create_booking(
-    ctx: Context, account: Actor, data: JSONBody[BookingIn], idempotency_key: IdempotencyHeader = None
+    ctx: Context, bearer: str, data: JSONBody[BookingIn], idempotency_key: IdempotencyHeader = None
 ) -> dict[str, Any]:
     """Book a participant of the family on a session, paying in coupons."""
-    return await book_session(
+    # The hot path checks the bearer token inside the booking's own transaction (one connection,
+    # one transaction per request), so this handler takes the token, not the `account` dependency.
+    return await book_with_token(
         ctx,
-        account,
+        bearer,
         session_id=data.session_id,
         participant_id=data.participant_id,
         companion_participant_id=data.companion_participant_id,
@@ -130,10 +148,7 @@ async def my_bookings(ctx: Context, account: Actor) -> list[dict[str, Any]]:
 
 @get("/bookings/{booking_id:uuid}", tags=["booking"])
 async def my_booking(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
-    rows = await list_family_bookings(ctx, account, booking_id=booking_id)
-    if not rows:
-        raise NotFound("Réservation introuvable.")
-    return rows[0]
+    return await get_booking(ctx, account, booking_id)
 
 
 @dataclass
@@ -230,10 +245,8 @@ async def session_attendees(
     """The attendee list; `?format=csv` for a spreadsheet (text/csv with a header row)."""
     rows = await list_attendees(ctx, account, session_id)
     if format == "csv":
-        return Response(
-            attendees_csv(rows, ctx.settings.timezone),
-            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
-            headers={"Content-Disposition": f'attachment; filename="participants-{session_id}.csv"'},
+        return attachment(
+            attendees_csv(rows, ctx.settings.timezone), "text/csv", f"participants-{session_id}.csv"
         )
     return Response(rows, media_type=MediaType.JSON)
 
@@ -274,7 +287,7 @@ async def partner_participant_documents(
     today = ctx.clock.local(ctx.clock.now()).date()
     return [
         {
-            **document.to_dict(today),
+            **document.to_dict(today, ctx.settings.timezone),
             "url": f"/api/v1/partner/sessions/{session_id}/participants/{participant_id}"
             f"/documents/{document.id}/file",
         }
@@ -373,14 +386,8 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
         )
     try:
         if form.get("waitlist"):
-            result = await join_waitlist(
-                ctx,
-                account,
-                requests[0].session_id,
-                participant_id=requests[0].participant_id,
-                companion_participant_id=requests[0].companion_participant_id,
-                now=ctx.clock.now(),
-            )
+            # Every participant ticked waits, as one entry served all or nothing.
+            result = await join_group_waitlist(ctx, account, items=requests, now=ctx.clock.now())
             return Redirect(f"/reservations?liste={result['position']}", status_code=303)
         if len(requests) == 1:
             receipt = await book_session(
@@ -421,12 +428,18 @@ async def bookings_page(
     confirmee: str | None = None,
     liste: str | None = None,
     quitte: str | None = None,
+    demande: str | None = None,
 ) -> Template:
+    from booking.on_request import family_requests
+
     bookings = await list_family_bookings(ctx, account)
     waitlists = await family_waitlists(ctx, account)
     closed_waitlists = await family_closed_waitlists(ctx, account)
+    requests = await family_requests(ctx, account)
     flash = None
-    if confirmee:
+    if demande:
+        flash = "Demande envoyée au partenaire : vous recevrez sa réponse par e-mail (aucun coupon débité)."
+    elif confirmee:
         flash = "Réservation confirmée : les coupons ont été débités de votre compte."
     elif liste:
         flash = f"Inscription sur la liste complémentaire enregistrée (position {liste})."
@@ -453,6 +466,7 @@ async def bookings_page(
         waitlists=waitlists,
         closed_waitlists=closed_waitlists,
         skip_reasons=SKIP_REASONS,
+        requests=requests,
         flash=flash,
         parse=_parse,
     )
@@ -516,11 +530,7 @@ async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Respons
     event.add("description", b["session"]["label"] or "")
     event.add("status", "CONFIRMED" if b["status"] == "confirmed" else "CANCELLED")
     calendar.add_component(event)
-    return Response(
-        calendar.to_ical(),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="reservation-{b["id"]}.ics"'},
-    )
+    return attachment(calendar.to_ical(), "text/calendar", f"reservation-{b['id']}.ics")
 
 
 async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
@@ -593,6 +603,9 @@ async def leave_waitlist_submit(ctx: Context, account: Actor, entry_id: UUID) ->
 async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> dict[str, Any]:
     attendees = await list_attendees(ctx, account, session_id)  # checks membership first
     waitlist = await session_waitlist(ctx, account, session_id)
+    from booking.on_request import session_requests
+
+    requests = await session_requests(ctx, account, session_id)
     async with ctx.db.read() as db:
         session, activity = (
             await db.execute(
@@ -617,6 +630,7 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
         "documents": documents,
         "documents_url": f"/api/v1/partner/sessions/{session_id}/participants",
         "waitlist": waitlist,
+        "requests": requests,
         "started": now >= session.starts_at,
         "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",
         "parse_iso": _parse,
@@ -752,7 +766,21 @@ page_routes = [
     partner_attendance_sheet,
     partner_cancel_submit,
     partner_waitlist_remove_submit,
+    *history_pages,
 ]
+
+# Family-group waiting lists and partner additions live in their own file.
+from booking.http_desk import api_routes as _desk_api  # noqa: E402
+from booking.http_desk import page_routes as _desk_pages  # noqa: E402
+from booking.http_programmes import api_routes as _programme_api  # noqa: E402
+from booking.http_programmes import page_routes as _programme_pages  # noqa: E402
+from booking.http_requests import api_routes as _request_api  # noqa: E402
+from booking.http_requests import page_routes as _request_pages  # noqa: E402
+from booking.http_waitlist import api_routes as _waitlist_api  # noqa: E402
+from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
+
+api_routes += _waitlist_api + _programme_api + _request_api + _desk_api
+page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.mixins.uuid import uuid7
-from advanced_alchemy.types import DateTimeUTC
+from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -109,6 +109,11 @@ class Booking(Base):
     attendance_marked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     from_waitlist: Mapped[bool] = mapped_column(default=False)
+    # The town's desk booked or cancelled it for the family (booking/desk.py): who, for the record.
+    booked_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    cancelled_by_account_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
 
 
 class WaitlistEntry(Base):
@@ -130,6 +135,7 @@ class WaitlistEntry(Base):
         ),
         Index("ix_booking_waitlist_session_status", "session_id", "status", "id"),
         Index("ix_booking_waitlist_family", "family_account_id"),
+        Index("ix_booking_waitlist_group", "group_id"),
     )
 
     session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="CASCADE"))
@@ -144,6 +150,12 @@ class WaitlistEntry(Base):
     # does not write twice).
     skip_code: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # A family group (an adult and their children on the paired sessions, siblings) waits as one
+    # entry: its rows share this id, are served together or not at all, and count once in a
+    # list's order (booking/group_waitlist.py).
+    group_id: Mapped[UUID | None] = mapped_column(GUID)
+    # A partner who put the family on the list at its request (« liste complémentaire » by phone).
+    added_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
 
 
 class IdempotencyKey(Base):
@@ -156,3 +168,75 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WishStatus(enum.StrEnum):
+    PENDING = "pending"  # placed during the lottery window, its price held
+    BOOKED = "booked"  # the draw gave it a seat
+    WAITLISTED = "waitlisted"  # no seat: on the session's waiting list, in the draw's order
+    RELEASED = "released"  # not served (a rule refused it): the hold is freed
+
+
+class LotteryWish(Base):
+    """A family's ranked wish in a programme's lottery window: one participant, one session, a
+    rank (1 = most wanted) among that participant's wishes. Its price is held in the ledger
+    (`wish:<id>:hold`) until the draw (booking/lottery.py)."""
+
+    __tablename__ = "booking_lottery_wishes"
+    __table_args__ = (
+        CheckConstraint("rank >= 1", name="rank"),
+        CheckConstraint("status in ('pending', 'booked', 'waitlisted', 'released')", name="status"),
+        UniqueConstraint(
+            "session_id", "participant_id", name="uq_booking_lottery_wishes_session_participant"
+        ),
+        Index("ix_booking_lottery_wishes_programme_status", "programme_id", "status"),
+        Index("ix_booking_lottery_wishes_family", "family_account_id", "programme_id"),
+    )
+
+    programme_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_programmes.id", ondelete="RESTRICT"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    participant_id: Mapped[UUID] = mapped_column(ForeignKey("participants.id", ondelete="RESTRICT"))
+    session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="RESTRICT"))
+    rank: Mapped[int] = mapped_column(Integer)
+    held_coupons: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default=WishStatus.PENDING)
+    # The POST that placed it (the contract's `id` of a set of wishes).
+    batch_id: Mapped[UUID] = mapped_column(GUID)
+    booking_id: Mapped[UUID | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    draw_order: Mapped[int | None] = mapped_column(Integer)
+
+
+class RequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # the partner agreed: the booking was made then, coupons debited then
+    DECLINED = "declined"
+
+
+class BookingOnRequest(Base):
+    """A family's request to book a session of an activity booked on request (« avant toute
+    inscription, prendre contact avec le partenaire »). Nothing is debited until accepted."""
+
+    __tablename__ = "booking_requests"
+    __table_args__ = (
+        CheckConstraint("status in ('pending', 'accepted', 'declined')", name="status"),
+        Index(
+            "uq_booking_requests_session_participant_pending",
+            "session_id",
+            "participant_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_booking_requests_session_status", "session_id", "status"),
+        Index("ix_booking_requests_family", "family_account_id"),
+    )
+
+    session_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_sessions.id", ondelete="RESTRICT"))
+    participant_id: Mapped[UUID] = mapped_column(ForeignKey("participants.id", ondelete="RESTRICT"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    message: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(String(20), default=RequestStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    booking_id: Mapped[UUID | None] = mapped_column(ForeignKey("bookings.id", ondelete="SET NULL"))
+    decided_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

@@ -25,6 +25,7 @@ from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
     BookingClosed,
+    BookingOnRequestRequired,
     CancellationTermsChanged,
     CompanionRequired,
     IdempotencyKeyReused,
@@ -35,6 +36,7 @@ from booking.errors import (
     SessionNotStarted,
     SessionStarted,
 )
+from booking.forfeits import forfeited_bookings, return_forfeited_booking
 from booking.models import (
     Attendance,
     Booking,
@@ -47,10 +49,12 @@ from booking.models import (
     new_id,
 )
 from booking.notices import close_waitlist_of_cancelled_session
+from booking.programmes import check_programme_open
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
 from participants.models import Participant
 from participants.services import document_kind_labels, missing_documents
+from portal import audit
 from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.associations.access import require_member
@@ -60,6 +64,7 @@ from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import Busy, InvalidRequest, NotFound
+from portal.staff import Power
 from wallet.ledger import debit_for_booking, lock_family_wallet, release_booking
 from wallet.models import TransferCode
 
@@ -304,6 +309,7 @@ async def _book(
     document_check: DocumentCheck,
     group_id: UUID | None = None,
     from_waitlist: bool = False,
+    from_request: bool = False,
 ) -> list[tuple[Booking, ActivitySession, Activity, Participant]]:
     """Book every request or none; the caller has locked the family's wallet already."""
     if not requests:
@@ -337,6 +343,10 @@ async def _book(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.on_request and not from_request:  # the partner's agreement first (booking/on_request.py)
+            raise BookingOnRequestRequired()
+        if activity.programme_id is not None:  # a programme's opening (and lottery) binds it too
+            await check_programme_open(db, activity.programme_id, now, tz)
         participant = participants[request.participant_id]
         day = session_date(session.starts_at, tz)
         companion = check_eligibility(request, session, activity, participants, day)
@@ -638,6 +648,19 @@ async def book_session(
                 )
             )
         await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed",
+            entity="booking",
+            entity_id=booking.id,
+            data={
+                "session_id": session.id,
+                "participant_id": booking.participant_id,
+                "price_coupons": booking.price_coupons,
+            },
+        )
     return receipt
 
 
@@ -685,6 +708,25 @@ async def book_group(
                 )
             )
         await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+        await audit.record_many(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.confirmed",
+            entity="booking",
+            items=[
+                (
+                    b.id,
+                    {
+                        "session_id": s.id,
+                        "participant_id": b.participant_id,
+                        "price_coupons": b.price_coupons,
+                        "group_id": group.id,
+                    },
+                )
+                for b, s, _a, _p in booked
+            ],
+        )
     return receipt
 
 
@@ -798,7 +840,7 @@ async def cancel_booking(
                 raise NotFound("Réservation introuvable.")
             cancelled_by = CancelledBy.FAMILY
         else:
-            actor.require_staff("admin")
+            actor.require_power(Power.ACT_FOR_FAMILIES)  # admin, or the town's desk acting for the family
             cancelled_by = CancelledBy.STAFF
         await lock_family_wallet(uow, booking.family_account_id)
         booking = await _load_booking(db, booking_id)
@@ -820,6 +862,8 @@ async def cancel_booking(
             ).scalars()
         )
         to_close = [booking, *children]
+        # The time once the wallet is held, never before what it closes (README: `now`).
+        now = ctx.clock.after_locks(now, *(b.created_at for b in to_close))
         rows = {
             s.id: (s, a)
             for s, a in (
@@ -847,8 +891,8 @@ async def cancel_booking(
         lines = []
         for b in to_close:
             s, a = rows[b.session_id]
-            if cancelled_by == CancelledBy.STAFF:
-                code = TransferCode.REFUND
+            if cancelled_by == CancelledBy.STAFF and actor.has_staff_role("admin"):
+                code = TransferCode.REFUND  # the desk applies the family's own rule (below)
             else:
                 code = cancellation_outcome(now=now, cancellation_deadline_at=s.cancellation_deadline_at)
             who = cancelled_by if b is booking else CancelledBy.COMPANION
@@ -864,6 +908,13 @@ async def cancel_booking(
             lines.append({"booking": b, "session": s, "activity": a, "participant": people[b.participant_id]})
         if expected_refund is not None and expected_refund != refunded_total:
             raise CancellationTermsChanged(refunded=refunded_total, expected=expected_refund)  # rolls back
+        if cancelled_by == CancelledBy.STAFF:  # who did it, for the record
+            await db.execute(
+                update(Booking)
+                .where(Booking.id.in_([b.id for b in to_close]))
+                .values(cancelled_by_account_id=actor.account_id)
+                .execution_options(synchronize_session=False)
+            )
         email = await _family_email(db, booking.family_account_id)
         first = lines[0]
         await notify(
@@ -895,6 +946,25 @@ async def cancel_booking(
             [b.id for b in to_close],
             children_refunded_coupons=refunded_total - booking.refunded_coupons,
         )
+        await audit.record_many(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="booking.cancelled",
+            entity="booking",
+            items=[
+                (
+                    b.id,
+                    {
+                        "session_id": b.session_id,
+                        "cancelled_by": b.cancelled_by,
+                        "outcome": b.outcome_code,
+                        "refunded_coupons": b.refunded_coupons,
+                    },
+                )
+                for b in to_close
+            ],
+        )
     return receipt
 
 
@@ -911,7 +981,9 @@ async def cancel_session(
     if not reason or len(reason) > 1000:
         raise InvalidRequest("Indiquez le motif de l'annulation (1000 caractères au plus).")
     tz = ctx.settings.timezone
+    requested = now
     for _attempt in range(5):
+        now = requested
         try:
             async with ctx.db.unit_of_work() as uow:
                 db = uow.session
@@ -939,6 +1011,8 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
+                # Families whose late cancellation forfeited coupons get them back (booking/forfeits.py).
+                families |= {b.family_account_id for b in await forfeited_bookings(db, session_id)}
                 # Rule 2: every wallet first, in a sorted order, then the session.
                 for family_id in sorted(families):
                     await lock_family_wallet(uow, family_id)
@@ -994,15 +1068,62 @@ async def cancel_session(
                         )
                     ).scalars()
                 )
-                if {b.family_account_id for b in bookings} - families:
+                forfeited = await forfeited_bookings(db, session_id)
+                if {b.family_account_id for b in [*bookings, *forfeited]} - families:
                     raise _FamiliesChanged()
+                # Every lock is held and every booking it acts on is read: the operation's time is
+                # now, never before a booking it refunds (bookings committed while it waited).
+                # A forfeit it gives back is dated by its cancellation: never before that either.
+                now = ctx.clock.after_locks(
+                    requested,
+                    *(b.created_at for b in [*bookings, *children]),
+                    *(b.cancelled_at for b in forfeited),
+                )
+                await db.execute(
+                    update(ActivitySession)
+                    .where(ActivitySession.id == session_id)
+                    .values(cancelled_at=now)
+                    .execution_options(synchronize_session=False)
+                )
                 result_data = await _refund_partner_cancel(
-                    ctx, uow, session, activity, bookings, children, reason, now, tz
+                    ctx, uow, session, activity, bookings, children, reason, now, tz, forfeited=forfeited
                 )
                 for child_session_id in child_seats:
                     ctx.jobs.enqueue(uow, PROMOTE_JOB, str(child_session_id))
                 # Those waiting are told too (issue 12): their entry does not just disappear.
                 await close_waitlist_of_cancelled_session(ctx, uow, session_id, reason, now)
+                await audit.record(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="session.cancelled",
+                    entity="session",
+                    entity_id=session_id,
+                    data={
+                        "reason": reason[:200],
+                        "refunded_bookings": result_data["refunded_bookings"],
+                        "refunded_coupons": result_data["refunded_coupons"],
+                    },
+                )
+                await audit.record_many(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="booking.cancelled",
+                    entity="booking",
+                    items=[
+                        (
+                            b.id,
+                            {
+                                "session_id": b.session_id,
+                                "cancelled_by": b.cancelled_by,
+                                "outcome": b.outcome_code,
+                                "refunded_coupons": b.refunded_coupons,
+                            },
+                        )
+                        for b in [*bookings, *children]
+                    ],
+                )
             return result_data
         except _FamiliesChanged:
             continue
@@ -1019,6 +1140,8 @@ async def _refund_partner_cancel(
     reason: str,
     now: datetime,
     tz: str,
+    *,
+    forfeited: Sequence[Booking] = (),
 ) -> dict[str, Any]:
     db = uow.session
     people = {
@@ -1026,7 +1149,7 @@ async def _refund_partner_cancel(
         for p in (
             await db.execute(
                 select(Participant).where(
-                    Participant.id.in_({b.participant_id for b in [*bookings, *children]})
+                    Participant.id.in_({b.participant_id for b in [*bookings, *children, *forfeited]})
                 )
             )
         ).scalars()
@@ -1065,6 +1188,20 @@ async def _refund_partner_cancel(
         by_family[child.family_account_id].append(
             {"booking": child, "participant": participant, "refunded": refunded}
         )
+    for lost in forfeited:
+        participant = people[lost.participant_id]
+        memo = (
+            f"Coupons perdus rendus, séance annulée par le partenaire : {activity.title} — "
+            f"{participant.first_name} — {session_date(session.starts_at, tz):%d/%m}"
+        )
+        refunded = await return_forfeited_booking(uow, lost, now=now, memo=memo)
+        if refunded:
+            if lost.session_id == session.id:
+                refunded_bookings += 1
+                refunded_coupons += refunded
+            by_family[lost.family_account_id].append(
+                {"booking": lost, "participant": participant, "refunded": refunded, "returned": True}
+            )
     for family_id, lines in by_family.items():
         email = await _family_email(db, family_id)
         await notify(
@@ -1191,11 +1328,30 @@ async def mark_attendance(
 # --- family side: reading ----------------------------------------------------------------------
 
 
+async def get_booking(ctx: Context, actor: Actor, booking_id: UUID) -> dict[str, Any]:
+    """One booking: the family's own, or any for staff who may cancel it (Power.MANAGE_BOOKINGS:
+    who may cancel a booking may read it); 404 otherwise, like an id that does not exist."""
+    if actor.is_family:
+        rows = await list_family_bookings(ctx, actor, booking_id=booking_id)
+    else:
+        actor.require_power(Power.MANAGE_BOOKINGS)
+        rows = await _bookings(ctx, family_account_id=None, booking_id=booking_id)
+    if not rows:
+        raise NotFound("Réservation introuvable.")
+    return rows[0]
+
+
 async def list_family_bookings(
     ctx: Context, actor: Actor, *, booking_id: UUID | None = None
 ) -> list[dict[str, Any]]:
     """The family's bookings, newest session first, with everything needed to go there."""
     actor.require_family()
+    return await _bookings(ctx, family_account_id=actor.account_id, booking_id=booking_id)
+
+
+async def _bookings(
+    ctx: Context, *, family_account_id: UUID | None, booking_id: UUID | None
+) -> list[dict[str, Any]]:
     async with ctx.db.read() as db:
         query = (
             select(Booking, ActivitySession, Activity, Participant, Association, Place)
@@ -1204,9 +1360,10 @@ async def list_family_bookings(
             .join(Participant, Participant.id == Booking.participant_id)
             .join(Association, Association.id == Activity.association_id)
             .outerjoin(Place, Place.id == Activity.place_id)
-            .where(Booking.family_account_id == actor.account_id)
             .order_by(ActivitySession.starts_at.desc(), Booking.id)
         )
+        if family_account_id is not None:
+            query = query.where(Booking.family_account_id == family_account_id)
         if booking_id is not None:
             query = query.where(Booking.id == booking_id)
         rows = (await db.execute(query)).all()

@@ -11,12 +11,13 @@ from datetime import datetime
 from uuid import UUID
 
 import pendulum
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
 from booking.models import Booking, BookingStatus
 from booking.rules import session_date
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal import audit
 from portal.alerts.services import notify
 from portal.context import Context
 from wallet.ledger import release_booking
@@ -67,11 +68,39 @@ async def settle_session(ctx: Context, session_id: UUID, *, now: datetime) -> in
                 memo=f"Séance réalisée : {activity.title} — {session_date(session.starts_at, tz):%d/%m}",
             )
             count += transfer is not None
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="session.settled",
+            entity="session",
+            entity_id=session_id,
+            data={"settled_bookings": count, "association_id": activity.association_id},
+        )
     return count
 
 
 async def settle_due_sessions(ctx: Context, *, now: datetime) -> tuple[int, int]:
-    """Every scheduled session that has begun and is not settled yet: (sessions, bookings)."""
+    """Every scheduled session that has begun and is not settled yet: (sessions, bookings).
+
+    Begun sessions without a confirmed booking hold no coupons: they are marked settled together,
+    in one statement (no booking can appear on a session once it began: booking closes at its
+    start at the latest). The others are settled one transaction each, through the ledger."""
+    async with ctx.db.unit_of_work() as uow:
+        empty = await uow.session.execute(
+            update(ActivitySession)
+            .where(
+                ActivitySession.settled_at.is_(None),
+                ActivitySession.status == SessionStatus.SCHEDULED,
+                ActivitySession.starts_at <= now,
+                ~exists().where(
+                    Booking.session_id == ActivitySession.id, Booking.status == BookingStatus.CONFIRMED
+                ),
+            )
+            .values(settled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    settled_empty = int(empty.rowcount or 0)  # type: ignore[attr-defined]
     async with ctx.db.read() as db:
         due = list(
             (
@@ -86,7 +115,7 @@ async def settle_due_sessions(ctx: Context, *, now: datetime) -> tuple[int, int]
                 )
             ).scalars()
         )
-    sessions = bookings = 0
+    sessions, bookings = settled_empty, 0
     for session_id in due:
         settled = await settle_session(ctx, session_id, now=now)
         sessions += 1

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from booking.errors import AlreadyBooked, AlreadyWaiting, SessionNotFull
-from booking.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
+from booking.errors import AlreadyBooked, AlreadyWaiting, BookingOnRequestRequired, SessionNotFull
+from booking.models import Booking, BookingGroup, BookingStatus, WaitlistEntry, WaitlistStatus, new_id
 from booking.notices import tell_family
 from booking.rules import check_open, session_date
 from booking.services import (
@@ -32,8 +32,11 @@ from booking.services import (
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant
+from portal import audit
+from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotFound
 from wallet.ledger import lock_family_wallet
@@ -45,13 +48,13 @@ _PERMANENT = {"already_booked", "age_not_eligible", "not_found"}
 
 
 async def _position(db: Any, entry: WaitlistEntry) -> int:
+    # A family group waiting together counts once, at its first row.
     ahead = await db.scalar(
-        select(func.count())
-        .select_from(WaitlistEntry)
-        .where(
+        select(func.count(func.distinct(func.coalesce(WaitlistEntry.group_id, WaitlistEntry.id)))).where(
             WaitlistEntry.session_id == entry.session_id,
             WaitlistEntry.status == WaitlistStatus.WAITING,
             WaitlistEntry.id < entry.id,
+            *([WaitlistEntry.group_id.is_distinct_from(entry.group_id)] if entry.group_id else []),
         )
     )
     return int(ahead or 0) + 1
@@ -67,6 +70,28 @@ async def join_waitlist(
     now: datetime,
 ) -> dict[str, Any]:
     actor.require_family()
+    return await join_waitlist_for(
+        ctx,
+        actor.account_id,
+        session_id,
+        participant_id=participant_id,
+        companion_participant_id=companion_participant_id,
+        now=now,
+    )
+
+
+async def join_waitlist_for(
+    ctx: Context,
+    family_account_id: UUID,
+    session_id: UUID,
+    *,
+    participant_id: UUID,
+    companion_participant_id: UUID | None = None,
+    now: datetime,
+    added_by_account_id: UUID | None = None,
+) -> dict[str, Any]:
+    """One participant of the family joins the list; the caller has checked who may ask (the
+    family itself, or a partner of the session at the family's request)."""
     tz = ctx.settings.timezone
     async with ctx.db.unit_of_work() as uow:
         db = uow.session
@@ -81,7 +106,7 @@ async def join_waitlist(
             raise NotFound("Séance introuvable.")
         session, activity = row
         ids = {participant_id} | ({companion_participant_id} if companion_participant_id else set())
-        people = await _family_participants(db, actor.account_id, ids)
+        people = await _family_participants(db, family_account_id, ids)
         check_open(
             now=now,
             activity_status=activity.status,
@@ -89,6 +114,8 @@ async def join_waitlist(
             booking_opens_at=session.booking_opens_at,
             booking_closes_at=session.booking_closes_at,
         )
+        if activity.on_request:  # no automatic booking: the partner agrees to each request
+            raise BookingOnRequestRequired()
         # The booking's own rule (ages, audience, the DUO adult and child), checked now: an entry
         # that could never be served would only hold its place for nothing.
         check_eligibility(
@@ -121,9 +148,10 @@ async def join_waitlist(
         entry = WaitlistEntry(
             session_id=session_id,
             participant_id=participant_id,
-            family_account_id=actor.account_id,
+            family_account_id=family_account_id,
             companion_participant_id=companion_participant_id,
             status=WaitlistStatus.WAITING,
+            added_by_account_id=added_by_account_id,
         )
         db.add(entry)
         try:
@@ -133,14 +161,55 @@ async def join_waitlist(
             # click, two devices) inserted first. The check above could not see it uncommitted.
             raise AlreadyWaiting() from exc
         position = await _position(db, entry)
-        await tell_family(ctx, uow, entry, "joined", position=position)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=added_by_account_id or family_account_id,
+            action="waitlist.joined" if added_by_account_id is None else "waitlist.added_by_partner",
+            entity="waitlist_entry",
+            entity_id=entry.id,
+            data={
+                "session_id": session_id,
+                "participant_id": participant_id,
+                "family_account_id": family_account_id,
+                "position": position,
+            },
+        )
+        if added_by_account_id is None:
+            # Joined by the family itself: told by e-mail with its position (issue 12).
+            await tell_family(ctx, uow, entry, "joined", position=position)
+        else:
+            # Put on the list by the partner: the family is told (alert and e-mail), in the same transaction.
+            await notify(
+                ctx,
+                uow,
+                account_id=family_account_id,
+                kind="waitlist",
+                title=(
+                    f"Liste complémentaire : le partenaire a inscrit {people[participant_id].first_name} "
+                    f"pour {activity.title} (position {position})"
+                ),
+                link="/reservations",
+                template="booking/waitlist_added",
+                session=session,
+                activity=activity,
+                first_name=people[participant_id].first_name,
+                position=position,
+            )
     return {"id": str(entry.id), "position": position, "session_id": str(session_id)}
 
 
 async def _close_entry(uow: Any, entry_id: UUID, status: WaitlistStatus, now: datetime) -> None:
+    """Close an entry, and the whole family group it belongs to (it waits as one)."""
+    group = select(WaitlistEntry.group_id).where(
+        WaitlistEntry.id == entry_id, WaitlistEntry.group_id.is_not(None)
+    )
     await uow.session.execute(
         update(WaitlistEntry)
-        .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .where(
+            or_(WaitlistEntry.id == entry_id, WaitlistEntry.group_id.in_(group.scalar_subquery())),
+            WaitlistEntry.status == WaitlistStatus.WAITING,
+        )
         .values(status=status, closed_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -154,6 +223,15 @@ async def leave_waitlist(ctx: Context, actor: Actor, entry_id: UUID, *, now: dat
         if entry is None or entry.family_account_id != actor.account_id:
             raise NotFound("Inscription sur liste complémentaire introuvable.")
         await _close_entry(uow, entry_id, WaitlistStatus.LEFT, now)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="waitlist.left",
+            entity="waitlist_entry",
+            entity_id=entry_id,
+            data={"session_id": entry.session_id},
+        )
 
 
 async def remove_waitlist_entry(
@@ -170,6 +248,15 @@ async def remove_waitlist_entry(
         await _close_entry(uow, entry_id, WaitlistStatus.REMOVED, now)
         entry.skip_code = "removed_by_partner"
         await tell_family(ctx, uow, entry, "removed")
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="waitlist.removed",
+            entity="waitlist_entry",
+            entity_id=entry_id,
+            data={"session_id": session_id},
+        )
 
 
 async def session_waitlist(ctx: Context, actor: Actor, session_id: UUID) -> list[dict[str, Any]]:
@@ -184,16 +271,30 @@ async def session_waitlist(ctx: Context, actor: Actor, session_id: UUID) -> list
                 .order_by(WaitlistEntry.id)
             )
         ).all()
-    return [
-        {
+        emails = await db.execute(
+            select(Account.id, Account.email).where(
+                Account.id.in_({entry.family_account_id for entry, _ in rows})
+            )
+        )
+        families: dict[UUID, str | None] = {row[0]: row[1] for row in emails}
+    # A family group is one line, at its first row's place.
+    lines: dict[UUID, dict[str, Any]] = {}
+    for entry, participant in rows:
+        key = entry.group_id or entry.id
+        if key in lines:
+            lines[key]["participant"] += f" + {participant.full_name}"
+            continue
+        lines[key] = {
             "id": str(entry.id),
-            "position": n,
+            "position": len(lines) + 1,
             "participant": participant.full_name,
-            "since": entry.created_at.isoformat(),
+            "family_email": families.get(entry.family_account_id),
+            "group": entry.group_id is not None,
+            "added_by_partner": entry.added_by_account_id is not None,
+            "since": iso_local(entry.created_at, ctx.settings.timezone),
             "skip_code": entry.skip_code,
         }
-        for n, (entry, participant) in enumerate(rows, start=1)
-    ]
+    return list(lines.values())
 
 
 async def family_waitlists(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -272,6 +373,8 @@ SKIP_REASONS = {
     "age_not_eligible": "l'âge du participant ne correspond pas à cette séance",
     "companion_required": "un adulte du foyer doit être inscrit sur la séance adulte associée",
     "not_found": "le participant n'est plus sur votre compte",
+    "session_full": "il n'y a pas encore assez de places pour tout le groupe",
+    "booking_closed": "les réservations de cette séance sont closes",
 }
 
 
@@ -317,10 +420,40 @@ async def promote_waitlist(
         elif outcome == "full":
             return made
         passed.add(entry.id)
+        if entry.group_id is not None:  # its other rows on this session were served with it
+            async with ctx.db.read() as db:
+                passed |= set(
+                    (
+                        await db.execute(
+                            select(WaitlistEntry.id).where(WaitlistEntry.group_id == entry.group_id)
+                        )
+                    ).scalars()
+                )
 
 
 class _EntryGone(Exception):
     pass
+
+
+async def group_members(db: Any, entry: WaitlistEntry) -> list[WaitlistEntry]:
+    """The rows served together with `entry` (itself alone, or its family group, in the order they
+    were asked); [] when any of them no longer waits (read after the family's wallet lock)."""
+    if entry.group_id is None:
+        rows = [await db.get(WaitlistEntry, entry.id, populate_existing=True)]
+    else:
+        rows = list(
+            (
+                await db.execute(
+                    select(WaitlistEntry)
+                    .where(WaitlistEntry.group_id == entry.group_id)
+                    .order_by(WaitlistEntry.id)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+        )
+    if not rows or any(r is None or r.status != WaitlistStatus.WAITING for r in rows):
+        return []
+    return rows
 
 
 async def _promote_entry(
@@ -331,44 +464,78 @@ async def _promote_entry(
         entry = await db.get(WaitlistEntry, entry_id)
     if entry is None or entry.status != WaitlistStatus.WAITING:
         return "gone"
-    request = BookingRequest(entry.session_id, entry.participant_id, entry.companion_participant_id)
     try:
         async with ctx.db.unit_of_work() as uow:
             await lock_family_wallet(uow, entry.family_account_id)
             # Re-check after the wallet lock: another run of this job may have served the entry.
             # The entry row itself is only locked last (its conditional UPDATE below), after the
             # session row, the order a partner's cancellation takes too (wallets, session, entries).
-            status = await uow.session.scalar(
-                select(WaitlistEntry.status).where(WaitlistEntry.id == entry_id)
-            )
-            if status != WaitlistStatus.WAITING:
+            # A family group is served whole: every row of it, in one booking group, or none.
+            members = await group_members(uow.session, entry)
+            if not members:
                 return "gone"
+            group_id = None
+            if entry.group_id is not None:
+                group = BookingGroup(id=new_id(), family_account_id=entry.family_account_id)
+                uow.session.add(group)
+                await uow.session.flush()
+                group_id = group.id
             booked = await _book(
                 ctx,
                 uow,
                 family_account_id=entry.family_account_id,
-                requests=[request],
+                requests=[
+                    BookingRequest(m.session_id, m.participant_id, m.companion_participant_id)
+                    for m in members
+                ],
                 now=now,
                 document_check=document_check,
                 from_waitlist=True,
+                group_id=group_id,
             )
-            promoted = await uow.session.execute(
-                update(WaitlistEntry)
-                .where(WaitlistEntry.id == entry_id, WaitlistEntry.status == WaitlistStatus.WAITING)
-                .values(
-                    status=WaitlistStatus.PROMOTED, booking_id=booked[0][0].id, closed_at=now, skip_code=None
+            for member, (booking, *_rest) in zip(members, booked, strict=True):
+                promoted = await uow.session.execute(
+                    update(WaitlistEntry)
+                    .where(WaitlistEntry.id == member.id, WaitlistEntry.status == WaitlistStatus.WAITING)
+                    .values(
+                        status=WaitlistStatus.PROMOTED, booking_id=booking.id, closed_at=now, skip_code=None
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            )
-            if promoted.rowcount != 1:  # type: ignore[attr-defined]
-                raise _EntryGone()  # left or removed meanwhile: roll the booking back
+                if promoted.rowcount != 1:  # type: ignore[attr-defined]
+                    raise _EntryGone()  # left or removed meanwhile: roll the bookings back
             await _confirmation_mail(ctx, uow, entry.family_account_id, booked, template="booking/promoted")
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=None,
+                action="waitlist.promoted",
+                entity="waitlist_entry",
+                entity_id=entry_id,
+                data={"session_id": entry.session_id, "booking_id": booked[0][0].id},
+            )
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=None,
+                action="booking.confirmed",
+                entity="booking",
+                entity_id=booked[0][0].id,
+                data={
+                    "session_id": entry.session_id,
+                    "participant_id": entry.participant_id,
+                    "price_coupons": booked[0][0].price_coupons,
+                    "from_waitlist": True,
+                },
+            )
         return "booked"
     except _EntryGone:
         return "gone"
     except DomainError as refusal:
-        if refusal.code in ("session_full", "booking_closed"):
+        if refusal.code in ("session_full", "booking_closed") and entry.group_id is None:
             return "full"
+        # A group short of seats (here or on its paired session) keeps its place but holds nothing:
+        # the seat it cannot use goes to the next in line (below), and it is offered again later.
         await _record_skip(ctx, entry_id, refusal, now=now)
         return "skipped"
 
@@ -381,10 +548,12 @@ async def _record_skip(ctx: Context, entry_id: UUID, refusal: DomainError, *, no
         permanent = refusal.code in _PERMANENT
         if entry.skip_code == refusal.code and not permanent:
             return  # told already: a second run of the job writes nothing new
-        entry.skip_code = refusal.code
-        if permanent:
-            entry.status = WaitlistStatus.REMOVED
-            entry.closed_at = now
+        # A group is passed over (or removed) as a whole, and told once.
+        for member in await group_members(uow.session, entry) or [entry]:
+            member.skip_code = refusal.code
+            if permanent:
+                member.status = WaitlistStatus.REMOVED
+                member.closed_at = now
         row = (
             await uow.session.execute(
                 select(ActivitySession, Activity, Participant)
@@ -412,4 +581,13 @@ async def _record_skip(ctx: Context, entry_id: UUID, refusal: DomainError, *, no
             participant=row[2],
             reason=SKIP_REASONS.get(refusal.code, refusal.detail),
             removed=permanent,
+        )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="waitlist.removed" if permanent else "waitlist.skipped",
+            entity="waitlist_entry",
+            entity_id=entry_id,
+            data={"session_id": entry.session_id, "reason": refusal.code},
         )

@@ -20,10 +20,12 @@ from catalog.models import Activity, ActivitySession
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
-from portal.errors import InvalidRequest
+from portal.errors import DomainError, InvalidRequest
+from portal.staff import Power
+from portal.text import OneLine
 
-Name = Annotated[str, msgspec.Meta(max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(max_length=320)]
+Name = Annotated[OneLine, msgspec.Meta(max_length=200)]
+ShortText = Annotated[OneLine, msgspec.Meta(max_length=320)]
 Age = Annotated[int, msgspec.Meta(ge=0, le=120)]
 Days = Annotated[int, msgspec.Meta(ge=0, le=365)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
@@ -37,6 +39,8 @@ def iso(ctx: Context, moment: datetime | None) -> str | None:
 def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:
     try:
         return ctx.clock.parse(text)
+    except DomainError:  # a local time that does not exist says so
+        raise
     except Exception as exc:  # pendulum raises several kinds of errors for bad text
         raise InvalidRequest(f"« {field} » n'est pas une date et heure valide (ISO 8601).") from exc
 
@@ -47,15 +51,16 @@ def parse_time(ctx: Context, text: str, field: str) -> pendulum.DateTime:
 
 class ReferenceBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | None = None
+    code: Annotated[str, msgspec.Meta(max_length=50)] | None = None  # domains only
     domain_id: UUID | None = None
     address: ShortText | None = None
-    postal_code: Annotated[str, msgspec.Meta(max_length=10)] | None = None
-    city: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    postal_code: Annotated[OneLine, msgspec.Meta(max_length=10)] | None = None
+    city: Annotated[OneLine, msgspec.Meta(max_length=100)] | None = None
 
 
 def reference_json(row: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"id": row.id, "name": row.name}
-    for key in ("domain_id", "address", "postal_code", "city", "pending_review"):
+    for key in ("code", "domain_id", "address", "postal_code", "city", "pending_review"):
         if hasattr(row, key):
             body[key] = getattr(row, key)
     return body
@@ -83,7 +88,7 @@ def _reference_routes() -> list[Any]:
 
         def make(kind: str) -> list[Any]:
             async def list_rows(ctx: Context, account: Actor) -> list[dict[str, Any]]:
-                account.require_staff("admin")
+                account.require_power(Power.MANAGE_REFERENCE_DATA)
                 data = await services.list_reference_data(ctx)
                 return [reference_json(r) for r in getattr(data, kind)]
 
@@ -129,10 +134,10 @@ def _reference_routes() -> list[Any]:
 
 class ActivityBody(msgspec.Struct, forbid_unknown_fields=True):
     association_id: UUID
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    domain: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    title: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=200)]
+    domain: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=100)]
     description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
-    theme: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    theme: Annotated[OneLine, msgspec.Meta(max_length=100)] | None = None
     place: Name | None = None
     min_age: Age = 0
     max_age: Age = 99
@@ -144,14 +149,16 @@ class ActivityBody(msgspec.Struct, forbid_unknown_fields=True):
     required_document_kinds: Annotated[list[str], msgspec.Meta(max_length=20)] = []
     contact_name: Name = ""
     contact_email: ShortText = ""
-    contact_phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
+    contact_phone: Annotated[OneLine, msgspec.Meta(max_length=30)] = ""
+    programme_id: UUID | None = None
+    on_request: bool = False
 
 
 class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
-    domain: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    title: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    domain: Annotated[OneLine, msgspec.Meta(min_length=1, max_length=100)] | None = None
     description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
-    theme: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    theme: Annotated[OneLine, msgspec.Meta(max_length=100)] | None = None
     place: Name | None = None
     min_age: Age | None = None
     max_age: Age | None = None
@@ -163,7 +170,9 @@ class ActivityPatch(msgspec.Struct, forbid_unknown_fields=True):
     required_document_kinds: Annotated[list[str], msgspec.Meta(max_length=20)] | None = None
     contact_name: Name | None = None
     contact_email: ShortText | None = None
-    contact_phone: Annotated[str, msgspec.Meta(max_length=30)] | None = None
+    contact_phone: Annotated[OneLine, msgspec.Meta(max_length=30)] | None = None
+    programme_id: UUID | None = None
+    on_request: bool | None = None
 
 
 def session_json(ctx: Context, row: ActivitySession) -> dict[str, Any]:
@@ -199,6 +208,8 @@ def activity_json(activity: Activity) -> dict[str, Any]:
         "max_children_per_adult": activity.max_children_per_adult,
         "duo": activity.duo,
         "required_document_kinds": activity.required_document_kinds,
+        "programme_id": activity.programme_id,
+        "on_request": activity.on_request,
         "contact": {
             "name": activity.contact_name,
             "email": activity.contact_email,
@@ -416,6 +427,7 @@ async def public_search(
     place: Annotated[str | None, QueryParameter(max_length=200)] = None,
     partner: Annotated[str | None, QueryParameter(max_length=200)] = None,
     available: bool | None = None,
+    programme: UUID | None = None,
     date_from: Annotated[date | None, QueryParameter(name="from")] = None,
     date_to: Annotated[date | None, QueryParameter(name="to")] = None,
     page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1,
@@ -429,6 +441,7 @@ async def public_search(
         age=age,
         place=place,
         partner=partner,
+        programme=programme,
         available=bool(available),
         date_from=date_from,
         date_to=date_to,
@@ -460,6 +473,19 @@ def public_activity_json(ctx: Context, found: services.PublicActivity) -> dict[s
         ),
         "partner": found.association.name,
         "partner_id": found.association.id,
+        # The programme's opening, as every page shows it (« ouverture des inscriptions le … »).
+        "programme": (
+            {
+                "id": found.programme.id,
+                "title": found.programme.title,
+                "opens_at": iso(ctx, found.programme.opens_at),
+                "lottery_until": iso(ctx, found.programme.lottery_until)
+                if found.programme.lottery_until
+                else None,
+            }
+            if found.programme
+            else None
+        ),
         "min_age": activity.min_age,
         "max_age": activity.max_age,
         "booking_deadline_days": activity.booking_deadline_days,
@@ -467,6 +493,7 @@ def public_activity_json(ctx: Context, found: services.PublicActivity) -> dict[s
         "family": activity.family,
         "max_children_per_adult": activity.max_children_per_adult,
         "duo": activity.duo,
+        "on_request": activity.on_request,
         "required_document_kinds": activity.required_document_kinds,
         "contact": {
             "name": activity.contact_name,

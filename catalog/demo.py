@@ -16,7 +16,7 @@ import pendulum
 from sqlalchemy import func, select
 
 from catalog import services
-from catalog.models import Activity
+from catalog.models import Activity, normalize
 from participants.models import Participant
 from participants.services import create_document_kind, ensure_default_document_kinds, list_document_kinds
 from portal.accounts.models import Account, StaffRole
@@ -47,8 +47,8 @@ DOMAINS = {
         "Athlétisme",
         "Sports collectifs",
     ],
-    "Nature et plein air": ["Randonnée", "Orientation"],
-    "Sport santé": ["Activités adaptées", "Remise en forme"],
+    "Nature et environnement": ["Randonnée", "Orientation"],
+    "Santé et bien-être": ["Activités adaptées", "Remise en forme"],
 }
 
 PLACES = [
@@ -197,7 +197,7 @@ ACTIVITIES = [
         "Escalade sport santé - handicap",
         "Séances adaptées, en petit groupe. Avant toute inscription, prenez "
         "contact avec l'association pour définir les modalités d'accueil adaptées à votre situation.",
-        "Sport santé",
+        "Santé et bien-être",
         "Activités adaptées",
         "Salle d'escalade Penhars",
         8,
@@ -263,7 +263,7 @@ ACTIVITIES = [
         1,
         "Aquaforme adultes",
         "Renforcement musculaire en musique dans le petit bassin.",
-        "Sport santé",
+        "Santé et bien-être",
         "Remise en forme",
         "Piscine Aquarive",
         18,
@@ -418,7 +418,7 @@ ACTIVITIES = [
         4,
         "Course d'orientation au Frugy",
         "Carte et boussole dans le bois du Mont Frugy, par équipes.",
-        "Nature et plein air",
+        "Nature et environnement",
         "Orientation",
         "Mont Frugy (départ place de la Résistance)",
         9,
@@ -487,7 +487,7 @@ ACTIVITIES = [
         5,
         "Randonnée au fil de l'Odet",
         "Boucle de 9 km entre le Mont Frugy et les rives de l'Odet, rythme tranquille.",
-        "Nature et plein air",
+        "Nature et environnement",
         "Randonnée",
         "Mont Frugy (départ place de la Résistance)",
         8,
@@ -511,7 +511,7 @@ ACTIVITIES = [
         5,
         "Marche nordique",
         "Technique des bâtons et sortie au Parc des Expositions et alentours.",
-        "Sport santé",
+        "Santé et bien-être",
         "Remise en forme",
         "Parc des Expositions Quimper Cornouaille",
         16,
@@ -565,8 +565,13 @@ async def load_demo_data(ctx: Context, *, echo: Callable[[str], None]) -> None:
     actor = Actor(admin.id, ADMIN_EMAIL, admin.first_name, admin.last_name, roles=[StaffRole.ADMIN])
 
     echo("Référentiel : domaines, thèmes, lieux…")
+    # The migrations bring the town's usual domains: the demo reuses them (and creates the others).
+    await services.ensure_default_domains(ctx)
+    known = {normalize(d.name): d for d in (await services.list_reference_data(ctx)).domains}
     for domain_name, themes in DOMAINS.items():
-        domain = await services.save_reference(ctx, actor, "domains", {"name": domain_name})
+        domain = known.get(normalize(domain_name)) or await services.save_reference(
+            ctx, actor, "domains", {"name": domain_name}
+        )
         for theme in themes:
             await services.save_reference(ctx, actor, "themes", {"name": theme, "domain_id": domain.id})
     for name, address, postal_code, city in PLACES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
@@ -67,6 +68,22 @@ class Domain(_NamedReference, Base):
     __tablename__ = "catalog_domains"
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # A short slug an integration may give instead of the name (`sport`, `nature`…); the town's
+    # usual domains come with one (catalog_0004), staff may set or change it.
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
+
+
+# The town's usual activity domains, created by the catalog_0004 migration (a fresh install serves
+# the contract's first partner call) and by `ensure_default_domains` on an emptied database.
+DEFAULT_DOMAINS: tuple[tuple[str, str], ...] = (
+    ("sport", "Sport"),
+    ("culture", "Culture"),
+    ("nature", "Nature et environnement"),
+    ("loisirs", "Loisirs"),
+    ("sante", "Santé et bien-être"),
+    ("solidarite", "Solidarité"),
+    ("jeunesse", "Jeunesse"),
+)
 
 
 class Theme(_ProposedReference, Base):
@@ -85,6 +102,25 @@ class Place(_ProposedReference, Base):
     city: Mapped[str] = mapped_column(String(100), default="")
 
 
+class Programme(Base):
+    """A programme (« Vacances d'été 2027 ») groups activities and opens their booking at one time
+    (« ouverture des inscriptions le 15 juin à 18 h »). With a lottery window, families place
+    wishes from `opens_at` to `lottery_until` and a draw allocates the seats (booking/lottery.py);
+    the seed is published once drawn."""
+
+    __tablename__ = "catalog_programmes"
+    __table_args__ = (
+        CheckConstraint("lottery_until IS NULL OR lottery_until > opens_at", name="lottery_window"),
+    )
+
+    title: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    lottery_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    draw_seed: Mapped[str | None] = mapped_column(String(64))
+    draw_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class Activity(Base):
     __tablename__ = "catalog_activities"
     __table_args__ = (
@@ -98,6 +134,9 @@ class Activity(Base):
     )
 
     association_id: Mapped[UUID] = mapped_column(ForeignKey("associations.id", ondelete="RESTRICT"))
+    programme_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("catalog_programmes.id", ondelete="SET NULL"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     domain_id: Mapped[UUID | None] = mapped_column(ForeignKey("catalog_domains.id"), index=True)
@@ -113,6 +152,9 @@ class Activity(Base):
     max_children_per_adult: Mapped[int] = mapped_column(Integer, default=2)
     # DUO: one booking and one price for an adult accompanied by a child.
     duo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # « Sport santé – handicap »: « avant toute inscription, prendre contact avec le partenaire ».
+    # A family sends a request; the partner accepts (the booking is made then) or declines.
+    on_request: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     required_document_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(320), default="")

@@ -24,7 +24,9 @@ from catalog.models import ActivityStatus, Audience
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
 from portal.context import Context
-from portal.errors import DomainError, InvalidRequest
+from portal.downloads import attachment
+from portal.errors import DomainError, InvalidRequest, LocalTimeDoesNotExist
+from portal.staff import Power
 
 NOTICES = {
     "creee": "L'activité a été créée en brouillon. Ajoutez ses séances puis publiez-la.",
@@ -236,11 +238,7 @@ async def session_ics(ctx: Context, filename: str) -> Response[bytes]:
     else:
         event.add("status", "CONFIRMED")
     calendar.add_component(event)
-    return Response(
-        calendar.to_ical(),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="seance-{row.id}.ics"'},
-    )
+    return attachment(calendar.to_ical(), "text/calendar", f"seance-{row.id}.ics")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,7 +487,11 @@ def _local_moment(ctx: Context, day: str, clock_time: str, label: str, errors: l
     except ValueError:
         errors.append(f"« {label} » : date ou heure invalide.")
         return None
-    return ctx.clock.from_local(moment)
+    try:
+        return ctx.clock.from_local(moment)
+    except LocalTimeDoesNotExist as gap:
+        errors.append(f"« {label} » : {gap.detail}")
+        return None
 
 
 def _session_values(form: Any) -> dict[str, str]:
@@ -746,7 +748,7 @@ KIND_FR = {"domains": "domaine", "themes": "thème", "places": "lieu"}
 async def _referentiel(
     ctx: Context, actor: Actor, *, errors: list[str], flash: str | None, status_code: int = 200
 ) -> Template:
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     reference = await services.list_reference_data(ctx)
     domain_names = {d.id: d.name for d in reference.domains}
     return _page(
@@ -781,7 +783,7 @@ def _reference_form_fields(form: Any) -> dict[str, Any]:
 
 @post("/admin/referentiel/{kind:str}", include_in_schema=False)
 async def referentiel_create(ctx: Context, account: Actor, kind: str, request: Request) -> Response[Any]:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_REFERENCE_DATA)
     try:
         fields = _reference_form_fields(await request.form())
         await services.save_reference(ctx, account, kind, fields)
@@ -794,7 +796,7 @@ async def referentiel_create(ctx: Context, account: Actor, kind: str, request: R
 async def referentiel_update(
     ctx: Context, account: Actor, kind: str, reference_id: UUID, request: Request
 ) -> Response[Any]:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_REFERENCE_DATA)
     try:
         fields = _reference_form_fields(await request.form())
         await services.save_reference(ctx, account, kind, fields, reference_id=reference_id)
@@ -812,7 +814,7 @@ async def referentiel_approve(ctx: Context, account: Actor, kind: str, reference
 
 @post("/admin/referentiel/{kind:str}/{reference_id:uuid}/supprimer", include_in_schema=False)
 async def referentiel_delete(ctx: Context, account: Actor, kind: str, reference_id: UUID) -> Response[Any]:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_REFERENCE_DATA)
     try:
         await services.delete_reference(ctx, account, kind, reference_id)
     except DomainError as exc:

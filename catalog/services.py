@@ -13,6 +13,8 @@ name only, for the town's staff to complete its address in /admin/referentiel.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -21,7 +23,7 @@ from uuid import UUID
 
 import pendulum
 from dateutil.rrule import WEEKLY, rrule, rruleset
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.errors import (
@@ -41,22 +43,27 @@ from catalog.errors import (
 )
 from catalog.models import (
     ADULT_AGE,
+    DEFAULT_DOMAINS,
     Activity,
     ActivitySession,
     ActivityStatus,
     Audience,
     Domain,
     Place,
+    Programme,
     SessionStatus,
     Theme,
     normalize,
 )
+from catalog.search_cache import cache_for, decode_items, encode_items
 from portal.associations.access import member_association_ids, require_member
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
-from portal.clock import days_before
+from portal.clock import days_before, local_to_utc
 from portal.context import Context
 from portal.errors import InvalidRequest
+from portal.staff import Power
+from portal.text import require_one_line, require_one_line_fields
 
 PAGE_SIZE = 20
 MAX_SERIES_SESSIONS = 200
@@ -67,6 +74,7 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 SESSION_HORIZON_YEARS = 3
 DOCUMENT_KIND = re.compile(r"^[a-z0-9_]{1,50}$")
+DOMAIN_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,49}$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,6 +103,33 @@ async def list_reference_data(ctx: Context) -> ReferenceData:
     return ReferenceData(domains, themes, places)
 
 
+async def ensure_default_domains(ctx: Context) -> None:
+    """Add the town's usual domains if missing (the catalog_0004 migration seeds them; an emptied
+    database, or an install whose staff removed one, gets them back). A domain already there under
+    the same name keeps its row and gets the code."""
+    async with ctx.db.unit_of_work() as uow:
+        for code, name in DEFAULT_DOMAINS:
+            row = await _match(uow.session, Domain, code)
+            if row is None:
+                uow.session.add(Domain(name=name, code=code))
+            elif row.code is None:
+                row.code = code
+        await uow.session.flush()
+
+
+def _clean_domain_code(value: Any) -> str | None:
+    code = str(value or "").strip().lower()
+    if not code:
+        return None
+    if not DOMAIN_CODE.match(code):
+        raise InvalidRequest(
+            "Le code d'un domaine commence par une lettre et ne contient que des minuscules, chiffres,"
+            " - et _ (2 à 50 caractères), par exemple sport.",
+            extra={"field": "code"},
+        )
+    return code
+
+
 def _clean_name(name: str, limit: int) -> str:
     name = " ".join((name or "").split())
     if not name:
@@ -119,7 +154,7 @@ async def save_reference(
     reference_id: UUID | None = None,
 ) -> Domain | Theme | Place:
     """Create (no `reference_id`) or change a domain, theme or place."""
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)
     if model is None:
         raise ReferenceNotFound()
@@ -135,6 +170,15 @@ async def save_reference(
             name = _clean_name(str(fields.get("name", "")), 200 if model is Place else 100)
             await _check_unique_name(uow.session, model, name, reference_id)
             row.name = name
+        if model is Domain and "code" in fields:
+            code = _clean_domain_code(fields["code"])
+            if code is not None:
+                other = await uow.session.scalar(select(Domain).where(Domain.code == code))
+                if other is not None and other.id != reference_id:
+                    raise DuplicateReference(
+                        f"Le code « {code} » est déjà celui du domaine « {other.name} »."
+                    )
+            row.code = code
         if model is Theme and "domain_id" in fields:
             domain_id = fields["domain_id"]
             if domain_id is not None and await uow.session.get(Domain, domain_id) is None:
@@ -159,7 +203,7 @@ async def save_reference(
 
 
 async def delete_reference(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> None:
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)
     if model is None:
         raise ReferenceNotFound()
@@ -185,7 +229,11 @@ async def _match(session: AsyncSession, model: Any, name: str) -> Any:
     """The row named `name` (case and accents aside), by one query on the indexed `name_key`."""
     if model is Association:
         return await _match_partner(session, name)
-    statement = select(model).where(model.name_key == normalize(name)).order_by(model.created_at).limit(1)
+    key = normalize(name)
+    condition = model.name_key == key
+    if model is Domain:  # a domain is also known by its code (`sport`, `nature`…)
+        condition = or_(condition, Domain.code == key)
+    statement = select(model).where(condition).order_by(model.name_key != key, model.created_at).limit(1)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -212,8 +260,8 @@ async def resolve_references(
     One a partner creates is flagged for staff review (shown in /admin/referentiel, where staff
     validate, rename or merge it): partners add to the town's reference data, staff keep it."""
     proposed = {
-        "pending_review": not actor.has_staff_role("admin"),
-        "proposed_by_id": None if actor.has_staff_role("admin") else actor.account_id,
+        "pending_review": not actor.has_power(Power.MANAGE_REFERENCE_DATA),
+        "proposed_by_id": None if actor.has_power(Power.MANAGE_REFERENCE_DATA) else actor.account_id,
     }
     domain_row = await _match(session, Domain, domain) if domain.strip() else None
     if domain_row is None:
@@ -284,9 +332,29 @@ class ActivityInput:
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
+    programme_id: UUID | None = None
+    on_request: bool = False
+
+
+async def _check_programme(session: AsyncSession, programme_id: UUID | None) -> None:
+    if programme_id is not None and await session.get(Programme, programme_id) is None:
+        raise InvalidRequest("Ce programme n'existe pas.")
+
+
+# The activity's one-line fields (the title goes into mail subjects): French labels for the error.
+ACTIVITY_ONE_LINE_FIELDS = {
+    "title": "Titre",
+    "domain": "Domaine",
+    "theme": "Thème",
+    "place": "Lieu",
+    "contact_name": "Nom du contact",
+    "contact_email": "E-mail du contact",
+    "contact_phone": "Téléphone du contact",
+}
 
 
 def _check_activity_values(values: dict[str, Any]) -> None:
+    require_one_line_fields(values, ACTIVITY_ONE_LINE_FIELDS)
     for key, limit in ACTIVITY_TEXT_LIMITS.items():
         if key in values and values[key] is not None and len(str(values[key])) > limit:
             raise InvalidRequest(f"Le champ {key} ne doit pas dépasser {limit} caractères.")
@@ -359,6 +427,7 @@ async def create_activity(
     async with ctx.db.unit_of_work() as uow:
         await require_member(uow.session, actor, association_id)
         await _check_document_kinds(uow.session, data.required_document_kinds)
+        await _check_programme(uow.session, data.programme_id)
         domain, theme, place = await resolve_references(
             uow.session, actor, domain=data.domain, theme=data.theme, place=data.place
         )
@@ -380,6 +449,8 @@ async def create_activity(
             contact_name=data.contact_name.strip(),
             contact_email=data.contact_email.strip(),
             contact_phone=data.contact_phone.strip(),
+            programme_id=data.programme_id,
+            on_request=data.on_request,
             status=ActivityStatus.DRAFT,
         )
         uow.session.add(activity)
@@ -432,6 +503,7 @@ async def update_activity(
             "family",
             "max_children_per_adult",
             "duo",
+            "on_request",
             "contact_name",
             "contact_email",
             "contact_phone",
@@ -444,6 +516,9 @@ async def update_activity(
                 uow.session, changes["required_document_kinds"], activity.required_document_kinds
             )
             activity.required_document_kinds = sorted(set(changes["required_document_kinds"]))
+        if changes.get("programme_id") is not None:
+            await _check_programme(uow.session, changes["programme_id"])
+            activity.programme_id = changes["programme_id"]
         if activity.max_age < activity.min_age:
             raise InvalidRequest("L'âge maximum doit être supérieur ou égal à l'âge minimum.")
         if {"booking_deadline_days", "cancellation_deadline_days"} & changes.keys():
@@ -521,6 +596,7 @@ class PartnerActivity:
     theme: Theme | None
     place: Place | None
     sessions: list[ActivitySession]
+    programme: Programme | None = None
 
 
 async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) -> PartnerActivity:
@@ -544,6 +620,7 @@ async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) ->
             theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
+            programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
         )
 
 
@@ -663,6 +740,7 @@ def _check_session(activity: Activity, data: SessionInput) -> str:
         raise InvalidSessionData("Le tarif doit être un nombre de coupons entre 0 et 1 000.")
     if len(data.label) > 200:
         raise InvalidSessionData("Le libellé ne doit pas dépasser 200 caractères.")
+    require_one_line(data.label, "Libellé")
     audience = data.audience or Audience.ALL
     if audience not in {a.value for a in Audience}:
         raise InvalidSessionData("Le public doit être « all », « adult » ou « child ».")
@@ -697,6 +775,9 @@ def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str)
         booking_closes_at=closes,
         cancellation_deadline_at=cancel,
     )
+
+
+WAITLIST_PROMOTE_JOB = "booking.jobs:promote_waitlist"
 
 
 async def create_session(
@@ -789,6 +870,10 @@ async def update_session(
             if booked_terms_change and taken:
                 raise SessionHasBookings()
             raise CapacityBelowTaken()
+        if merged.capacity > row.capacity:
+            # New seats go to the waiting list at once, not at the next sweep. The job is booking's,
+            # named (catalog never imports booking); it does nothing when nobody waits.
+            ctx.jobs.enqueue(uow, WAITLIST_PROMOTE_JOB, str(session_id))
         await uow.session.refresh(row)
     return row
 
@@ -877,9 +962,9 @@ def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, dat
     occurrences: list[tuple[datetime, datetime]] = []
     for local_start in rules:
         day = local_start.date()
-        start = pendulum.instance(datetime.combine(day, series.start_time), tz=zone)
-        end = pendulum.instance(datetime.combine(day, series.end_time), tz=zone)
-        occurrences.append((start.in_timezone("UTC"), end.in_timezone("UTC")))
+        start = local_to_utc(datetime.combine(day, series.start_time), zone)
+        end = local_to_utc(datetime.combine(day, series.end_time), zone)
+        occurrences.append((start, end))
         if len(occurrences) > MAX_SERIES_SESSIONS:
             raise TooManySessions()
     return occurrences
@@ -947,6 +1032,7 @@ class SearchFilters:
     age: int | None = None
     place: str | None = None
     partner: str | None = None
+    programme: UUID | None = None
     available: bool = False
     date_from: date | None = None
     date_to: date | None = None
@@ -983,7 +1069,38 @@ def _local_day_start(day: date, tz: str) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, tz=tz).in_timezone("UTC")
 
 
+def _cache_key(filters: SearchFilters) -> str:
+    """The normalised filters (the cache also checks the `now` a result was computed for).
+
+    Built from every field of SearchFilters, so a filter added later is part of the key without
+    anyone remembering to add it here (a `programme` filter once was not)."""
+    fields = dataclasses.asdict(filters)
+    fields["q"] = " ".join(normalize(filters.q).split()[:8]) if filters.q else None
+    for name in ("domain", "theme", "place", "partner"):
+        fields[name] = fields[name].strip() if fields[name] else None
+    fields["available"] = bool(filters.available)
+    fields["page"] = max(filters.page, 1)
+    return json.dumps(fields, default=str, sort_keys=True)
+
+
 async def search_activities(
+    ctx: Context, filters: SearchFilters, *, now: datetime
+) -> tuple[list[CatalogItem], int]:
+    """`_search_activities`, through the short result cache (catalog/search_cache.py)."""
+    cache = cache_for(ctx)
+    if cache is None:
+        return await _search_activities(ctx, filters, now=now)
+    key = _cache_key(filters)
+
+    async def compute() -> dict[str, Any]:
+        items, total = await _search_activities(ctx, filters, now=now)
+        return encode_items(items, total)
+
+    value = await cache.get_or_compute(key, compute, now=now.timestamp(), not_before=ctx.db.last_commit_at)
+    return decode_items(value, CatalogItem)
+
+
+async def _search_activities(
     ctx: Context, filters: SearchFilters, *, now: datetime
 ) -> tuple[list[CatalogItem], int]:
     """Published activities matching the filters, with their next session and the seats left in
@@ -1030,6 +1147,8 @@ async def search_activities(
                 if ref_id is False:
                     return [], 0
                 conditions.append(column == ref_id)
+        if filters.programme is not None:
+            conditions.append(Activity.programme_id == filters.programme)
         if filters.age is not None:
             conditions += [Activity.min_age <= filters.age, Activity.max_age >= filters.age]
         if filters.q:
@@ -1113,6 +1232,7 @@ class PublicActivity:
     theme: Theme | None
     place: Place | None
     sessions: list[ActivitySession]
+    programme: Programme | None = None
 
 
 async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime) -> PublicActivity:
@@ -1139,6 +1259,7 @@ async def get_public_activity(ctx: Context, activity_id: UUID, *, now: datetime)
             theme=await session.get(Theme, activity.theme_id) if activity.theme_id else None,
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
+            programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
         )
 
 

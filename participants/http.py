@@ -28,9 +28,11 @@ from participants.schemas import (
 )
 from participants.services import DocumentFile, ParticipantChanges
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
+from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
 Form = URLEncodedBody[dict[str, Any]]
@@ -165,7 +167,7 @@ async def api_list_documents(
 ) -> list[dict[str, Any]]:
     documents = await services.list_documents(ctx, account, participant_id, include_archived=include_archived)
     today = _today(ctx)
-    return [document.to_dict(today) for document in documents]
+    return [document.to_dict(today, ctx.settings.timezone) for document in documents]
 
 
 @post("/participants/{participant_id:uuid}/documents", tags=["participants"], status_code=201)
@@ -175,7 +177,7 @@ async def api_upload_document(
     """multipart/form-data: `kind` (a document kind code), `file` (PDF, JPEG or PNG, 5 Mo at most),
     `valid_until` (YYYY-MM-DD; required by some kinds). Replaces the current document of that kind."""
     document = await _upload_from_form(ctx, account, participant_id, data)
-    return dict(document.to_dict(_today(ctx)))
+    return dict(document.to_dict(_today(ctx), ctx.settings.timezone))
 
 
 @get("/participants/{participant_id:uuid}/documents/{document_id:uuid}/file", tags=["participants"])
@@ -206,7 +208,7 @@ async def api_document_kinds(ctx: Context, account: Actor) -> list[dict[str, Any
 
 @get("/admin/document-kinds", tags=["admin"])
 async def api_admin_document_kinds(ctx: Context, account: Actor) -> list[dict[str, Any]]:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     return [kind_dict(kind) for kind in await services.list_document_kinds(ctx, include_archived=True)]
 
 
@@ -251,7 +253,7 @@ async def api_admin_document_downloads(
             "account_id": str(row.account_id) if row.account_id else None,
             "capacity": row.capacity,
             "association_id": str(row.association_id) if row.association_id else None,
-            "downloaded_at": row.downloaded_at.isoformat(),
+            "downloaded_at": iso_local(row.downloaded_at, ctx.settings.timezone),
         }
         for row in await services.list_downloads(ctx, account, document_id)
     ]
@@ -574,13 +576,13 @@ async def _kinds_page(
 
 @get("/admin/justificatifs", include_in_schema=False)
 async def page_admin_kinds(ctx: Context, account: Actor, ok: str | None = None) -> Template:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     return await _kinds_page(ctx, account, ok=ok)
 
 
 @post("/admin/justificatifs", include_in_schema=False)
 async def page_admin_create_kind(ctx: Context, account: Actor, data: Form) -> Template | Redirect:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     try:
         await services.create_document_kind(
             ctx,
@@ -597,7 +599,7 @@ async def page_admin_create_kind(ctx: Context, account: Actor, data: Form) -> Te
 
 @post("/admin/justificatifs/{code:str}", include_in_schema=False)
 async def page_admin_update_kind(ctx: Context, account: Actor, code: str, data: Form) -> Template | Redirect:
-    account.require_staff("admin")
+    account.require_power(Power.MANAGE_DOCUMENT_KINDS)
     try:
         await services.update_document_kind(
             ctx,

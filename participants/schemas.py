@@ -11,8 +11,9 @@ from msgspec import UNSET, Meta, UnsetType
 from participants.models import Participant
 from participants.services import ParticipantChanges
 from portal.clock import age_on
+from portal.text import OneLine
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
+Name = Annotated[OneLine, Meta(min_length=1, max_length=100)]
 
 
 class ParticipantCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,8 +27,8 @@ class ParticipantPatch(msgspec.Struct, forbid_unknown_fields=True):
     first_name: Name | UnsetType = UNSET
     last_name: Name | UnsetType = UNSET
     birth_date: date | UnsetType = UNSET
-    emergency_contact_name: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
-    emergency_contact_phone: Annotated[str, Meta(max_length=30)] | UnsetType = UNSET
+    emergency_contact_name: Annotated[OneLine, Meta(max_length=200)] | UnsetType = UNSET
+    emergency_contact_phone: Annotated[OneLine, Meta(max_length=30)] | UnsetType = UNSET
     health_notes: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
     image_rights_consent: bool | UnsetType = UNSET
     authorisations: dict[str, bool] | UnsetType = UNSET
@@ -40,13 +41,13 @@ class ParticipantPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DocumentKindCreate(msgspec.Struct, forbid_unknown_fields=True):
-    code: Annotated[str, Meta(min_length=1, max_length=50)]
-    label: Annotated[str, Meta(min_length=1, max_length=200)]
+    code: Annotated[OneLine, Meta(min_length=1, max_length=50)]
+    label: Annotated[OneLine, Meta(min_length=1, max_length=200)]
     requires_valid_until: bool = False
 
 
 class DocumentKindPatch(msgspec.Struct, forbid_unknown_fields=True):
-    label: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
+    label: Annotated[OneLine, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
     requires_valid_until: bool | UnsetType = UNSET
     archived: bool | UnsetType = UNSET
 

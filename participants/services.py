@@ -46,11 +46,14 @@ from participants.models import (
     Participant,
     ProofDocument,
 )
+from portal import audit
 from portal.auth import Actor
-from portal.clock import age_on
+from portal.clock import age_on, iso_local
 from portal.context import Context
 from portal.errors import Forbidden, InvalidRequest
 from portal.files import delete_file, read_file, store_file
+from portal.staff import Power
+from portal.text import require_one_line
 
 ADULT_AGE = 18
 OLDEST_AGE = 120  # a birth date further back is a typing mistake, not a person
@@ -73,6 +76,7 @@ def _invalid(field: str, message: str) -> InvalidRequest:
 
 
 def clean_name(value: str, field: str, label: str) -> str:
+    require_one_line(value, label.capitalize())
     cleaned = " ".join(unicodedata.normalize("NFC", value or "").split())
     if not cleaned:
         raise _invalid(field, f"Le {label} est obligatoire.")
@@ -209,7 +213,8 @@ class DocumentView:
     def expired_on(self, day: date) -> bool:
         return self.valid_until is not None and self.valid_until < day
 
-    def to_dict(self, today: date) -> dict[str, Any]:
+    def to_dict(self, today: date, tz: str) -> dict[str, Any]:
+        """The API's shape; `uploaded_at` in the town's offset, like every API time."""
         return {
             "id": str(self.id),
             "participant_id": str(self.participant_id),
@@ -220,7 +225,7 @@ class DocumentView:
             "content_type": self.content_type,
             "size": self.size,
             "filename": self.original_name,
-            "uploaded_at": self.uploaded_at.isoformat(),
+            "uploaded_at": iso_local(self.uploaded_at, tz),
             "archived": self.archived_at is not None,
         }
 
@@ -298,13 +303,15 @@ async def read_document_for_partner(
 
 
 async def _visible_participant(session: AsyncSession, actor: Actor, participant_id: UUID) -> Participant:
-    """A family's own participant (archived included), or any for admin and finance staff (not a
-    town's `agent`, who instructs requests and sees no family); otherwise 404."""
-    if actor.has_staff_role("admin", "finance"):
+    """A family's own participant (archived included), or any for staff who may read participants
+    (not finance, nor a town's `agent`: 403 for them); otherwise 404."""
+    if actor.has_power(Power.READ_PARTICIPANTS):
         participant = await session.get(Participant, participant_id)
         if participant is None:
             raise ParticipantNotFound()
         return participant
+    if not actor.is_family:
+        raise Forbidden()
     return await get_family_participant(session, actor.account_id, participant_id, include_archived=True)
 
 
@@ -379,9 +386,12 @@ async def list_participants(
     family_account_id: UUID | None = None,
     include_archived: bool = False,
 ) -> list[Participant]:
-    """The family's participants, the referent first. Staff name the family they look at."""
+    """The family's participants, the referent first. Staff who may read participants name the
+    family they look at."""
     if actor.is_family:
         family_account_id = actor.account_id
+    elif not actor.has_power(Power.READ_PARTICIPANTS):
+        raise Forbidden()
     elif family_account_id is None:
         raise InvalidRequest(
             "Indiquez le compte famille (family_account_id).", extra={"field": "family_account_id"}
@@ -432,6 +442,7 @@ async def update_participant(
         check_birth_date(changes.birth_date, today)
         values["birth_date"] = changes.birth_date
     if changes.emergency_contact_name is not None:
+        require_one_line(changes.emergency_contact_name, "Nom du contact d'urgence")
         values["emergency_contact_name"] = _text(
             changes.emergency_contact_name, "emergency_contact_name", "Le nom du contact d'urgence", 200
         )
@@ -504,6 +515,7 @@ async def ensure_default_document_kinds(ctx: Context) -> None:
 
 
 def _clean_kind_label(label: str) -> str:
+    require_one_line(label, "Libellé")
     cleaned = " ".join((label or "").split())
     if not cleaned:
         raise _invalid("label", "Le libellé est obligatoire.")
@@ -516,7 +528,7 @@ async def create_document_kind(
     ctx: Context, actor: Actor, *, code: str, label: str, requires_valid_until: bool, now: datetime
 ) -> DocumentKind:
     """A new kind of proof document (staff admin). The code is what activities refer to."""
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_DOCUMENT_KINDS)
     code = (code or "").strip().lower()
     if not _KIND_CODE.match(code):
         raise _invalid(
@@ -550,7 +562,7 @@ async def update_document_kind(
 
     The code never changes: activities refer to it.
     """
-    actor.require_staff("admin")
+    actor.require_power(Power.MANAGE_DOCUMENT_KINDS)
     async with ctx.db.unit_of_work() as uow:
         kind = (
             await uow.session.execute(select(DocumentKind).where(DocumentKind.code == code))
@@ -650,6 +662,19 @@ async def upload_document(
             )
             uow.session.add(document)
             await uow.session.flush()
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="participant.document.uploaded",
+                entity="proof_document",
+                entity_id=document.id,
+                data={
+                    "participant_id": participant.id,
+                    "kind": kind.code,
+                    "valid_until": valid_until.isoformat() if valid_until else None,
+                },
+            )
     except BaseException:
         delete_file(ctx.settings, stored.key)
         raise
@@ -690,6 +715,15 @@ async def archive_document(
             raise DocumentNotFound()
         if document.archived_at is None:
             document.archived_at = now
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="participant.document.archived",
+                entity="proof_document",
+                entity_id=document_id,
+                data={"participant_id": participant.id},
+            )
 
 
 async def read_document(
@@ -700,7 +734,7 @@ async def read_document(
     Partners go through `read_document_for_partner` (the booking module decides for them); a
     partner or another family asking here gets 404.
     """
-    if not (actor.is_family or actor.has_staff_role("admin", "finance")):
+    if not (actor.is_family or actor.has_power(Power.READ_PARTICIPANTS)):
         raise Forbidden()
     async with ctx.db.read() as session:
         await _visible_participant(session, actor, participant_id)
@@ -765,8 +799,8 @@ async def _read_document(
 
 
 async def list_downloads(ctx: Context, actor: Actor, document_id: UUID) -> list[DocumentDownload]:
-    """The download audit of one document (staff admin)."""
-    actor.require_staff("admin")
+    """The download audit of one document (staff who may read participants)."""
+    actor.require_power(Power.READ_PARTICIPANTS)
     async with ctx.db.read() as session:
         return list(
             (

@@ -28,6 +28,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -36,7 +37,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from portal.auth import provide_account, provide_actor, provide_ctx
+from portal.bodies import enforce_body_policy
 from portal.context import Context
+from portal.csrf import SessionCSRFMiddleware
 from portal.errors import DomainError, ErrorBody, NotAuthenticated
 from portal.headers import add_security_headers
 from portal.input import refuse_unsafe_input
@@ -49,8 +52,10 @@ from portal.observability import (
     metrics,
     request_id_middleware,
 )
+from portal.openapi import strict as strict_openapi
 from portal.settings import Settings
 from portal.templating import make_environment
+from portal.text import ONE_LINE_DETAIL, is_one_line_error
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +135,12 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
 
 def handle_validation_error(request: Request, exc: ValidationException) -> Response:
     extra = exc.extra if isinstance(exc.extra, list | dict) else None
-    return error_response(request, 400, "invalid_request", "La demande est incomplète ou mal formée.", extra)
+    detail = "La demande est incomplète ou mal formée."
+    problems = extra if isinstance(extra, list) else [extra]
+    if any(isinstance(p, dict) and is_one_line_error(str(p.get("message", ""))) for p in problems):
+        # a line break in a one-line field (portal/text.py)
+        detail = ONE_LINE_DETAIL
+    return error_response(request, 400, "invalid_request", detail, extra)
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
@@ -177,6 +187,13 @@ def document_api_handler(handler: Any) -> Any:
     return documented
 
 
+async def guard_request(request: Request[Any, Any, Any]) -> None:
+    """Before any handler: the input gate (portal/input.py), then the JSON body policy
+    (portal/bodies.py: no duplicate key, no unknown field, strict types)."""
+    await refuse_unsafe_input(request)
+    await enforce_body_policy(request)
+
+
 def create_app(settings: Settings | None = None, *, ctx: Context | None = None) -> Litestar:
     if ctx is None:
         ctx = Context(settings or Settings.from_env())
@@ -217,13 +234,24 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             "actor": Provide(provide_actor),
             "account": Provide(provide_account),
         },
-        before_request=refuse_unsafe_input,
-        # Outermost first: the id covers everything, the latency everything but it.
+        before_request=guard_request,
+        # Outermost first: the id covers everything, the latency everything but it. CSRF is not
+        # Litestar's `csrf_config`: exemptions by path prefix, tokens tied to the session.
         middleware=[
             request_id_middleware,
             PROMETHEUS.middleware,
             run_jobs_after_response,
             *module_middleware,
+            DefineMiddleware(
+                SessionCSRFMiddleware,
+                config=CSRFConfig(
+                    secret=settings.secret_key,
+                    cookie_name="carnet_csrf",
+                    cookie_secure=settings.secure_cookies,
+                    cookie_httponly=True,
+                    header_name="x-csrf-token",
+                ),
+            ),
         ],
         compression_config=COMPRESSION,
         before_send=[add_security_headers],
@@ -238,28 +266,23 @@ def create_app(settings: Settings | None = None, *, ctx: Context | None = None) 
             Exception: handle_internal_error,
         },
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(env)),
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name="carnet_csrf",
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            header_name="x-csrf-token",
-            exclude=["/api/", "/payments/", "/health", "/schema", "/metrics"],
-        ),
-        openapi_config=OpenAPIConfig(
-            title="Carnet",
-            version="1.0.0",
-            description="API v1 de Carnet : catalogue, coupons, réservations.",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    BEARER_SCHEME: SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="Le jeton renvoyé par POST /api/v1/auth/login.",
-                    )
-                }
+        openapi_config=strict_openapi(
+            OpenAPIConfig(
+                title="Carnet",
+                version="1.0.0",
+                description="API v1 de Carnet : catalogue, coupons, réservations.",
+                path="/schema",
+                components=Components(
+                    security_schemes={
+                        BEARER_SCHEME: SecurityScheme(
+                            type="http",
+                            scheme="bearer",
+                            description="Le jeton renvoyé par POST /api/v1/auth/login.",
+                        )
+                    }
+                ),
             ),
+            BEARER_SCHEME,
         ),
         state=State({"ctx": ctx, "metric_sources": metric_sources}),
         on_shutdown=[on_shutdown],

@@ -10,6 +10,7 @@ never a secret and never free text a person typed beyond a short reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -78,3 +79,31 @@ async def record(
             data=_jsonable(data) if data else None,
         )
     )
+
+
+async def record_many(
+    session_or_uow: UnitOfWork | AsyncSession,
+    *,
+    at: datetime,
+    actor_account_id: UUID | None,
+    action: str,
+    entity: str,
+    items: Iterable[tuple[UUID | str, dict[str, Any] | None]],
+) -> None:
+    """The same action on several entities (a group booking, a session's cancelled bookings): one
+    multi-row INSERT in the caller's transaction."""
+    rows = [
+        {
+            "id": uuid7(),
+            "at": at,
+            "actor_account_id": actor_account_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "data": _jsonable(data) if data else None,
+        }
+        for entity_id, data in items
+    ]
+    if rows:
+        session = session_or_uow.session if isinstance(session_or_uow, UnitOfWork) else session_or_uow
+        await session.execute(insert(AuditEntry), rows)

@@ -1,7 +1,8 @@
 """Who is asking: an Actor resolved from a bearer token (API) or a session cookie (pages).
 
 Routes only resolve the actor; every authorization decision is made in the services, which take
-the actor as an argument (`actor.require_staff("admin")`, association membership checks…).
+the actor as an argument (`actor.require_power(Power.READ_FINANCE)` — what each staff role may do is
+the one table in `portal/staff.py` —, association membership checks…).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from portal.accounts.models import FAMILY_ROLE, Account, AuthToken, TokenKind
 from portal.accounts.security import hash_token
 from portal.context import Context
 from portal.errors import Forbidden, NotAuthenticated
+from portal.staff import Power, powers_of
 
 SESSION_COOKIE = "carnet_session"
 
@@ -40,8 +42,17 @@ class Actor:
     def has_staff_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
 
+    def has_power(self, power: Power) -> bool:
+        """Whether a staff role of this actor holds `power` (portal/staff.py's table)."""
+        return power in powers_of(self.roles)
+
+    def require_power(self, power: Power) -> None:
+        if not self.has_power(power):
+            raise Forbidden()
+
     def require_staff(self, *roles: str) -> None:
-        """Staff `admin` may do everything staff may; otherwise the role must be one of `roles`."""
+        """The role must be one of `roles`, or `admin`. Prefer `require_power`: a new check names
+        the power it needs, so the table in portal/staff.py stays the one place that decides."""
         if not self.has_staff_role("admin", *roles):
             raise Forbidden()
 

@@ -45,11 +45,15 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
     """Serve the web app with uvicorn."""
     import uvicorn
 
+    from portal.http import debug_host_warning
+
     if not os.environ.get("CARNET_BASE_URL"):
         # Links in e-mails and redirects follow the port actually served (`--port 8010`).
         link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 (a comparison)
         os.environ["CARNET_BASE_URL"] = f"http://{link_host}:{port}"
     settings = _settings()
+    if warning := debug_host_warning(host, settings.debug):
+        click.secho(warning, err=True, fg="red")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
     uvicorn.run(
@@ -59,7 +63,8 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
         workers=workers,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips or settings.forwarded_allow_ips,
-        log_level="info",
+        # CARNET_LOG_LEVEL: at WARNING and above, uvicorn writes no access log line per request.
+        log_level=os.environ.get("CARNET_LOG_LEVEL", "INFO").lower(),
         # With JSON logs uvicorn's loggers keep the root handler `carnet` configured (one format).
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
@@ -125,7 +130,7 @@ def staff() -> None:
 @staff.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "finance", "agent"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "finance", "agent", "desk"]))
 @click.option(
     "--town", "towns", multiple=True, help="agent: the slug of a town they instruct for (repeat for several)"
 )

@@ -9,8 +9,31 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import pendulum
+from pendulum.parsing import parse as parse_iso
+
+from portal.errors import LocalTimeDoesNotExist
 
 DATE_FORMAT_FR = "DD/MM/YYYY"
+
+
+def local_to_utc(moment: datetime, tz: str | pendulum.Timezone) -> pendulum.DateTime:
+    """A naive local wall-clock time in `tz`, as UTC: how every local time a person or a client
+    gives is read (API, pages, series).
+
+    A time the zone skips (02:00–03:00 on the spring DST change in Paris) answers 400
+    invalid_request saying that the hour does not exist, instead of silently becoming another
+    hour. A repeated time (the autumn change) is the first of the two.
+    """
+    zone = pendulum.timezone(tz) if isinstance(tz, str) else tz
+    naive = moment.replace(tzinfo=None, fold=0)
+    before, after = zone.utcoffset(naive), zone.utcoffset(naive.replace(fold=1))
+    if before is not None and after is not None and after > before:
+        raise LocalTimeDoesNotExist(
+            f"L'heure {naive:%H:%M} du {naive:%d/%m/%Y} n'existe pas ({zone.name}) : ce jour-là, les"
+            " horloges avancent d'une heure (passage à l'heure d'été). Choisissez une autre heure.",
+            extra={"local_time": naive.isoformat(timespec="minutes"), "timezone": zone.name},
+        )
+    return pendulum.instance(zone.convert(naive)).in_timezone("UTC")
 
 
 class Clock:
@@ -25,11 +48,26 @@ class Clock:
             return pendulum.instance(self._now_fn()).in_timezone("UTC")
         return pendulum.now("UTC")
 
+    def after_locks(self, requested: datetime, *acted_on: datetime | None) -> pendulum.DateTime:
+        """The time of an operation that waited for its locks (or retried), read once it holds them.
+
+        `requested` is the time the request arrived; rows committed while the operation waited can
+        be later than it, and an operation must never be dated before what it acts on (a refund
+        before its debit breaks the ledger proof). Another process's clock may run slightly ahead
+        of ours, so the times of the rows it acts on are a floor too, not only our clock.
+        """
+        moments = [pendulum.instance(m).in_timezone("UTC") for m in (requested, *acted_on) if m is not None]
+        return max([self.now(), *moments])
+
     def local(self, moment: datetime) -> pendulum.DateTime:
         return pendulum.instance(moment).in_timezone(self.tz)
 
     def parse(self, text: str) -> pendulum.DateTime:
-        """An ISO 8601 time from a client; a naive one is read in the municipality's zone."""
+        """An ISO 8601 time from a client; a naive one is read in the municipality's zone (one
+        that does not exist there is refused: `local_to_utc`)."""
+        raw = parse_iso(text)
+        if isinstance(raw, datetime) and raw.tzinfo is None:
+            return local_to_utc(raw, self.tz)
         parsed = pendulum.parse(text, tz=self.tz)
         if not isinstance(parsed, pendulum.DateTime):
             raise ValueError(text)
@@ -37,7 +75,7 @@ class Clock:
 
     def from_local(self, moment: datetime) -> pendulum.DateTime:
         if moment.tzinfo is None:
-            return pendulum.instance(moment, tz=self.tz).in_timezone("UTC")
+            return local_to_utc(moment, self.tz)
         return pendulum.instance(moment).in_timezone("UTC")
 
 

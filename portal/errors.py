@@ -34,6 +34,13 @@ class InvalidRequest(DomainError):
     message = "La demande est incomplète ou mal formée."
 
 
+class LocalTimeDoesNotExist(InvalidRequest):
+    """A wall-clock time the town's zone skips (the spring DST change: 02:30 on 2027-03-28 in
+    Paris). Said as such, rather than read as another hour and refused for a confusing reason."""
+
+    message = "Cette heure n'existe pas ce jour-là (passage à l'heure d'été)."
+
+
 class NotAuthenticated(DomainError):
     code = "not_authenticated"
     status_code = 401

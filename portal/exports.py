@@ -15,6 +15,8 @@ from typing import Any
 import pendulum
 from litestar import Response
 
+from portal.downloads import attachment
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -84,8 +86,4 @@ def french_csv(columns: list[Column], rows: Iterable[Mapping[str, Any]], *, tz: 
 
 
 def csv_response(body: str, filename: str) -> Response[str]:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, "text/csv", filename)

@@ -6,7 +6,11 @@
   its address.
 - X-Content-Type-Options nosniff: a served upload is never read as something else.
 - Cache-Control no-store on the pages holding a token or personal data, so neither a shared
-  computer's browser cache nor a proxy keeps them.
+  computer's browser cache nor a proxy keeps them: the token pages, and every answer to a request
+  that carries a credential (a bearer token or the session cookie) — what an account sees is its
+  own or what its role lets it read (a participant sheet's health notes, an attendee list or its
+  CSV, proof documents, bookings, finance reports), and even a public page then shows the
+  person's name. Static files and anonymous public pages stay cacheable.
 """
 
 from __future__ import annotations
@@ -25,10 +29,25 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 NO_STORE_PATHS = ("/reset-password", "/verify-email", "/compte")
+CACHEABLE_PATHS = ("/static",)  # the same bytes for everyone
+SESSION_COOKIE = b"carnet_session="  # portal.auth.SESSION_COOKIE (auth imports the app's models)
 
 
-def no_store(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in NO_STORE_PATHS)
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
+
+
+def _has_credential(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE in value):
+            return True
+    return False
+
+
+def no_store(path: str, scope: Scope | None = None) -> bool:
+    if _under(path, NO_STORE_PATHS):
+        return True
+    return scope is not None and not _under(path, CACHEABLE_PATHS) and _has_credential(scope)
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
@@ -39,5 +58,5 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     for name, value in SECURITY_HEADERS.items():
         if name not in headers:
             headers[name] = value
-    if no_store(scope["path"]):
+    if no_store(scope["path"], scope):
         headers["Cache-Control"] = "no-store"

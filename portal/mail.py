@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from datetime import datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
+from advanced_alchemy.mixins.uuid import uuid7
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import String, Text, select
+from sqlalchemy import JSON, String, Table, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
+from portal.text import header_text
 
 if TYPE_CHECKING:
     from portal.context import Context
@@ -40,6 +42,13 @@ class MailMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     transport: Mapped[str | None] = mapped_column(String(20))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The template's variables (tagged JSON, see _freeze) of a message not rendered yet: the job
+    # renders it at send, so the booking's transaction does not pay for Jinja. None once rendered.
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+_MAIL = cast(Table, MailMessage.__table__)
+_FIELDS = [column.key for column in _MAIL.columns if column.key != "sa_orm_sentinel"]
 
 
 def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple[str, str, str]:
@@ -49,7 +58,8 @@ def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple
     env = make_environment(ctx.settings.timezone)
     module, _, name = template.partition("/")
     variables = {"base_url": ctx.settings.base_url, **variables}
-    subject = env.get_template(f"{module}/mail/{name}.subject.txt").render(variables).strip()
+    # One line whatever the variables hold (a title stored before one-line fields were enforced).
+    subject = header_text(env.get_template(f"{module}/mail/{name}.subject.txt").render(variables))[:300]
     text = env.get_template(f"{module}/mail/{name}.txt").render(variables)
     html = env.get_template(f"{module}/mail/{name}.html").render(variables)
     return subject, text, html
@@ -58,20 +68,88 @@ def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple
 async def queue_mail(
     ctx: Context, uow: UnitOfWork, *, to: str, template: str, **variables: Any
 ) -> MailMessage:
-    subject, text, html = render_mail(ctx, template, variables)
+    """Write a message to the outbox in the caller's transaction; a job delivers it after commit.
+
+    Variables made only of plain values (str, numbers, dates, UUIDs, lists and dicts of them) are
+    stored and rendered by the job at send: rendering costs milliseconds of CPU that the caller's
+    transaction (and the row locks it holds) need not wait for. Other variables (ORM objects) are
+    rendered now, as before.
+    """
+    frozen = _freeze(variables)
+    if frozen is _UNFROZEN:
+        subject, text, html = render_mail(ctx, template, variables)
+        stored = None
+    else:
+        subject, text, html, stored = "", "", "", frozen
+    now = datetime.now(UTC)
     message = MailMessage(
+        id=UUID(str(uuid7())),
         to_address=to,
         template=template,
         subject=subject,
         body_text=text,
         body_html=html,
         message_id=make_msgid(domain="carnet.localhost"),
+        variables=stored,
+        created_at=now,
+        updated_at=now,
     )
-    uow.session.add(message)
-    await uow.session.flush()
+    # A Core INSERT on the unit of work's connection: the ORM's flush machinery costs more than
+    # the row (the booking path writes one per request). The returned message is not in the session.
+    connection = await uow.session.connection()
+    await connection.execute(insert(_MAIL).values({key: getattr(message, key) for key in _FIELDS}))
     # After the answer: whether a request mailed someone must not show in how long it took.
     ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id), after_response=True)
     return message
+
+
+_UNFROZEN: Any = object()
+_TAG = "__carnet__"  # {"__carnet__": "datetime", "v": iso}: the types JSON has no word for
+
+
+def _freeze(value: Any) -> Any:
+    """`value` as JSON-able data keeping datetimes, dates and UUIDs; _UNFROZEN if it holds anything
+    else (then the caller renders at once)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return _UNFROZEN
+        return {_TAG: "datetime", "v": value.isoformat()}
+    if isinstance(value, date):
+        return {_TAG: "date", "v": value.isoformat()}
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        items = [_freeze(v) for v in value]
+        return _UNFROZEN if any(i is _UNFROZEN for i in items) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value) and _TAG not in value:
+        frozen = {k: _freeze(v) for k, v in value.items()}
+        return _UNFROZEN if any(v is _UNFROZEN for v in frozen.values()) else frozen
+    return _UNFROZEN
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, dict):
+        if (tag := value.get(_TAG)) == "datetime":
+            return datetime.fromisoformat(value["v"])
+        if tag == "date":
+            return date.fromisoformat(value["v"])
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+def _render_stored(ctx: Context, message: MailMessage) -> None:
+    """Render a message queued with its variables (idempotent: a rendered one is left as is)."""
+    if message.variables is None:
+        return
+    message.subject, message.body_text, message.body_html = render_mail(
+        ctx, message.template, _thaw(message.variables)
+    )
+    # Rendered: the variables may carry live links (verification, reset) and are not kept.
+    message.variables = None
 
 
 async def send_mail(ctx: Context, mail_id: str) -> None:
@@ -82,14 +160,22 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
     message still unsent to the jobs again.
     """
     failure: Exception | None = None
-    async with ctx.db.unit_of_work() as uow:
-        message = await uow.session.get(MailMessage, UUID(mail_id), with_for_update=True)
-        if message is None or message.sent_at is not None:
+    # Core statements on one connection: this job runs once per booking, after the answer.
+    async with ctx.db.engine.begin() as connection:
+        row = (
+            await connection.execute(select(_MAIL).where(_MAIL.c.id == UUID(mail_id)).with_for_update())
+        ).one_or_none()
+        if row is None or row.sent_at is not None:
             return
+        # Not in any session: the changes are written back below.
+        message = MailMessage(**{key: row._mapping[key] for key in _FIELDS})
+        _render_stored(ctx, message)
         if ctx.settings.smtp_url:
             try:
                 await asyncio.to_thread(_smtp_send, ctx.settings.smtp_url, ctx.settings.mail_from, message)
-            except (OSError, smtplib.SMTPException) as exc:
+            except Exception as exc:  # any failure (SMTP, network, a header the library refuses…)
+                # is noted on the message and the job raises, so it is retried and `carnet mail
+                # resend` finds it; an unnoted failure would leave it unsent with no trace.
                 message.last_error = repr(exc)[:2000]
                 failure = exc
             else:
@@ -104,27 +190,41 @@ async def send_mail(ctx: Context, mail_id: str) -> None:
         if failure is None:
             message.sent_at = ctx.clock.now()
             message.last_error = None
+        await connection.execute(
+            update(_MAIL)
+            .where(_MAIL.c.id == message.id)
+            .values(
+                subject=message.subject,
+                body_text=message.body_text,
+                body_html=message.body_html,
+                variables=message.variables,
+                transport=message.transport,
+                sent_at=message.sent_at,
+                last_error=message.last_error,
+            )
+        )
     if failure is not None:
         raise failure
 
 
-async def resend_unsent(ctx: Context) -> int:
-    """Hand every message not sent yet to the jobs again (after an SMTP outage). Returns how many.
+async def resend_unsent(
+    ctx: Context, *, created_before: datetime | None = None, limit: int | None = None
+) -> int:
+    """Hand every message not sent yet to the jobs again (after an SMTP or Redis outage, a lost
+    job). Returns how many.
 
-    Safe while other deliveries run: `send_mail` skips a message already sent.
+    Safe while other deliveries run: `send_mail` skips a message already sent. The periodic work
+    passes `created_before` (leave the messages whose first job may still be on its way alone)
+    and `limit` (one pass stays short; the next one takes the rest).
     """
+    query = select(MailMessage.id).where(MailMessage.sent_at.is_(None))
+    if created_before is not None:
+        query = query.where(MailMessage.created_at < created_before)
+    query = query.order_by(MailMessage.created_at)
+    if limit is not None:
+        query = query.limit(limit)
     async with ctx.db.read() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(MailMessage.id)
-                    .where(MailMessage.sent_at.is_(None))
-                    .order_by(MailMessage.created_at)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids = (await session.execute(query)).scalars().all()
     for mail_id in ids:
         await ctx.jobs.dispatch("portal.mail:send_mail", str(mail_id))
     return len(ids)
@@ -133,10 +233,12 @@ async def resend_unsent(ctx: Context) -> int:
 def _smtp_send(url: str, sender: str, message: MailMessage) -> None:
     parts = urlsplit(url)
     email = EmailMessage()
-    email["From"] = sender
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
-    email["Message-ID"] = message.message_id
+    # Headers from stored values are made one line here too: a row written before the rule (or
+    # by another path) must still be deliverable, never blocked for good by a line break.
+    email["From"] = header_text(sender)
+    email["To"] = header_text(message.to_address)
+    email["Subject"] = header_text(message.subject)
+    email["Message-ID"] = header_text(message.message_id)
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
     host = parts.hostname or "localhost"

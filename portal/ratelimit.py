@@ -10,6 +10,11 @@ FixedClock instead of sleeping. Subjects are hashed: Redis never holds an e-mail
 
 CARNET_RATE_LIMITS=off turns off the limits per client address only (load tests come from one
 address); the limits per account (failed logins, mails sent to one address) always hold.
+
+Redis unreachable: the limits per client address fail open (locking every family out of login
+because a cache is down would be worse than a burst); the limits per account fail closed onto this
+process's memory (`MemoryBackend`): each process keeps counting them, so an attacker gets at most
+the limit once per app process while Redis is down, never an unlimited run at one password.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -132,7 +137,14 @@ class RedisBackend:
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(url)
+        # A Redis that hangs must not hold a login for long: short timeouts, then the fallback.
+        self._redis = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception:
+            return False
 
     async def hit(self, key: str, ttl: int) -> int:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -153,6 +165,19 @@ class RateLimiter:
     def __init__(self, backend: Backend, *, client_limits: bool = True) -> None:
         self.backend = backend
         self.client_limits = client_limits
+        # Where the limits per account go while `backend` (Redis) does not answer: they fail closed.
+        self.fallback = MemoryBackend()
+
+    async def _call(self, limit: Limit, op: Callable[[Backend], Awaitable[int | None]]) -> int | None:
+        """`op` on the backend; when it fails, on the process-memory fallback for a limit per
+        account (fail closed), or nothing for a limit per client address (fail open)."""
+        try:
+            return await op(self.backend)
+        except Exception as exc:
+            log.warning("rate limiter unavailable (%s): %r", limit.name, exc)
+            if limit.per_client or self.backend is self.fallback:
+                return None
+            return await op(self.fallback)
 
     @classmethod
     def from_url(cls, redis_url: str | None, *, client_limits: bool = True) -> RateLimiter:
@@ -167,31 +192,21 @@ class RateLimiter:
         if not self.applies(limit):
             return 0
         key, _ = _subject_key(limit, subject, now)
-        try:
-            return await self.backend.hit(key, limit.window_seconds + 1)
-        except Exception:  # Redis down: fail open rather than lock every family out
-            log.exception("rate limiter unavailable")
-            return 0
+        return await self._call(limit, lambda backend: backend.hit(key, limit.window_seconds + 1)) or 0
 
     async def count(self, limit: Limit, subject: str, now: datetime) -> int:
         if not self.applies(limit):
             return 0
         key, _ = _subject_key(limit, subject, now)
-        try:
-            return await self.backend.get(key)
-        except Exception:
-            log.exception("rate limiter unavailable")
-            return 0
+        return await self._call(limit, lambda backend: backend.get(key)) or 0
 
     async def is_exceeded(self, limit: Limit, subject: str, now: datetime) -> bool:
         return await self.count(limit, subject, now) >= limit.max_hits
 
     async def clear(self, limit: Limit, subject: str, now: datetime) -> None:
         key, _ = _subject_key(limit, subject, now)
-        try:
-            await self.backend.delete(key)
-        except Exception:
-            log.exception("rate limiter unavailable")
+        await self.fallback.delete(key)  # a count kept while Redis was down ends too
+        await self._call(limit, lambda backend: _deleted(backend, key))
 
     async def enforce(self, limit: Limit, subject: str | None, now: datetime) -> None:
         """Count a hit and refuse it (429 too_many_requests) beyond the limit."""
@@ -204,6 +219,10 @@ class RateLimiter:
         """Refuse without counting: for limits that count failures only."""
         if await self.is_exceeded(limit, subject, now):
             raise TooManyRequests(limit.message)
+
+
+async def _deleted(backend: Backend, key: str) -> None:
+    await backend.delete(key)
 
 
 _limiters: weakref.WeakKeyDictionary[Context, RateLimiter] = weakref.WeakKeyDictionary()

@@ -33,6 +33,15 @@ def _coupon_price(value: str | None, default: int) -> int:
     return cents
 
 
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) <= 0:
+        raise SettingsError(f"{name} doit être un nombre entier > 0 (reçu : {value!r}).")
+    return int(value)
+
+
 def _log_format(value: str | None) -> str:
     chosen = (value or "text").strip().lower()
     if chosen not in {"text", "json"}:
@@ -60,6 +69,24 @@ class Settings:
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: the client address
     # behind them is what the per-address rate limits count ("*" trusts any peer).
     forwarded_allow_ips: str = "127.0.0.1"
+    # National sign-in (OpenID Connect): all three set, or no button.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_label: str = "S'identifier avec FranceConnect"
+    # Retention (`carnet privacy purge`): what the town stops keeping, and when.
+    retention_unverified_days: int = 30  # an account whose address was never confirmed
+    retention_document_months: int = 6  # a proof document, counted from its end of validity
+    retention_mail_days: int = 30  # the bodies of a delivered (or dev-mailbox) e-mail
+    retention_accounting_years: int = 10  # anonymized bookings and coupon movements (accounts)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
+    # How long a catalog search result may be served again (0: never). Bounded staleness across
+    # processes; none inside one: a result older than this process's last commit is not reused.
+    catalog_cache_seconds: float = 3.0
     # /metrics answers loopback clients, and whoever sends this as a bearer token (a scraper on
     # another host).
     metrics_token: str | None = None
@@ -88,6 +115,21 @@ class Settings:
             rate_limits=_flag(env.get("CARNET_RATE_LIMITS"), True),
             debug=_flag(env.get("CARNET_DEBUG"), False),
             forwarded_allow_ips=env.get("CARNET_FORWARDED_ALLOW_IPS") or cls.forwarded_allow_ips,
+            oidc_issuer=(env.get("CARNET_OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_client_id=env.get("CARNET_OIDC_CLIENT_ID") or None,
+            oidc_client_secret=env.get("CARNET_OIDC_CLIENT_SECRET") or None,
+            oidc_label=env.get("CARNET_OIDC_LABEL") or cls.oidc_label,
+            retention_unverified_days=_positive(
+                env, "CARNET_RETENTION_UNVERIFIED_DAYS", cls.retention_unverified_days
+            ),
+            retention_document_months=_positive(
+                env, "CARNET_RETENTION_DOCUMENT_MONTHS", cls.retention_document_months
+            ),
+            retention_mail_days=_positive(env, "CARNET_RETENTION_MAIL_DAYS", cls.retention_mail_days),
+            retention_accounting_years=_positive(
+                env, "CARNET_RETENTION_ACCOUNTING_YEARS", cls.retention_accounting_years
+            ),
+            catalog_cache_seconds=float(env.get("CARNET_CATALOG_CACHE_SECONDS") or cls.catalog_cache_seconds),
             metrics_token=env.get("CARNET_METRICS_TOKEN") or None,
             log_format=_log_format(env.get("CARNET_LOG_FORMAT")),
         )

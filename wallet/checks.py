@@ -17,6 +17,12 @@ The invariants, each with the name a violation carries:
 - `booking_redeemed_twice`, `booking_outcomes_multiple`, `outcome_without_redeem`,
   `outcome_amount_differs`, `outcome_before_redeem`: a booking is redeemed at most once and has at
   most one outcome (refund, partner_cancel, forfeit, settle), only after a redeem of the same amount.
+- `forfeit_return_invalid`: a forfeit given back by a partner cancellation (`forfeit_return`,
+  partner → family) follows that booking's forfeit, once, for the same amount, from the partner the
+  forfeit paid to the wallet the redeem took from, under the id derived from the booking.
+- `hold_invalid`: a lottery wish's hold (`wish:<id>:hold`, family → pending) is released at most
+  once (`wish:<id>:release`), for the same amount, back to the wallet it came from, not before it;
+  the `pending` account is never negative.
 
 The check reads one snapshot (REPEATABLE READ on PostgreSQL, one read transaction on SQLite) and
 streams the accounts in batches, so it runs beside live traffic and reports progress on big ledgers.
@@ -33,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from portal.context import Context
-from wallet.ledger import RELEASE_CODES
+from wallet.ledger import RELEASE_CODES, forfeit_return_transfer_id
 from wallet.models import (
     LedgerAccount,
     LedgerAccountKind,
@@ -55,6 +61,9 @@ ALLOWED_ACCOUNTS: dict[str, tuple[set[str], set[str]]] = {
     TransferCode.FORFEIT: ({"system:held"}, {"partner"}),
     TransferCode.SETTLE: ({"system:held"}, {"partner"}),
     TransferCode.ADJUSTMENT: ({"system:adjustments", "family"}, {"system:adjustments", "family"}),
+    TransferCode.FORFEIT_RETURN: ({"partner"}, {"family"}),
+    TransferCode.HOLD: ({"family"}, {"system:pending"}),
+    TransferCode.HOLD_RELEASE: ({"system:pending"}, {"family"}),
 }
 
 
@@ -126,6 +135,8 @@ async def check_ledger(
         await _check_accounts(session, report, say, batch_size)
         await _check_purchases(session, report, say)
         await _check_bookings(session, report, say)
+        await _check_forfeit_returns(session, report, say)
+        await _check_holds(session, report, say)
     if report.total_debits != report.total_credits:
         report.add(
             "unbalanced_ledger",
@@ -244,7 +255,8 @@ async def _check_accounts(
                         computed=computed,
                     )
             elif (
-                row.kind == LedgerAccountKind.PARTNER or row.system_code == SystemAccount.HELD
+                row.kind == LedgerAccountKind.PARTNER
+                or row.system_code in (SystemAccount.HELD, SystemAccount.PENDING)
             ) and computed < 0:
                 report.add(
                     "negative_balance",
@@ -447,3 +459,100 @@ async def _check_bookings(session: AsyncSession, report: LedgerReport, say: Prog
                 booking_id=booking_id,
             )
     say("réservations vérifiées")
+
+
+async def _check_forfeit_returns(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    """Each `forfeit_return` against the forfeit and the redeem of its booking (they are rare: a
+    partner cancelling a session some family had cancelled late)."""
+    returned = aliased(Transfer)
+    forfeit = aliased(Transfer)
+    redeem = aliased(Transfer)
+    rows = await session.execute(
+        select(
+            returned.id,
+            returned.booking_id,
+            returned.amount,
+            returned.debit_account_id,
+            returned.credit_account_id,
+            returned.created_at,
+            forfeit.amount,
+            forfeit.credit_account_id,
+            forfeit.created_at,
+            redeem.debit_account_id,
+        )
+        .outerjoin(
+            forfeit, and_(forfeit.booking_id == returned.booking_id, forfeit.code == TransferCode.FORFEIT)
+        )
+        .outerjoin(redeem, and_(redeem.booking_id == returned.booking_id, redeem.code == TransferCode.REDEEM))
+        .where(returned.code == TransferCode.FORFEIT_RETURN)
+        .order_by(returned.booking_id, returned.id)
+    )
+    seen: dict[Any, int] = {}
+    for row in rows:
+        transfer_id, booking_id, amount, debit, credit, at, f_amount, f_credit, f_at, r_debit = row
+        seen[booking_id] = seen.get(booking_id, 0) + 1
+        problem = None
+        if booking_id is None:
+            problem = "ne nomme pas sa réservation"
+        elif f_amount is None:
+            problem = "rend des coupons qui n'ont pas été perdus"
+        elif transfer_id != forfeit_return_transfer_id(booking_id):
+            problem = "rend une perte sans l'identifiant dérivé de sa réservation (une seconde fois ?)"
+        elif seen[booking_id] > 1:
+            problem = "rend une seconde fois la même perte"
+        elif amount != f_amount:
+            problem = f"rend {amount} coupon(s) pour {f_amount} perdu(s)"
+        elif debit != f_credit or credit != r_debit:
+            problem = "ne va pas du partenaire payé à la famille débitée"
+        elif at < f_at:
+            problem = "précède la perte"
+        if problem:
+            report.add(
+                "forfeit_return_invalid",
+                f"le transfert {transfer_id} (réservation {booking_id}) {problem}.",
+                transfer_id=transfer_id,
+                booking_id=booking_id,
+            )
+    say("pertes rendues vérifiées")
+
+
+async def _check_holds(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    """Each lottery hold against its release, by their derived ids (`wish:<id>:hold` /
+    `wish:<id>:release`)."""
+    holds: dict[str, tuple[int, Any, Any]] = {}
+    releases: list[tuple[str, int, Any, Any]] = []
+    rows = await session.execute(
+        select(
+            Transfer.id,
+            Transfer.code,
+            Transfer.amount,
+            Transfer.debit_account_id,
+            Transfer.credit_account_id,
+            Transfer.created_at,
+        ).where(Transfer.code.in_([str(TransferCode.HOLD), str(TransferCode.HOLD_RELEASE)]))
+    )
+    for transfer_id, code, amount, debit, credit, at in rows:
+        if code == TransferCode.HOLD:
+            if not (transfer_id.startswith("wish:") and transfer_id.endswith(":hold")):
+                report.add(
+                    "hold_invalid",
+                    f"la retenue {transfer_id} n'a pas l'identifiant d'un vœu.",
+                    transfer_id=transfer_id,
+                )
+            holds[transfer_id.removesuffix(":hold")] = (amount, debit, at)
+        else:
+            releases.append((transfer_id, amount, credit, at))
+    for transfer_id, amount, credit, at in releases:
+        hold = holds.get(transfer_id.removesuffix(":release")) if transfer_id.endswith(":release") else None
+        problem = None
+        if hold is None:
+            problem = "libère une retenue qui n'existe pas"
+        elif amount != hold[0]:
+            problem = f"libère {amount} coupon(s) pour {hold[0]} retenu(s)"
+        elif credit != hold[1]:
+            problem = "ne revient pas au portefeuille retenu"
+        elif at < hold[2]:
+            problem = "précède sa retenue"
+        if problem:
+            report.add("hold_invalid", f"la libération {transfer_id} {problem}.", transfer_id=transfer_id)
+    say("retenues de vœux vérifiées")

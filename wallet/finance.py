@@ -21,12 +21,15 @@ from sqlalchemy.orm import aliased
 
 from portal.associations.models import Association
 from portal.auth import Actor
+from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import NotFound
+from portal.staff import Power
 from wallet.errors import InvalidPeriod
 from wallet.models import (
     LedgerAccount,
     LedgerAccountKind,
+    PaymentProvider,
     ProviderEvent,
     Purchase,
     PurchaseReversal,
@@ -36,7 +39,6 @@ from wallet.models import (
 )
 from wallet.services import refund_summary
 
-MAX_PERIOD_DAYS = 366
 FLOW_CODES = (
     TransferCode.PURCHASE,
     TransferCode.PURCHASE_REVERSAL,
@@ -46,6 +48,7 @@ FLOW_CODES = (
     TransferCode.FORFEIT,
     TransferCode.SETTLE,
     TransferCode.ADJUSTMENT,
+    TransferCode.FORFEIT_RETURN,
 )
 
 
@@ -67,8 +70,6 @@ def parse_period(ctx: Context, start: str | None, end: str | None, *, now: datet
     last = _local_date(end) if end else today
     if last < first:
         raise InvalidPeriod()
-    if (last - first).days >= MAX_PERIOD_DAYS:
-        raise InvalidPeriod(f"La période est limitée à {MAX_PERIOD_DAYS} jours.")
     tz = ctx.settings.timezone
     try:
         starts_at = pendulum.datetime(first.year, first.month, first.day, tz=tz).in_timezone("UTC")
@@ -109,7 +110,7 @@ MISMATCH_LABELS = {
 
 async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
     """Card payments (provider events) vs purchases vs coupons credited, every mismatch named."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     async with ctx.db.read() as session:
         if not ctx.db.is_sqlite:
@@ -256,8 +257,14 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             }
         )
 
+    counter_sales = [p for p in paid_in_period if p.provider == PaymentProvider.COUNTER]
     for purchase in purchases.values():
         credit = credits.get(purchase.id)
+        if purchase.provider == PaymentProvider.COUNTER:
+            # Paid at the desk: no card evidence exists; the credit must match the sale.
+            if credit is None or credit.amount != purchase.coupons:
+                name("paid_not_credited", purchase, "La vente au guichet n'est pas créditée comme vendue.")
+            continue
         evidence = payments.get(purchase.id, [])
         marked_paid = purchase.status in (PurchaseStatus.PAID, PurchaseStatus.REFUNDED)
         if (marked_paid or evidence) and credit is None:
@@ -345,7 +352,7 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             orphan_rows.append(
                 {
                     "event_id": event.event_id,
-                    "created_at": event.received_at.isoformat(),
+                    "created_at": iso_local(event.received_at, ctx.settings.timezone),
                     "provider": event.provider,
                     "paid_cents": event.amount_cents if kind != "refund_waiting" else 0,
                     "mismatches": kind,
@@ -364,9 +371,21 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
         "to": period.end.isoformat(),
         "coupon_price_cents": price,
         "purchases": {
-            "count": len(paid_in_period),
-            "coupons": sum(p.coupons for p in paid_in_period),
-            "amount_cents": sum(p.amount_cents for p in paid_in_period),
+            "count": len(paid_in_period) - len(counter_sales),
+            "coupons": sum(p.coupons for p in paid_in_period if p.provider != PaymentProvider.COUNTER),
+            "amount_cents": sum(
+                p.amount_cents for p in paid_in_period if p.provider != PaymentProvider.COUNTER
+            ),
+        },
+        # Sold at the desk, on their own line: cash and cheques are counted there, not by Stripe.
+        "counter": {
+            "count": len(counter_sales),
+            "coupons": sum(p.coupons for p in counter_sales),
+            "amount_cents": sum(p.amount_cents for p in counter_sales),
+            "by_method": {
+                method: sum(p.amount_cents for p in counter_sales if p.counter_method == method)
+                for method in ("cash", "cheque", "cheque_vacances")
+            },
         },
         "payments": {"count": len(evidenced), "amount_cents": sum(a or 0 for _, a in evidenced)},
         "credited": {"count": int(credited_in_period[0]), "coupons": int(credited_in_period[1])},
@@ -383,8 +402,8 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             {
                 "purchase_id": str(p.id),
                 "family_account_id": str(p.family_account_id),
-                "created_at": p.created_at.isoformat(),
-                "paid_at": p.paid_at.isoformat() if p.paid_at else "",
+                "created_at": iso_local(p.created_at, ctx.settings.timezone),
+                "paid_at": iso_local(p.paid_at, ctx.settings.timezone) or "",
                 "status": p.status,
                 "provider": p.provider,
                 "coupons": p.coupons,
@@ -438,7 +457,7 @@ def to_csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, Any]:
     """Coupons bought, redeemed, refunded, forfeited, settled per local day, and those outstanding in
     family wallets at the end of each day (from the log, so any past period is exact)."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     family_debit = aliased(LedgerAccount)
     family_credit = aliased(LedgerAccount)
     into_family = case((family_credit.kind == LedgerAccountKind.FAMILY, Transfer.amount), else_=0)
@@ -456,19 +475,36 @@ async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, 
             .join(family_credit, family_credit.id == Transfer.credit_account_id)
             .where(Transfer.created_at < period.starts_at)
         )
-        rows = await session.stream(
-            select(Transfer.created_at, Transfer.code, Transfer.amount, into_family - out_of_family)
-            .join(family_debit, family_debit.id == Transfer.debit_account_id)
-            .join(family_credit, family_credit.id == Transfer.credit_account_id)
-            .where(_in(Transfer.created_at, period))
-            .execution_options(yield_per=5000)
-        )
-        async for created_at, code, amount, net in rows:
-            day = pendulum.instance(created_at).in_timezone(tz).date()
-            day = date(day.year, day.month, day.day)
-            if day in days and code in days[day]:
-                days[day][code] += amount
-            net_by_day[day] += int(net)
+        if ctx.db.is_sqlite:
+            # No time zones in SQLite: the local day of each transfer is computed here.
+            rows = await session.stream(
+                select(Transfer.created_at, Transfer.code, Transfer.amount, into_family - out_of_family)
+                .join(family_debit, family_debit.id == Transfer.debit_account_id)
+                .join(family_credit, family_credit.id == Transfer.credit_account_id)
+                .where(_in(Transfer.created_at, period))
+                .execution_options(yield_per=5000)
+            )
+            async for created_at, code, amount, net in rows:
+                day = pendulum.instance(created_at).in_timezone(tz).date()
+                _add_flow(days, net_by_day, date(day.year, day.month, day.day), code, amount, net)
+        else:
+            # PostgreSQL sums per local day and code: a whole history of 10^6 transfers comes back
+            # as a few thousand rows instead of streaming every transfer through Python.
+            local_day = func.date(func.timezone(ctx.settings.timezone, Transfer.created_at))
+            grouped = await session.execute(
+                select(
+                    local_day,
+                    Transfer.code,
+                    func.sum(Transfer.amount),
+                    func.sum(into_family - out_of_family),
+                )
+                .join(family_debit, family_debit.id == Transfer.debit_account_id)
+                .join(family_credit, family_credit.id == Transfer.credit_account_id)
+                .where(_in(Transfer.created_at, period))
+                .group_by(local_day, Transfer.code)
+            )
+            for day, code, amount, net in grouped:
+                _add_flow(days, net_by_day, day, code, int(amount), int(net))
     series = []
     outstanding = int(opening or 0)
     for day, amounts in days.items():
@@ -483,12 +519,22 @@ async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, 
         "purchased": totals[TransferCode.PURCHASE],
         "reversed": totals[TransferCode.PURCHASE_REVERSAL],
         "redeemed": totals[TransferCode.REDEEM],
-        "refunded": totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL],
+        "refunded": totals[TransferCode.REFUND]
+        + totals[TransferCode.PARTNER_CANCEL]
+        + totals[TransferCode.FORFEIT_RETURN],
         "partner_cancelled": totals[TransferCode.PARTNER_CANCEL],
         "forfeited": totals[TransferCode.FORFEIT],
         "settled": totals[TransferCode.SETTLE],
         "days": series,
     }
+
+
+def _add_flow(
+    days: dict[date, dict[str, int]], net_by_day: dict[date, int], day: date, code: str, amount: int, net: int
+) -> None:
+    if day in days and code in days[day]:
+        days[day][code] += amount
+    net_by_day[day] += int(net)
 
 
 FLOWS_COLUMNS = ["date", *[str(c) for c in FLOW_CODES], "outstanding"]
@@ -507,7 +553,7 @@ def flows_svg(flows: dict[str, Any]) -> str:
 
     def value(day: dict[str, Any], key: str) -> int:
         if key == "refund":
-            return int(day["refund"] + day["partner_cancel"])
+            return int(day["refund"] + day["partner_cancel"] + day["forfeit_return"])
         if key == "forfeit":
             return int(day["forfeit"] + day["settle"])
         return int(day[key])
@@ -566,7 +612,7 @@ async def partner_statement(
     a refund (by the family in time, or by the partner cancelling) gives the coupons back; a refund
     in a later period lowers that period's amount, so the statements of consecutive periods add up.
     """
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     async with ctx.db.read() as session:
         association = await session.get(Association, association_id)
@@ -580,11 +626,19 @@ async def partner_statement(
         transfers = list(
             (
                 await session.execute(
-                    select(Transfer)
+                    # Columns, not entities: a whole history is 10^5-10^6 rows, and ORM identity
+                    # mapping of each costs more than the row.
+                    select(
+                        Transfer.booking_id,
+                        Transfer.code,
+                        Transfer.amount,
+                        Transfer.memo,
+                        Transfer.created_at,
+                    )
                     .where(Transfer.booking_id.in_(in_period), Transfer.association_id == association_id)
                     .order_by(Transfer.created_at, Transfer.id)
                 )
-            ).scalars()
+            ).all()
         )
     totals: dict[str, int] = defaultdict(int)
     bookings: dict[UUID, dict[str, Any]] = {}
@@ -601,14 +655,21 @@ async def partner_statement(
                 "outcome_at": None,
             },
         )
+        at = iso_local(t.created_at, ctx.settings.timezone)
         if t.code == TransferCode.REDEEM:
-            line.update(label=t.memo, coupons=t.amount, redeemed_at=t.created_at.isoformat())
-        else:
-            line.update(outcome=t.code, outcome_at=t.created_at.isoformat())
+            line.update(label=t.memo, coupons=t.amount, redeemed_at=at)
+        elif line["outcome"] != TransferCode.FORFEIT_RETURN:  # a returned forfeit reads so, whatever
+            # the order of two transfers written in the same instant
+            line.update(outcome=t.code, outcome_at=at)
             line["coupons"] = line["coupons"] or t.amount
         if period.starts_at <= t.created_at < period.ends_at:
             totals[t.code] += t.amount
-    refunded = totals[TransferCode.REFUND] + totals[TransferCode.PARTNER_CANCEL]
+    # A forfeit given back when the partner cancelled the session leaves the partner too.
+    refunded = (
+        totals[TransferCode.REFUND]
+        + totals[TransferCode.PARTNER_CANCEL]
+        + totals[TransferCode.FORFEIT_RETURN]
+    )
     return {
         "association_id": str(association_id),
         "association_name": association.name,
@@ -619,6 +680,7 @@ async def partner_statement(
         "refunded_coupons": refunded,
         "partner_cancelled_coupons": totals[TransferCode.PARTNER_CANCEL],
         "forfeited_coupons": totals[TransferCode.FORFEIT],
+        "forfeit_returned_coupons": totals[TransferCode.FORFEIT_RETURN],
         "settled_coupons": totals[TransferCode.SETTLE],
         "amount_cents": (totals[TransferCode.REDEEM] - refunded) * price,
         "bookings": list(bookings.values()),
@@ -630,7 +692,7 @@ STATEMENT_COLUMNS = ["booking_id", "label", "coupons", "redeemed_at", "outcome",
 
 async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[dict[str, Any]]:
     """Every partner with coupon movements in the period, for the finance page's list."""
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
 
     def total(*codes: TransferCode) -> Any:
@@ -645,7 +707,7 @@ async def partners_overview(ctx: Context, actor: Actor, period: Period) -> list[
                     Association.id,
                     Association.name,
                     total(TransferCode.REDEEM),
-                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL),
+                    total(TransferCode.REFUND, TransferCode.PARTNER_CANCEL, TransferCode.FORFEIT_RETURN),
                     total(TransferCode.FORFEIT),
                     total(TransferCode.SETTLE),
                 )

@@ -16,6 +16,7 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
+from portal.staff import Power
 from wallet import exports, finance, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
@@ -142,7 +143,7 @@ async def api_flows(
 @get("/finance/ledger/check", tags=["finance"])
 async def api_ledger_check(ctx: Context, account: Actor) -> dict[str, Any]:
     """Every invariant of the ledger, proved from the transfer log."""
-    account.require_staff("finance")
+    account.require_power(Power.READ_FINANCE)
     report = await check_ledger(ctx)
     return report.to_dict()
 
@@ -289,7 +290,7 @@ async def demo_payment_pay(ctx: Context, actor: Actor | None, purchase_id: UUID)
 def _staff_page(actor: Actor | None) -> Actor:
     if actor is None:
         raise NotAuthenticated()
-    actor.require_staff("finance")
+    actor.require_power(Power.READ_FINANCE)
     return actor
 
 

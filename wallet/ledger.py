@@ -45,6 +45,10 @@ def outcome_transfer_id(booking_id: UUID) -> str:
     return f"booking:{booking_id}:outcome"
 
 
+def forfeit_return_transfer_id(booking_id: UUID) -> str:
+    return f"booking:{booking_id}:forfeit-return"
+
+
 def _insert(uow: UnitOfWork):  # type: ignore[no-untyped-def]
     return sqlite_insert if uow.session.bind.dialect.name == "sqlite" else pg_insert
 
@@ -324,6 +328,112 @@ async def release_booking(
     if wallet is not None:
         await _move_family_balance(uow, wallet, redeem.amount)
         await _recover_shortfall(uow, wallet, credited=redeem.amount, cause=transfer_id, now=now)
+    return transfer
+
+
+async def return_forfeit(uow: UnitOfWork, *, booking_id: UUID, now: datetime, memo: str) -> Transfer | None:
+    """Give a forfeited booking's coupons back to the family that paid them (partner → family),
+    once: the partner cancelled the session after the family's late cancellation, so the session
+    never took place. The forfeit stays the booking's one outcome; this is a second, separate
+    movement with its own id, which `carnet ledger check` ties to that forfeit.
+
+    None when the booking's outcome is not a forfeit (a refund, a settlement, a free session).
+    The caller must have locked the family wallet first (lock_family_wallet), wallet then session.
+    """
+    outcome = await uow.session.get(Transfer, outcome_transfer_id(booking_id))
+    if outcome is None or outcome.code != TransferCode.FORFEIT:
+        return None
+    redeem = await uow.session.get(Transfer, redeem_transfer_id(booking_id))
+    assert redeem is not None  # an outcome never exists without its redeem (ledger check)
+    wallet = (
+        await uow.session.execute(
+            select(LedgerAccount).where(LedgerAccount.id == redeem.debit_account_id).with_for_update()
+        )
+    ).scalar_one()
+    transfer_id = forfeit_return_transfer_id(booking_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    transfer = await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=outcome.credit_account_id,  # the partner's account the forfeit paid
+        credit=wallet.id,
+        amount=outcome.amount,
+        code=TransferCode.FORFEIT_RETURN,
+        now=now,
+        memo=memo,
+        booking_id=booking_id,
+        association_id=outcome.association_id,
+    )
+    await _move_family_balance(uow, wallet, outcome.amount)
+    await _recover_shortfall(uow, wallet, credited=outcome.amount, cause=transfer_id, now=now)
+    return transfer
+
+
+def hold_transfer_id(wish_id: UUID) -> str:
+    return f"wish:{wish_id}:hold"
+
+
+def hold_release_transfer_id(wish_id: UUID) -> str:
+    return f"wish:{wish_id}:release"
+
+
+async def hold_coupons(
+    uow: UnitOfWork, *, family_account_id: UUID, wish_id: UUID, amount: int, now: datetime, memo: str
+) -> Transfer | None:
+    """A lottery wish holds its price (family → pending), once per wish: the coupons are no longer
+    spendable, nor spent; the draw ends every hold (release_hold). None for a free session.
+    InsufficientCoupons leaves nothing written."""
+    wallet = await lock_family_wallet(uow, family_account_id)
+    if amount <= 0:
+        return None
+    transfer_id = hold_transfer_id(wish_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    if (wallet.balance or 0) < amount:
+        raise InsufficientCoupons()
+    await _move_family_balance(uow, wallet, -amount)
+    pending = await system_account_id(uow, SystemAccount.PENDING)
+    return await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=wallet.id,
+        credit=pending,
+        amount=amount,
+        code=TransferCode.HOLD,
+        now=now,
+        memo=memo,
+    )
+
+
+async def release_hold(uow: UnitOfWork, *, wish_id: UUID, now: datetime, memo: str) -> Transfer | None:
+    """End a wish's hold: its coupons back to the family (pending → family), once. A booked wish
+    is then debited by the booking itself in the same transaction (the wallet stays locked), so
+    the coupons a family sees move as: held for the wish, then spent on the booking or freed.
+    The caller must have locked the family wallet (lock_family_wallet). None when nothing was held."""
+    hold = await uow.session.get(Transfer, hold_transfer_id(wish_id))
+    if hold is None:
+        return None
+    transfer_id = hold_release_transfer_id(wish_id)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing
+    wallet = (
+        await uow.session.execute(
+            select(LedgerAccount).where(LedgerAccount.id == hold.debit_account_id).with_for_update()
+        )
+    ).scalar_one()
+    transfer = await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=hold.credit_account_id,
+        credit=wallet.id,
+        amount=hold.amount,
+        code=TransferCode.HOLD_RELEASE,
+        now=now,
+        memo=memo,
+    )
+    await _move_family_balance(uow, wallet, hold.amount)
+    await _recover_shortfall(uow, wallet, credited=hold.amount, cause=transfer_id, now=now)
     return transfer
 
 

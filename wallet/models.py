@@ -29,6 +29,7 @@ class SystemAccount(enum.StrEnum):
     ISSUANCE = "issuance"  # where purchased coupons come from (its balance is minus all coupons sold)
     HELD = "held"  # coupons of bookings not yet settled, refunded or forfeited
     ADJUSTMENTS = "adjustments"  # finance corrections
+    PENDING = "pending"  # coupons held by lottery wishes until the draw (booked, or given back)
 
 
 class TransferCode(enum.StrEnum):
@@ -40,6 +41,11 @@ class TransferCode(enum.StrEnum):
     FORFEIT = "forfeit"  # held → partner: cancelled after the deadline, the partner keeps them
     SETTLE = "settle"  # held → partner: the session took place
     ADJUSTMENT = "adjustment"  # adjustments ↔ any wallet, by finance
+    # partner → family: a late cancellation's forfeited coupons come back because the partner then
+    # cancelled the session (it never took place, so the partner earned nothing). After a forfeit.
+    FORFEIT_RETURN = "forfeit_return"
+    HOLD = "hold"  # family → pending: a lottery wish holds its price until the draw
+    HOLD_RELEASE = "hold_release"  # pending → family: the draw ends the hold (then booked or freed)
 
 
 class LedgerAccount(Base):
@@ -112,6 +118,13 @@ class PurchaseStatus(enum.StrEnum):
 class PaymentProvider(enum.StrEnum):
     DEMO = "demo"
     STRIPE = "stripe"
+    COUNTER = "counter"  # sold at the town's desk (cash, cheque, chèques vacances): paid on the spot
+
+
+class CounterMethod(enum.StrEnum):
+    CASH = "cash"
+    CHEQUE = "cheque"
+    CHEQUE_VACANCES = "cheque_vacances"
 
 
 class Purchase(Base):
@@ -141,6 +154,9 @@ class Purchase(Base):
     failed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     refunded_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     failure_reason: Mapped[str | None] = mapped_column(String(300))
+    # A counter sale: how the family paid, and who sold it (wallet/counter.py).
+    counter_method: Mapped[str | None] = mapped_column(String(20))
+    sold_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
 
 
 class ProviderEvent(Base):

@@ -21,12 +21,14 @@ from uuid import UUID
 import stripe
 from sqlalchemy import or_, select
 
+from portal import audit
 from portal.accounts.models import Account
 from portal.alerts.services import notify
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.db import UnitOfWork
+from portal.staff import Power
 from wallet.errors import InvalidCouponCount, InvalidSignature, PaymentProviderUnavailable, PurchaseNotFound
 from wallet.ledger import _insert, adjust, credit_purchase, lock_family_wallet, reverse_purchase
 from wallet.models import (
@@ -205,7 +207,7 @@ async def adjust_wallet(
 
     Returns the new balance. A negative correction never takes more than the balance.
     """
-    actor.require_staff("finance")
+    actor.require_power(Power.ADJUST_WALLETS)
     reason = reason.strip()
     if not reason or delta == 0:
         raise InvalidCouponCount("Indiquez un nombre de coupons non nul et le motif de la correction.")
@@ -224,6 +226,20 @@ async def adjust_wallet(
             memo=f"Correction du service finances : {reason}"[:300],
         )
         wallet = await lock_family_wallet(uow, family.id)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.adjusted",
+            entity="wallet",
+            entity_id=family.id,
+            data={
+                "adjustment_id": adjustment_id,
+                "delta": delta,
+                "reason": reason[:200],
+                "balance": wallet.balance,
+            },
+        )
         return wallet.balance or 0
 
 
@@ -250,6 +266,16 @@ async def create_purchase(ctx: Context, actor: Actor, *, coupons: Any, now: date
             updated_at=now,
         )
         uow.session.add(purchase)
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="wallet.purchase.created",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={"coupons": coupons, "amount_cents": purchase.amount_cents, "provider": provider.name},
+        )
     try:
         checkout = await provider.create_checkout(purchase)
     except Exception:
@@ -259,6 +285,15 @@ async def create_purchase(ctx: Context, actor: Actor, *, coupons: Any, now: date
                 failed.status = PurchaseStatus.FAILED
                 failed.failed_at = now
                 failed.failure_reason = "Le prestataire de paiement n'a pas répondu."
+                await audit.record(
+                    uow,
+                    at=now,
+                    actor_account_id=actor.account_id,
+                    action="wallet.purchase.failed",
+                    entity="purchase",
+                    entity_id=failed.id,
+                    data={"reason": "provider_unavailable"},
+                )
         raise
     async with ctx.db.unit_of_work() as uow:
         stored = await uow.session.get(Purchase, purchase.id, with_for_update=True)
@@ -375,6 +410,15 @@ async def _apply(
         purchase.status = PurchaseStatus.FAILED
         purchase.failed_at = now
         purchase.failure_reason = "Paiement expiré ou refusé."
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="wallet.purchase.failed",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={"event_id": event.event_id},
+        )
         return "failed"
     if event.type in PAYMENT_SUCCEEDED or event.type == DEMO_PAID:
         if event.payment_status != "paid":
@@ -405,6 +449,19 @@ async def _pay(
         memo=purchase_memo(purchase.coupons),
     )
     if credited:
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=None,
+            action="wallet.purchase.credited",
+            entity="purchase",
+            entity_id=purchase.id,
+            data={
+                "coupons": purchase.coupons,
+                "amount_cents": purchase.amount_cents,
+                "family_account_id": purchase.family_account_id,
+            },
+        )
         family = await uow.session.get(Account, purchase.family_account_id)
         if family is not None:
             await notify(
@@ -479,6 +536,20 @@ async def _reverse(
     if step is None:
         return "already_reversed"
     outcome = "reversed" if total >= purchase.coupons else "partially_reversed"
+    await audit.record(
+        uow,
+        at=now,
+        actor_account_id=None,
+        action="wallet.purchase.refunded",
+        entity="purchase",
+        entity_id=purchase.id,
+        data={
+            "refunded_total_coupons": total,
+            "refunded_cents": refunded_cents,
+            "shortfall_coupons": step.shortfall_coupons,
+            "family_account_id": purchase.family_account_id,
+        },
+    )
     return f"{outcome}_with_shortfall" if step.shortfall_coupons else outcome
 
 

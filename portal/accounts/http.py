@@ -7,16 +7,17 @@ is in services.py, so the API and the pages behave alike.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
-from litestar import Request, Response, delete, get, post
+import msgspec
+from litestar import MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.params import JSONBody, URLEncodedBody
+from litestar.params import JSONBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from portal.accounts import services
+from portal.accounts import oidc, personal, services
 from portal.accounts.errors import InvalidToken
 from portal.accounts.models import TokenKind
 from portal.accounts.schemas import (
@@ -31,12 +32,13 @@ from portal.accounts.schemas import (
     MeOut,
     PasswordResetBody,
     PasswordResetConfirmBody,
+    ProfileBody,
     RegisterBody,
     TokenBody,
 )
 from portal.auth import SESSION_COOKIE, Actor
 from portal.context import Context
-from portal.errors import DomainError, NotAuthenticated
+from portal.errors import DomainError, NotAuthenticated, NotFound
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -125,6 +127,43 @@ async def api_password_reset_confirm(ctx: Context, data: JSONBody[PasswordResetC
 async def api_me(ctx: Context, request: Request[Any, Any, Any], account: Actor) -> MeOut:
     """My account and my active association memberships."""
     _require_bearer(request, account)
+    return await _me_out(ctx, account)
+
+
+@patch("/me", tags=["accounts"])
+async def api_update_me(
+    ctx: Context, request: Request[Any, Any, Any], account: Actor, data: JSONBody[ProfileBody]
+) -> MeOut:
+    """Change my first name, last name, civility (`Mme`, `M.` or empty), phone and postal address
+    (`address_line`, `postal_code`, `city`); a field not given is left as it is."""
+    _require_bearer(request, account)
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    await personal.update_profile(ctx, account, changes, now=ctx.clock.now())
+    return await _me_out(ctx, account)
+
+
+@get("/me/export", tags=["accounts"])
+async def api_export_me(ctx: Context, request: Request[Any, Any, Any], account: Actor) -> Response[Any]:
+    """Everything Carnet holds on me, as one JSON file: account, participants and sheets,
+    documents (metadata), bookings, waiting lists, wallet transactions, purchases, requests,
+    messages, alerts."""
+    _require_bearer(request, account)
+    return _export_response(await personal.export_data(ctx, account, now=ctx.clock.now()), ctx)
+
+
+def _export_response(export: dict[str, Any], ctx: Context) -> Response[Any]:
+    day = ctx.clock.local(ctx.clock.now()).format("YYYY-MM-DD")
+    return Response(
+        export,
+        media_type=MediaType.JSON,
+        headers={
+            "Content-Disposition": f'attachment; filename="carnet-mes-donnees-{day}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _me_out(ctx: Context, account: Actor) -> MeOut:
     me = await services.get_me(ctx, account)
     return MeOut(
         id=me.id,
@@ -133,6 +172,12 @@ async def api_me(ctx: Context, request: Request[Any, Any, Any], account: Actor) 
         last_name=me.last_name,
         roles=me.roles,
         memberships=[MembershipOut(association_id=m.association_id, role=m.role) for m in me.memberships],
+        civility=me.civility,
+        phone=me.phone,
+        address_line=me.address_line,
+        postal_code=me.postal_code,
+        city=me.city,
+        national_identity_linked=me.oidc_linked_at is not None,
     )
 
 
@@ -189,6 +234,8 @@ api_routes = [
     api_password_reset,
     api_password_reset_confirm,
     api_me,
+    api_update_me,
+    api_export_me,
     api_change_password,
     api_change_email,
     api_confirm_email_change,
@@ -244,9 +291,17 @@ def _session_cookie(ctx: Context, token: str) -> Cookie:
     )
 
 
+def _oidc_button(ctx: Context, next_path: str = "") -> dict[str, Any]:
+    """The national sign-in button's context: shown only when the provider is configured."""
+    if not ctx.settings.oidc_enabled:
+        return {"oidc": None}
+    target = f"/login/oidc?next={quote(next_path)}" if next_path and next_path != "/compte" else "/login/oidc"
+    return {"oidc": {"label": ctx.settings.oidc_label, "url": target}}
+
+
 @get("/register", include_in_schema=False)
-async def register_page(actor: Actor | None) -> Template:
-    return _page("register", actor=actor)
+async def register_page(ctx: Context, actor: Actor | None) -> Template:
+    return _page("register", actor=actor, **_oidc_button(ctx))
 
 
 @post("/register", include_in_schema=False, status_code=HTTP_200_OK)
@@ -265,7 +320,7 @@ async def register_submit(
             client=client_address(request),
         )
     except DomainError as exc:
-        return _error_page("register", exc, actor=actor, values=values)
+        return _error_page("register", exc, actor=actor, values=values, **_oidc_button(ctx))
     return _page("register_done", actor=actor, email=values["email"])
 
 
@@ -288,8 +343,9 @@ async def verify_email_submit(ctx: Context, actor: Actor | None, data: Form) -> 
 
 
 @get("/login", include_in_schema=False)
-async def login_page(actor: Actor | None, next: str = "") -> Template:
-    return _page("login", actor=actor, next=safe_next(next))
+async def login_page(ctx: Context, actor: Actor | None, next: str = "") -> Template:
+    target = safe_next(next)
+    return _page("login", actor=actor, next=target, **_oidc_button(ctx, target))
 
 
 @post("/login", include_in_schema=False, status_code=HTTP_200_OK)
@@ -307,7 +363,14 @@ async def login_submit(
             kind=TokenKind.SESSION,
         )
     except DomainError as exc:
-        return _error_page("login", exc, actor=actor, values={"email": data.get("email", "")}, next=target)
+        return _error_page(
+            "login",
+            exc,
+            actor=actor,
+            values={"email": data.get("email", "")},
+            next=target,
+            **_oidc_button(ctx, target),
+        )
     return Redirect(target, status_code=303, cookies=[_session_cookie(ctx, token)])
 
 
@@ -318,11 +381,82 @@ async def logout_page(actor: Actor | None) -> Template:
 
 @post("/logout", include_in_schema=False, status_code=HTTP_200_OK)
 async def logout_submit(ctx: Context, actor: Actor | None) -> Response[Any]:
+    target = "/"
     if actor is not None:
+        # Signed in by the national identity: its provider's session ends too, when it offers it.
+        id_token = await oidc.id_token_of_session(ctx, actor.token_hash)
         await services.logout(ctx, actor, now=ctx.clock.now())
-    response = Redirect("/", status_code=303)
+        target = await oidc.logout_url(ctx.settings, id_token) or "/"
+    response = Redirect(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _state_cookie(ctx: Context, value: str) -> Cookie:
+    return Cookie(
+        key=oidc.STATE_COOKIE,
+        value=value,
+        path="/login/oidc",
+        httponly=True,
+        samesite="lax",  # the provider's redirect back is a top-level GET: the cookie comes along
+        secure=ctx.settings.secure_cookies,
+        max_age=oidc.STATE_MAX_AGE,
+    )
+
+
+@get("/login/oidc", include_in_schema=False)
+async def oidc_start(ctx: Context, next: str = "") -> Response[Any]:
+    """To the provider's authorization endpoint, with state, nonce and PKCE (S256)."""
+    if not ctx.settings.oidc_enabled:
+        raise NotFound()
+    try:
+        url, state = await oidc.begin(ctx.settings, safe_next(next))
+    except DomainError as exc:
+        return _error_page("oidc_failed", exc, actor=None)
+    return Redirect(url, status_code=302, cookies=[_state_cookie(ctx, state)])
+
+
+@get("/login/oidc/callback", include_in_schema=False)
+async def oidc_callback(
+    ctx: Context,
+    request: Request[Any, Any, Any],
+    code: str = "",
+    state_: Annotated[str, QueryParameter(name="state")] = "",
+) -> Response[Any]:
+    """Back from the provider: checked, then signed in (or a 400 page, nobody signed in)."""
+    if not ctx.settings.oidc_enabled:
+        raise NotFound()
+    now = ctx.clock.now()
+    try:
+        identity, target = await oidc.finish(
+            ctx.settings, request.cookies.get(oidc.STATE_COOKIE), code=code[:2000], state=state_[:200]
+        )
+        account = await oidc.sign_in(ctx, identity, now=now)
+        async with ctx.db.unit_of_work() as uow:
+            token = await services.issue_token(
+                uow,
+                account_id=account.id,
+                kind=TokenKind.SESSION,
+                now=now,
+                data={"oidc_id_token": identity.id_token},
+            )
+    except DomainError as exc:
+        failed = _error_page("oidc_failed", exc, actor=None)
+        failed.status_code = 400
+        failed.delete_cookie(oidc.STATE_COOKIE, path="/login/oidc")
+        return failed
+    response = Redirect(safe_next(target), status_code=303, cookies=[_session_cookie(ctx, token)])
+    response.delete_cookie(oidc.STATE_COOKIE, path="/login/oidc")
+    return response
+
+
+@post("/compte/identite-nationale/delier", include_in_schema=False, status_code=HTTP_200_OK)
+async def oidc_unlink_submit(ctx: Context, account: Actor) -> Template:
+    try:
+        await oidc.unlink(ctx, account.account_id, now=ctx.clock.now())
+    except DomainError as exc:
+        return await _account_page(ctx, account, status_code=exc.status_code, oidc_errors=[exc.detail])
+    return await _account_page(ctx, account, flash="Votre compte n'est plus lié à l'identité nationale.")
 
 
 @get("/reset-password", include_in_schema=False)
@@ -404,10 +538,40 @@ async def account_email_submit(ctx: Context, account: Actor, data: Form) -> Temp
     )
 
 
+@post("/compte/donnees", include_in_schema=False, status_code=HTTP_200_OK)
+async def account_profile_submit(ctx: Context, account: Actor, data: Form) -> Template:
+    changes = {k: data.get(k, "") for k in personal.PROFILE_FIELDS}
+    try:
+        await personal.update_profile(ctx, account, changes, now=ctx.clock.now())
+    except DomainError as exc:
+        return await _account_page(
+            ctx, account, status_code=exc.status_code, profile_errors=[exc.detail], profile=changes
+        )
+    return await _account_page(ctx, account, flash="Vos données personnelles ont été enregistrées.")
+
+
+@get("/compte/export", include_in_schema=False)
+async def account_export_download(ctx: Context, account: Actor) -> Response[Any]:
+    """« Télécharger mes données »: the same file as GET /api/v1/me/export."""
+    return _export_response(await personal.export_data(ctx, account, now=ctx.clock.now()), ctx)
+
+
+async def _deletion_page(ctx: Context, account: Actor, *, status_code: int = 200, **context: Any) -> Template:
+    me = await services.get_me(ctx, account)
+    preview = await personal.deletion_preview(ctx, account, now=ctx.clock.now())
+    return _page("delete", actor=account, status_code=status_code, me=me, preview=preview, **context)
+
+
+@get("/compte/supprimer", include_in_schema=False)
+async def account_delete_page(ctx: Context, account: Actor) -> Template:
+    """What deleting the account will do, then the confirmation form."""
+    return await _deletion_page(ctx, account)
+
+
 @post("/compte/supprimer", include_in_schema=False, status_code=HTTP_200_OK)
 async def account_delete_submit(ctx: Context, account: Actor, data: Form) -> Response[Any]:
     if data.get("confirm") != "oui":
-        return await _account_page(
+        return await _deletion_page(
             ctx,
             account,
             status_code=400,
@@ -416,7 +580,7 @@ async def account_delete_submit(ctx: Context, account: Actor, data: Form) -> Res
     try:
         await services.delete_account(ctx, account, password=data.get("password", ""), now=ctx.clock.now())
     except DomainError as exc:
-        return await _account_page(ctx, account, status_code=exc.status_code, delete_errors=[exc.detail])
+        return await _deletion_page(ctx, account, status_code=exc.status_code, delete_errors=[exc.detail])
     response = _page("deleted", actor=None)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -431,10 +595,16 @@ page_routes = [
     login_submit,
     logout_page,
     logout_submit,
+    oidc_start,
+    oidc_callback,
+    oidc_unlink_submit,
     reset_password_page,
     reset_password_submit,
     account_page,
     account_password_submit,
     account_email_submit,
+    account_profile_submit,
+    account_export_download,
+    account_delete_page,
     account_delete_submit,
 ]

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -15,6 +15,7 @@ from portal.db import Base
 class StaffRole(enum.StrEnum):
     ADMIN = "admin"
     FINANCE = "finance"
+    DESK = "desk"  # the town's counter: finds families, books and cancels for them, adjusts wallets
     AGENT = "agent"  # attached to one or more towns (portal/towns): instructs their requests
 
 
@@ -25,6 +26,7 @@ class Account(Base):
     """A person's account: a family (usager) by default, or town staff."""
 
     __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_accounts_oidc_identity"),)
 
     # Stored lower-cased; NULL once the account is deleted (the row stays for the ledger's sake).
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
@@ -34,6 +36,16 @@ class Account(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     staff_role: Mapped[str | None] = mapped_column(String(20))  # a StaffRole, or None for a family
     deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # Personal data the person keeps up to date on /compte (all optional).
+    civility: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    address_line: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    postal_code: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    city: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # The national identity (OpenID Connect) linked to the account: the provider and its `sub`.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    oidc_linked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
     @property
     def roles(self) -> list[str]:

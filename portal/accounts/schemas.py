@@ -7,9 +7,11 @@ from uuid import UUID
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+from portal.text import OneLine
+
+Email = Annotated[OneLine, msgspec.Meta(min_length=3, max_length=320)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Name = Annotated[OneLine, msgspec.Meta(min_length=1, max_length=100)]
 # Not bounded here: an empty or over-long token is a bad token, 400 invalid_token (the contract),
 # which the services answer; the request body limit bounds its size.
 Token = str
@@ -79,6 +81,24 @@ class MeOut(msgspec.Struct):
     last_name: str
     roles: list[str]
     memberships: list[MembershipOut]
+    civility: str = ""
+    phone: str = ""
+    address_line: str = ""
+    postal_code: str = ""
+    city: str = ""
+    national_identity_linked: bool = False
+
+
+class ProfileBody(msgspec.Struct, forbid_unknown_fields=True):
+    """PATCH /me: only the fields given change."""
+
+    first_name: str | msgspec.UnsetType = msgspec.UNSET
+    last_name: str | msgspec.UnsetType = msgspec.UNSET
+    civility: str | msgspec.UnsetType = msgspec.UNSET
+    phone: str | msgspec.UnsetType = msgspec.UNSET
+    address_line: str | msgspec.UnsetType = msgspec.UNSET
+    postal_code: str | msgspec.UnsetType = msgspec.UNSET
+    city: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class Empty(msgspec.Struct):

@@ -18,6 +18,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal import audit
 from portal.accounts.errors import (
     EmailNotVerified,
     InvalidCredentials,
@@ -42,6 +43,7 @@ from portal.ratelimit import (
     RESET_PER_CLIENT,
     limiter_for,
 )
+from portal.text import require_one_line
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ async def add_staff_account(
 ) -> Account:
     """The staff account, added in the caller's transaction (an agent's towns go in the same one)."""
     if role not in {r.value for r in StaffRole}:
-        raise InvalidRequest("Le rôle doit être « admin », « finance » ou « agent ».")
+        raise InvalidRequest("Le rôle doit être « admin », « finance », « agent » ou « desk ».")
     email = normalize_email(email)
     check_password_rule(password)
     existing = (await session.execute(select(Account).where(Account.email == email))).scalar_one_or_none()
@@ -153,6 +155,7 @@ DELETED_LAST_NAME = "supprimé"
 
 
 def _clean_name(value: str, label: str) -> str:
+    require_one_line(value, label.capitalize())
     value = " ".join(value.split())
     if not value or len(value) > NAME_MAX:
         raise InvalidRequest(f"Le {label} est obligatoire (100 caractères au plus).")
@@ -547,6 +550,13 @@ class Me:
     memberships: list[MembershipView]
     email_verified_at: datetime | None
     created_at: datetime
+    civility: str = ""
+    phone: str = ""
+    address_line: str = ""
+    postal_code: str = ""
+    city: str = ""
+    oidc_linked_at: datetime | None = None
+    has_password: bool = True
 
 
 async def get_me(ctx: Context, actor: Actor) -> Me:
@@ -575,41 +585,76 @@ async def get_me(ctx: Context, actor: Actor) -> Me:
         memberships=[MembershipView(association_id=a, role=r) for a, r in memberships],
         email_verified_at=account.email_verified_at,
         created_at=account.created_at,
+        civility=account.civility,
+        phone=account.phone,
+        address_line=account.address_line,
+        postal_code=account.postal_code,
+        city=account.city,
+        oidc_linked_at=account.oidc_linked_at if account.oidc_subject else None,
+        has_password=account.password_hash is not None,
     )
 
 
 def _privacy_hooks() -> list[Callable[[UnitOfWork, UUID, datetime], Awaitable[None]]]:
     """Each module's `privacy.erase_account`, found through the composition root's list, so the
     portal never imports a module above it."""
-    from portal.app import MODULES, submodule
+    from portal.accounts.personal import module_hooks
 
-    hooks = []
-    for module in MODULES:
-        privacy = submodule(module, "privacy")
-        hook = getattr(privacy, "erase_account", None) if privacy is not None else None
-        if hook is not None:
-            hooks.append(hook)
-    return hooks
+    return module_hooks("erase_account")
+
+
+def _release_hooks() -> list[Callable[[Context, UnitOfWork, UUID, datetime], Awaitable[None]]]:
+    """Each module's `privacy.release_account`: what must not outlive the person (booking: future
+    bookings cancelled under the usual rule, seats freed, waiting lists left), run first."""
+    from portal.accounts.personal import module_hooks
+
+    return module_hooks("release_account")
+
+
+async def erase_person(ctx: Context, uow: UnitOfWork, account: Account, now: datetime) -> None:
+    """In the caller's transaction (the account row locked): every module lets go of the person
+    (`release_account`), forgets them (`erase_account`), then the row is anonymized and every
+    token dies. Used by the deletion and by the retention purge."""
+    for release_account in _release_hooks():
+        await release_account(ctx, uow, account.id, now)
+    for erase_account in _privacy_hooks():
+        await erase_account(uow, account.id, now)
+    account.email = None
+    account.password_hash = None
+    account.first_name = DELETED_FIRST_NAME
+    account.last_name = DELETED_LAST_NAME
+    account.email_verified_at = None
+    account.deleted_at = now
+    for field in ("civility", "phone", "address_line", "postal_code", "city"):
+        setattr(account, field, "")
+    account.oidc_issuer = account.oidc_subject = account.oidc_linked_at = None
+    await _revoke_tokens(uow, account.id, now)
 
 
 async def delete_account(ctx: Context, actor: Actor, *, password: str, now: datetime) -> None:
     """Erase the person: every module forgets what it holds about them, then the account row is
-    anonymized (it stays, so the coupon ledger still balances) and every token dies."""
-    await _check_current_password(ctx, actor, password, now)
+    anonymized (it stays, so the coupon ledger still balances) and every token dies.
+
+    An account made by the national sign-in has no password: being signed in (and the page's
+    confirmation box) is its proof."""
+    async with ctx.db.read() as session:
+        stored = await session.get(Account, actor.account_id)
+    if stored is None or stored.password_hash is not None:
+        await _check_current_password(ctx, actor, password, now)
     async with ctx.db.unit_of_work() as uow:
         account = await uow.session.get(Account, actor.account_id, with_for_update=True)
         if account is None or account.deleted_at is not None:
             raise NotAuthenticated()
         old_email, first_name = account.email, account.first_name
-        for erase_account in _privacy_hooks():
-            await erase_account(uow, account.id, now)
-        account.email = None
-        account.password_hash = None
-        account.first_name = DELETED_FIRST_NAME
-        account.last_name = DELETED_LAST_NAME
-        account.email_verified_at = None
-        account.deleted_at = now
-        await _revoke_tokens(uow, account.id, now)
+        await erase_person(ctx, uow, account, now)
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=account.id,
+            action="account.deleted",
+            entity="account",
+            entity_id=account.id,
+        )
         if old_email:
             # Sent by a job that removes the message from the outbox once delivered.
             subject, text, html = render_mail(

@@ -11,6 +11,7 @@ from portal.associations.errors import AssociationNotValidated, NotAMember
 from portal.associations.models import Association, AssociationStatus, Membership, MembershipRole
 from portal.auth import Actor
 from portal.errors import NotFound
+from portal.staff import Power
 
 
 async def active_membership(
@@ -44,7 +45,7 @@ async def require_member(
     association = await session.get(Association, association_id)
     if association is None:
         raise NotFound("Association introuvable.")
-    if not actor.has_staff_role("admin"):
+    if not actor.has_power(Power.ACT_FOR_ANY_ASSOCIATION):
         membership = await active_membership(session, actor.account_id, association_id)
         if membership is None or (manager and membership.role != MembershipRole.MANAGER):
             raise NotAMember()

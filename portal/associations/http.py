@@ -12,7 +12,7 @@ from litestar import Response, delete, get, patch, post, put
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody
 
-from portal.associations import services
+from portal.associations import details, services
 from portal.associations.pages import page_routes
 from portal.associations.schemas import (
     Approval,
@@ -363,6 +363,7 @@ async def reject(
 
 
 api_routes = [
+    *details.api_routes,
     my_associations,
     create_association,
     lookup,

@@ -36,6 +36,12 @@ class Association(Base):
     validated_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     rejected_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     created_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    # Details its gestionnaires keep up to date (portal guide 002 « modifier les informations »).
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    website: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    legal_form: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
 
 class Membership(Base):

@@ -16,18 +16,20 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
-from portal.associations import services
+from portal.associations import details, services
 from portal.associations.directory import DirectoryEntry
 from portal.associations.models import DOCUMENT_KIND_LABELS, REQUIRED_DOCUMENT_KINDS, DocumentKind
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, Forbidden, InvalidRequest
+from portal.staff import Power
 
 STATUS_LABELS = {"pending": "En attente de validation", "validated": "Validée", "rejected": "Refusée"}
 KEY_STATUS_LABELS = {"new": "Nouvelle", "used": "Utilisée", "revoked": "Révoquée"}
 REQUEST_STATUS_LABELS = {"pending": "En attente", "approved": "Acceptée", "refused": "Refusée"}
 
 NOTICES = {
+    "details_saved": "Les informations de l'association sont enregistrées.",
     "created": "Votre demande est envoyée : la ville vérifie les pièces et vous prévient par courriel.",
     "joined": "Vous avez rejoint l'association comme mandataire.",
     "requested": "Votre demande de rattachement est envoyée aux gestionnaires de l'association.",
@@ -542,7 +544,11 @@ async def archive_document_page(
 async def admin_home(ctx: Context, account: Actor) -> Template:
     if not account.is_staff:
         raise Forbidden("Cet espace est réservé aux agents de la ville.")
-    pending = await services.count_pending_associations(ctx) if account.has_staff_role("admin") else 0
+    pending = (
+        await services.count_pending_associations(ctx)
+        if account.has_power(Power.VALIDATE_ASSOCIATIONS)
+        else 0
+    )
     return Template("portal/associations/admin_home.html", context={"actor": account, "pending": pending})
 
 
@@ -625,7 +631,23 @@ async def staff_approve_page(
     )
 
 
+@post("/partenaire/associations/{association_id:uuid}/informations", include_in_schema=False)
+async def details_page(
+    ctx: Context, request: Request[Any, Any, Any], account: Actor, association_id: UUID
+) -> Response[Any]:
+    form = await _form(request)
+    changes = {field: _text(form, field) for field in details.DETAIL_FIELDS}
+    try:
+        await details.update_details(ctx, account, association_id, changes, now=ctx.clock.now())
+    except DomainError as exc:
+        if exc.status_code in (401, 403, 404):
+            raise
+        return await _detail(ctx, account, association_id, errors=[exc.detail], status_code=exc.status_code)
+    return Redirect(f"/partenaire/associations/{association_id}?ok=details_saved", status_code=303)
+
+
 page_routes = [
+    details_page,
     partner_home,
     join_page,
     join_request_page,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.associations.models import (
+    Association,
     AssociationDocument,
     DocumentKind,
     JoinRequest,
     JoinRequestStatus,
     Membership,
 )
+from portal.clock import iso_local
 from portal.db import UnitOfWork
 
 
@@ -56,3 +60,47 @@ async def identity_files_of(uow: UnitOfWork, account_id: UUID) -> list[str]:
         )
     )
     return list(rows.scalars())
+
+
+async def export_account(session: AsyncSession, account_id: UUID, tz: str) -> dict[str, Any]:
+    """The person's memberships and join requests, with the association's name."""
+    memberships = (
+        await session.execute(
+            select(Membership, Association.name)
+            .join(Association, Association.id == Membership.association_id)
+            .where(Membership.account_id == account_id)
+            .order_by(Membership.created_at)
+        )
+    ).tuples()
+    requests = (
+        await session.execute(
+            select(JoinRequest, Association.name)
+            .join(Association, Association.id == JoinRequest.association_id)
+            .where(JoinRequest.account_id == account_id)
+            .order_by(JoinRequest.created_at)
+        )
+    ).tuples()
+    return {
+        "memberships": [
+            {
+                "association_id": str(m.association_id),
+                "association": name,
+                "role": m.role,
+                "function": m.function,
+                "activated_at": iso_local(m.activated_at, tz),
+                "revoked_at": iso_local(m.revoked_at, tz),
+            }
+            for m, name in memberships
+        ],
+        "join_requests": [
+            {
+                "association_id": str(r.association_id),
+                "association": name,
+                "status": r.status,
+                "function": r.function,
+                "asked_at": iso_local(r.created_at, tz),
+                "decided_at": iso_local(r.decided_at, tz),
+            }
+            for r, name in requests
+        ],
+    }

@@ -17,34 +17,35 @@ from portal.associations.models import (
 )
 from portal.associations.services import JoinRequestView, MemberView, ShareKeyView
 from portal.clock import iso_local
+from portal.text import OneLine
 
 
 @dataclass
 class AssociationCreate:
-    domain: str
-    name: str | None = None
+    domain: OneLine
+    name: OneLine | None = None
     rna: str | None = None
     siren: str | None = None
-    function: str = ""
+    function: OneLine = ""
 
 
 @dataclass
 class JoinWithKey:
     key: str
-    function: str = ""
+    function: OneLine = ""
 
 
 @dataclass
 class JoinRequestCreate:
     rna: str | None = None
     siren: str | None = None
-    function: str = ""
+    function: OneLine = ""
 
 
 @dataclass
 class MemberChange:
     role: str | None = None
-    function: str | None = None
+    function: OneLine | None = None
 
 
 @dataclass
@@ -59,11 +60,11 @@ class Reason:
 
 @dataclass
 class PersonBody:
-    name: str
+    name: OneLine
     kind: str = "board"
-    function: str = ""
-    email: str = ""
-    phone: str = ""
+    function: OneLine = ""
+    email: OneLine = ""
+    phone: OneLine = ""
 
 
 @dataclass
@@ -86,6 +87,11 @@ def association_json(association: Association, role: str | None = None, *, tz: s
         "role": role,
         "rejection_reason": association.rejection_reason,
         "validated_at": iso_local(association.validated_at, tz),
+        "address": association.address,
+        "phone": association.phone,
+        "email": association.email,
+        "website": association.website,
+        "legal_form": association.legal_form,
     }
 
 

@@ -22,7 +22,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.accounts.models import Account, StaffRole
+from portal import audit
+from portal.accounts.models import Account
 from portal.accounts.security import hash_token
 from portal.accounts.services import normalize_email
 from portal.alerts.services import notify
@@ -65,6 +66,8 @@ from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import InvalidRequest, NotFound
 from portal.files import delete_file, read_file, store_file
+from portal.staff import Power, roles_with
+from portal.text import require_one_line, require_one_line_fields
 
 # --- access ------------------------------------------------------------------------------------
 
@@ -103,7 +106,7 @@ async def _access(session: AsyncSession, actor: Actor, association_id: UUID, *, 
     access = Access(
         association=association,
         membership=membership,
-        is_admin=actor.has_staff_role("admin"),
+        is_admin=actor.has_power(Power.ACT_FOR_ANY_ASSOCIATION),
         is_pending_creator=(
             association.created_by_id == actor.account_id
             and association.status in (AssociationStatus.PENDING, AssociationStatus.REJECTED)
@@ -156,8 +159,11 @@ def _check_status(status: str | None, statuses: type[StrEnum]) -> None:
         )
 
 
-def _clean(value: str | None, limit: int, label: str) -> str:
+def _clean(value: str | None, limit: int, label: str, *, one_line: bool = True) -> str:
+    """Every text field of an association is one line (names, functions, titles) but a reason."""
     text = (value or "").strip()
+    if one_line:
+        require_one_line(text, label)
     if len(text) > limit:
         raise InvalidRequest(f"{label} : {limit} caractères au plus.")
     return text
@@ -341,7 +347,7 @@ async def create_association(
             _add_documents(uow, files, association.id, actor, documents)
             admins = await uow.session.execute(
                 select(Account.id, Account.email).where(
-                    Account.staff_role == StaffRole.ADMIN,
+                    Account.staff_role.in_(roles_with(Power.VALIDATE_ASSOCIATIONS)),
                     Account.deleted_at.is_(None),
                     Account.email.is_not(None),
                 )
@@ -359,6 +365,15 @@ async def create_association(
                     association=association,
                     requester=actor.display_name,
                 )
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.requested",
+                entity="association",
+                entity_id=association.id,
+                data={"rna": rna, "siren": siren, "documents": len(documents)},
+            )
     except BaseException:
         files.discard()
         raise
@@ -523,7 +538,7 @@ class PendingAssociation:
 async def list_associations_for_staff(
     ctx: Context, actor: Actor, *, status: str | None = AssociationStatus.PENDING
 ) -> list[PendingAssociation]:
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     _check_status(status, AssociationStatus)
     async with ctx.db.read() as session:
         # Two queries whatever the number of associations: them with their creators, then the
@@ -557,7 +572,7 @@ async def validate_association(
     ctx: Context, actor: Actor, association_id: UUID, *, now: datetime
 ) -> Association:
     """Staff admin opens the association: its creator's gestionnaire membership becomes active."""
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     async with ctx.db.unit_of_work() as uow:
         association = await uow.session.get(Association, association_id, with_for_update=True)
         if association is None:
@@ -593,14 +608,22 @@ async def validate_association(
                 template="portal/association_validated",
                 association=association,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="association.validated",
+            entity="association",
+            entity_id=association.id,
+        )
     return association
 
 
 async def reject_association(
     ctx: Context, actor: Actor, association_id: UUID, *, reason: str, now: datetime
 ) -> Association:
-    actor.require_staff("admin")
-    reason = _clean(reason, 1000, "Motif")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
+    reason = _clean(reason, 1000, "Motif", one_line=False)
     if not reason:
         raise ReasonRequired()
     async with ctx.db.unit_of_work() as uow:
@@ -633,6 +656,15 @@ async def reject_association(
                 template="portal/association_rejected",
                 association=association,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="association.rejected",
+            entity="association",
+            entity_id=association.id,
+            data={"reason": reason[:200]},
+        )
     return association
 
 
@@ -696,6 +728,15 @@ async def change_member(
             target.role = role
         if function is not None:
             target.function = _clean(function, 100, "Fonction")
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.changed",
+            entity="membership",
+            entity_id=target.id,
+            data={"association_id": association_id, "account_id": account_id, "role": target.role},
+        )
     return target
 
 
@@ -710,6 +751,15 @@ async def revoke_member(
         target = await _target_membership(uow.session, association_id, account_id)
         await _check_not_last_manager(uow.session, actor, access, target)
         target.revoked_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.revoked",
+            entity="membership",
+            entity_id=target.id,
+            data={"association_id": association_id, "account_id": account_id},
+        )
 
 
 # --- share keys --------------------------------------------------------------------------------
@@ -748,6 +798,16 @@ async def create_share_key(
             created_by_id=actor.account_id,
         )
         uow.session.add(share_key)
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="share_key.created",
+            entity="share_key",
+            entity_id=share_key.id,
+            data={"association_id": association_id, "hint": share_key.hint},
+        )
     return share_key, key
 
 
@@ -779,6 +839,15 @@ async def revoke_share_key(
             raise ShareKeyNotRevocable()
         share_key.status = ShareKeyStatus.REVOKED
         share_key.revoked_at = now
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="share_key.revoked",
+            entity="share_key",
+            entity_id=key_id,
+            data={"association_id": association_id},
+        )
     return share_key
 
 
@@ -835,6 +904,16 @@ async def join_with_share_key(
                 JoinRequest.status == JoinRequestStatus.PENDING,
             )
             .values(status=JoinRequestStatus.APPROVED, decided_at=now)
+        )
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="membership.joined_with_share_key",
+            entity="membership",
+            entity_id=membership.id,
+            data={"association_id": association.id, "share_key_id": share_key.id, "role": membership.role},
         )
     return membership
 
@@ -923,6 +1002,15 @@ async def request_to_join(
                 requester=actor.display_name,
                 function=function,
             )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.created",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association.id},
+        )
     return request
 
 
@@ -948,7 +1036,7 @@ async def list_my_join_requests(ctx: Context, actor: Actor) -> list[tuple[JoinRe
 
 async def list_orphan_join_requests(ctx: Context, actor: Actor) -> list[tuple[JoinRequestView, Association]]:
     """Pending requests to associations with no gestionnaire left: staff admin decides them."""
-    actor.require_staff("admin")
+    actor.require_power(Power.VALIDATE_ASSOCIATIONS)
     async with ctx.db.read() as session:
         has_manager = (
             select(Membership.id)
@@ -1021,13 +1109,23 @@ async def approve_join_request(
             association=access.association,
             role=role,
         )
+        await uow.session.flush()
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.approved",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association_id, "membership_id": membership.id, "role": membership.role},
+        )
     return request, membership
 
 
 async def refuse_join_request(
     ctx: Context, actor: Actor, association_id: UUID, request_id: UUID, *, reason: str = "", now: datetime
 ) -> JoinRequest:
-    reason = _clean(reason, 1000, "Motif")
+    reason = _clean(reason, 1000, "Motif", one_line=False)
     async with ctx.db.unit_of_work() as uow:
         access = await _access(uow.session, actor, association_id, lock=True)
         _require_manage(access)
@@ -1048,6 +1146,15 @@ async def refuse_join_request(
             association=access.association,
             reason=reason,
         )
+        await audit.record(
+            uow,
+            at=now,
+            actor_account_id=actor.account_id,
+            action="join_request.refused",
+            entity="join_request",
+            entity_id=request.id,
+            data={"association_id": association_id},
+        )
     return request
 
 
@@ -1062,6 +1169,7 @@ def _person_fields(name: str, function: str, email: str, phone: str) -> dict[str
         raise InvalidRequest("Indiquez le nom de la personne.")
     email = (email or "").strip()
     phone = (phone or "").strip()
+    require_one_line_fields({"email": email, "phone": phone}, {"email": "E-mail", "phone": "Téléphone"})
     if phone and not _PHONE.fullmatch(phone):
         raise InvalidRequest("Le numéro de téléphone n'est pas valide.")
     return {
@@ -1156,6 +1264,15 @@ async def add_document(
                 if old.archived_at is None:
                     old.archived_at = now
                 old.replaced_by_id = added.id
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.document.added",
+                entity="association_document",
+                entity_id=added.id,
+                data={"association_id": association_id, "kind": added.kind, "replaces": replaces},
+            )
     except BaseException:
         files.discard()
         raise
@@ -1183,6 +1300,15 @@ async def archive_document(
         document = await _document(uow.session, access, actor, document_id)
         if document.archived_at is None:
             document.archived_at = now
+            await audit.record(
+                uow,
+                at=now,
+                actor_account_id=actor.account_id,
+                action="association.document.archived",
+                entity="association_document",
+                entity_id=document_id,
+                data={"association_id": association_id},
+            )
     return document
 
 

@@ -12,7 +12,8 @@ from booking.models import Booking, BookingStatus
 from catalog.models import ActivitySession
 from portal.context import Context
 from wallet.checks import check_ledger
-from wallet.models import Transfer
+from wallet.ledger import RELEASE_CODES
+from wallet.models import Transfer, TransferCode
 
 
 async def ledger_violations(ctx: Context) -> list[str]:
@@ -48,8 +49,13 @@ async def ledger_violations(ctx: Context) -> list[str]:
         # unless its session was settled.
         for booking in (await db.execute(select(Booking))).scalars():
             codes = per_booking.get(booking.id, [])
-            if booking.status == BookingStatus.CANCELLED and booking.price_coupons and len(codes) != 2:
+            outcomes = [c for c in codes if c in RELEASE_CODES]
+            if booking.status == BookingStatus.CANCELLED and booking.price_coupons and len(outcomes) != 1:
                 violations.append(f"cancelled booking {booking.id} without one outcome: {codes}")
+            # A forfeit given back (the partner then cancelled) reads so on the booking.
+            returned = codes.count(TransferCode.FORFEIT_RETURN)
+            if returned > 1 or (returned == 1) != (booking.outcome_code == TransferCode.FORFEIT_RETURN):
+                violations.append(f"booking {booking.id}: outcome {booking.outcome_code}, transfers {codes}")
     return violations
 
 

@@ -18,10 +18,10 @@ from portal.accounts.models import Account
 from portal.context import Context
 from portal.errors import DomainError
 from tests.booking.factories import a_family, a_partner, a_session, actor_of
-from tests.booking.ledger_check import assert_ledger_consistent
+from tests.booking.ledger_check import assert_ledger_consistent, ledger_violations
 from tests.factories import create_participant
 from wallet.ledger import credit_purchase
-from wallet.models import LedgerAccount
+from wallet.models import LedgerAccount, Transfer, TransferCode
 
 
 async def many_families(ctx: Context, count: int, coupons: int) -> list[tuple[Account, Participant]]:
@@ -227,3 +227,65 @@ async def test_simultaneous_joins_of_a_waiting_list_answer_already_waiting(ctx: 
     async with ctx.db.read() as db:
         entries = await db.scalar(select(func.count()).select_from(WaitlistEntry))
     assert entries == 1
+
+
+async def test_a_partner_cancel_racing_twenty_bookings_keeps_the_ledger_proof(ctx: Context) -> None:
+    """Issue 9.1: the partner's cancel arrives first (t0) and waits for its locks while 20 families
+    book (each arriving later). A booking committed meanwhile must not be refunded with a transfer
+    dated before its debit (`outcome_before_redeem`), nor cancelled before it was created."""
+    families = await many_families(ctx, 20, 5)
+    partner = await a_partner(ctx)
+    _, session = await a_session(ctx, partner.association, capacity=30, price_coupons=2)
+    t0 = ctx.clock.now()
+
+    async def attempt(n: int, account: Account, child: Participant) -> str:
+        try:
+            await book_session(
+                ctx,
+                actor_of(account),
+                session_id=session.id,
+                participant_id=child.id,
+                now=t0.add(seconds=n + 1),
+            )
+            return "booked"
+        except DomainError as refusal:
+            return refusal.code
+
+    bookings = [asyncio.create_task(attempt(n, a, c)) for n, (a, c) in enumerate(families)]
+    # Let the first bookings commit, so the cancel acts on bookings newer than its request.
+    await asyncio.wait(bookings, return_when=asyncio.FIRST_COMPLETED)
+    cancel = await cancel_session(ctx, partner.actor, session.id, reason="Intempéries", now=t0)
+    results = await asyncio.gather(*bookings)
+    assert set(results) <= {"booked", "booking_closed", "session_cancelled"}, results
+    assert cancel["refunded_bookings"] == results.count("booked") >= 1
+    assert await ledger_violations(ctx) == []
+    async with ctx.db.read() as db:
+        rows = (await db.execute(select(Booking).where(Booking.session_id == session.id))).scalars().all()
+        balances = (
+            await db.scalars(select(LedgerAccount.balance).where(LedgerAccount.kind == "family"))
+        ).all()
+    assert all(b.status == BookingStatus.CANCELLED for b in rows)
+    assert all(b.cancelled_at is not None and b.cancelled_at >= b.created_at for b in rows)
+    assert sorted(balances) == [5] * 20  # every coupon back
+
+
+async def test_a_cancel_that_waited_is_not_dated_before_the_booking_it_refunds(ctx: Context) -> None:
+    """The same rule without a race, on both databases: the cancel's request time (t0) is earlier
+    than a booking made while it waited; its refund and `cancelled_at` are not."""
+    partner = await a_partner(ctx)
+    family = await a_family(ctx, 10)
+    _, session = await a_session(ctx, partner.association, price_coupons=4)
+    t0 = ctx.clock.now()
+    booked_at = t0.add(seconds=3)
+    await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=booked_at
+    )
+    await cancel_session(ctx, partner.actor, session.id, reason="Intempéries", now=t0)
+    assert await ledger_violations(ctx) == []
+    async with ctx.db.read() as db:
+        booking = (await db.execute(select(Booking))).scalar_one()
+        refund = (
+            await db.execute(select(Transfer).where(Transfer.code == TransferCode.PARTNER_CANCEL))
+        ).scalar_one()
+    assert booking.cancelled_at is not None and booking.cancelled_at >= booking.created_at
+    assert refund.created_at >= booked_at

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from catalog.models import Domain, Place, Theme
+from catalog.services import ensure_default_domains
 from participants.services import ensure_default_document_kinds
 from portal.accounts.models import Account
 from portal.associations.models import Association
@@ -27,11 +30,10 @@ async def create_reference_data(ctx: Context) -> dict[str, Any]:
     """Domains, themes, places, and the town's usual proof-document kinds (the migration seeds them,
     but the PostgreSQL suite empties every table between tests)."""
     await ensure_default_document_kinds(ctx)
+    await ensure_default_domains(ctx)  # the catalog_0005 migration's usual domains, Sport and Culture first
     async with ctx.db.unit_of_work() as uow:
-        sport = Domain(name="Sport")
-        culture = Domain(name="Culture")
-        uow.session.add_all([sport, culture])
-        await uow.session.flush()
+        by_code = {d.code: d for d in (await uow.session.execute(select(Domain))).scalars()}
+        sport, culture = by_code["sport"], by_code["culture"]
         climbing = Theme(name="Escalade", domain_id=sport.id)
         water = Theme(name="Sports nautiques", domain_id=sport.id)
         music = Theme(name="Musique", domain_id=culture.id)

@@ -8,7 +8,8 @@ import pendulum
 from icalendar import Calendar
 from sqlalchemy import select
 
-from catalog.models import Activity, ActivitySession, Domain, Place
+from catalog.models import DEFAULT_DOMAINS, Activity, ActivitySession, Domain, Place
+from catalog.services import ensure_default_domains
 from portal.accounts.models import TokenKind
 from portal.accounts.services import issue_token
 from tests.catalog.factories import create_partner, create_reference_data
@@ -228,15 +229,22 @@ async def test_partner_pages_need_a_login(ctx, client) -> None:
 
 
 async def test_staff_admin_keeps_the_reference_data(ctx, client) -> None:
+    await ensure_default_domains(ctx)  # what the migrations bring (the PostgreSQL suite empties tables)
     admin = await create_account(ctx, staff_role="admin")
     await login(ctx, client, admin)
     page = await client.get("/admin/referentiel")
     assert page.status_code == 200 and "Référentiel du catalogue" in page.text
     token = csrf(page.text)
-    created = await client.post("/admin/referentiel/domains", data={"_csrf_token": token, "name": "Sport"})
+    created = await client.post(
+        "/admin/referentiel/domains", data={"_csrf_token": token, "name": "Arts plastiques"}
+    )
     assert created.status_code == 200 and "Le référentiel a été mis à jour." in created.text
-    duplicate = await client.post("/admin/referentiel/domains", data={"_csrf_token": token, "name": "sport"})
-    assert duplicate.status_code == 400 and "« Sport » existe déjà." in duplicate.text
+    duplicate = await client.post(
+        "/admin/referentiel/domains", data={"_csrf_token": token, "name": "arts PLASTIQUES"}
+    )
+    assert duplicate.status_code == 400 and "« Arts plastiques » existe déjà." in duplicate.text
+    default = await client.post("/admin/referentiel/domains", data={"_csrf_token": token, "name": "sport"})
+    assert default.status_code == 400 and "« Sport » existe déjà." in default.text
     place = await client.post(
         "/admin/referentiel/places",
         data={
@@ -253,7 +261,8 @@ async def test_staff_admin_keeps_the_reference_data(ctx, client) -> None:
     )
     assert bad_postal.status_code == 400 and "Le code postal doit comporter 5 chiffres." in bad_postal.text
     async with ctx.db.read() as db:
-        assert [d.name for d in (await db.execute(select(Domain))).scalars()] == ["Sport"]
+        names = sorted(d.name for d in (await db.execute(select(Domain))).scalars())
+    assert names == sorted([name for _, name in DEFAULT_DOMAINS] + ["Arts plastiques"])
 
 
 async def test_the_reference_api_is_for_staff_admin(ctx, client) -> None:
@@ -261,8 +270,8 @@ async def test_the_reference_api_is_for_staff_admin(ctx, client) -> None:
 
     _, headers = await create_admin(ctx)
     _, _, partner_headers = await create_partner(ctx)
-    created = await client.post("/api/v1/admin/domains", json={"name": "Culture"}, headers=headers)
-    assert created.status_code == 201 and created.json()["name"] == "Culture"
+    created = await client.post("/api/v1/admin/domains", json={"name": "Arts plastiques"}, headers=headers)
+    assert created.status_code == 201 and created.json()["name"] == "Arts plastiques"
     theme = await client.post(
         "/api/v1/admin/themes", json={"name": "Musique", "domain_id": created.json()["id"]}, headers=headers
     )

@@ -16,6 +16,7 @@ from tests.booking.factories import a_family, a_partner, a_session
 from tests.booking.test_pages import login
 from tests.factories import create_account, create_participant
 from tests.portal.accounts.test_pages import log_in
+from tests.portal.towns.factories import make_agent, make_town
 from wallet.services import create_purchase
 
 
@@ -105,7 +106,9 @@ async def test_the_menu_shows_only_what_answers_and_marks_the_current_page(api, 
     family = await a_family(ctx, 0)
     finance = await create_account(ctx, staff_role="finance")
     admin = await create_account(ctx, staff_role="admin")
-    for account in (family.account, finance, admin):
+    desk = await create_account(ctx, staff_role="desk")
+    agent, _headers = await make_agent(ctx, await make_town(ctx))  # an agent instructs for a town
+    for account in (family.account, finance, admin, desk, agent):
         await login(api, ctx, account)
         page = await api.get("/catalogue")
         assert "Se déconnecter" in page.text and 'action="/logout"' in page.text
@@ -118,6 +121,13 @@ async def test_the_menu_shows_only_what_answers_and_marks_the_current_page(api, 
     await login(api, ctx, finance)
     links = _menu_links(unescape((await api.get("/")).text))
     assert "/finance" in links and "/reservations" not in links and "/partenaire" not in links
+    assert "/guichet" not in links and "/instruction" not in links and "/programmes" not in links
+    await login(api, ctx, desk)
+    links = _menu_links(unescape((await api.get("/")).text))
+    assert "/guichet" in links and "/finance" not in links and "/instruction" not in links
+    await login(api, ctx, family.account)
+    links = _menu_links(unescape((await api.get("/")).text))
+    assert {"/programmes", "/demandes", "/collectivites"} <= set(links) and "/guichet" not in links
 
 
 async def test_the_footer_pages_answer_and_say_what_the_law_asks(api, ctx: Context) -> None:

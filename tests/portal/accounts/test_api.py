@@ -229,6 +229,12 @@ async def test_me_lists_active_memberships_only(client, ctx: Context) -> None:
         "last_name": "Le Gall",
         "roles": ["family"],
         "memberships": [{"association_id": str(association.id), "role": "gestionnaire"}],
+        "civility": "",
+        "phone": "",
+        "address_line": "",
+        "postal_code": "",
+        "city": "",
+        "national_identity_linked": False,
     }
 
 

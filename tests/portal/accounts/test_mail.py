@@ -90,7 +90,7 @@ async def test_a_verification_mail_sent_by_the_job_reaches_the_smtp_server(setti
         await ctx.close()
 
 
-async def test_the_dev_mailbox_keeps_the_bodies_it_shows(ctx: Context, client) -> None:
+async def test_the_dev_mailbox_keeps_the_bodies_it_shows(ctx: Context, client, loopback) -> None:
     await services.register(
         ctx, email="boite@exemple.fr", password=GOOD, first_name="Lou", last_name="K", now=ctx.clock.now()
     )

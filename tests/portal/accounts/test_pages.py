@@ -54,15 +54,24 @@ async def test_every_form_has_labels_and_a_csrf_token(client, ctx: Context) -> N
     await create_account(ctx, email="moi@exemple.fr")
     await log_in(client, "moi@exemple.fr")
     page = await client.get("/compte")
-    assert len(CSRF.findall(page.text)) == 5  # header logout, logout, password, address, deletion
+    assert len(CSRF.findall(page.text)) == 5  # header logout, logout, personal data, password, address
     for field in [
+        "civility",
+        "first_name",
+        "last_name",
+        "phone",
+        "address_line",
+        "postal_code",
+        "city",
         "current_password",
         "new_password",
         "new_email",
         "email_password",
-        "delete_password",
-        "confirm",
     ]:
+        assert f'for="{field}"' in page.text
+    page = await client.get("/compte/supprimer")  # deletion: what it does, then the form
+    assert len(CSRF.findall(page.text)) == 2  # header logout, deletion
+    for field in ["delete_password", "confirm"]:
         assert f'for="{field}"' in page.text
 
 

@@ -1,0 +1,109 @@
+"""POST /api/v1/bookings through the hot path (booking/hot_path.py): one checkout, one transaction,
+few statements, and the same answers as the general path (both databases)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import event, select
+
+from booking.models import Booking
+from portal.context import Context
+from portal.mail import MailMessage, send_mail
+from tests.booking.factories import a_family, a_session
+from tests.booking.ledger_check import assert_ledger_consistent
+from tests.factories import create_user
+
+
+async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api, ctx: Context) -> None:
+    family, first = await a_family(ctx, 10, api=True), await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx, price_coupons=3)
+    # The very first booking creates the ledger's `held` account (the general path does that).
+    response = await api.post(
+        "/api/v1/bookings",
+        json={"session_id": str(session.id), "participant_id": str(first.child.id)},
+        headers=first.headers,
+    )
+    assert response.status_code == 201, response.text
+    engine = api.app.state.ctx.db.engine.sync_engine  # the app's own pool
+    # Statements by connection: the app's periodic work may run on another one meanwhile.
+    by_connection: dict[int, list[str]] = {}
+
+    def statement(conn, _cursor, sql, *_args) -> None:  # type: ignore[no-untyped-def]
+        if not sql.lstrip().upper().startswith(("BEGIN", "PRAGMA")):
+            by_connection.setdefault(id(conn.connection.dbapi_connection), []).append(sql)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    # The confirmation mail is a job of its own, after the answer: count the booking alone.
+    import portal.mail
+
+    sent: list[str] = []
+
+    async def hold(_ctx: Context, mail_id: str) -> None:
+        sent.append(mail_id)
+
+    original, portal.mail.send_mail = portal.mail.send_mail, hold  # type: ignore[assignment]
+    try:
+        response = await api.post(
+            "/api/v1/bookings",
+            json={"session_id": str(session.id), "participant_id": str(family.child.id)},
+            headers=family.headers,
+        )
+    finally:
+        portal.mail.send_mail = original
+        event.remove(engine, "before_cursor_execute", statement)
+    assert response.status_code == 201, response.text
+    # token + wallet lock, session + checks, debit + booking + transfer (one CTE on PostgreSQL,
+    # three statements on SQLite), the family's mail preference, the alert, the outbox row, the
+    # audit entry, the seat.
+    expected = 8 if ctx.db.url.startswith("postgresql") else 10
+    # One connection ran the whole booking, authentication included.
+    (seen,) = [sqls for sqls in by_connection.values() if any("auth_tokens" in sql for sql in sqls)]
+    assert len(seen) == expected, seen
+    assert seen[-1].startswith("UPDATE catalog_sessions")  # the seat lock last, just before COMMIT
+    assert len(sent) == 1
+    # The mail is rendered by its job, at send.
+    async with ctx.db.read() as db:
+        message = await db.get(MailMessage, UUID(sent[0]))
+    assert message is not None and message.subject == "" and message.variables is not None
+    await send_mail(ctx, sent[0])
+    async with ctx.db.read() as db:
+        message = await db.get(MailMessage, UUID(sent[0]))
+    assert message is not None
+    assert message.subject.startswith("Réservation confirmée") and message.variables is None
+    assert (
+        session.label in message.body_text and f"/reservations/{response.json()['id']}" in message.body_html
+    )
+    await assert_ledger_consistent(ctx)
+
+
+async def test_bad_tokens_and_staff_are_refused_and_nothing_is_written(api, ctx: Context) -> None:
+    family = await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx)
+    body = {"session_id": str(session.id), "participant_id": str(family.child.id)}
+    response = await api.post("/api/v1/bookings", json=body, headers={"Authorization": "Bearer nope"})
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    assert response.json()["detail"] == "Jeton d'accès invalide ou expiré."
+    _staff, staff_headers = await create_user(ctx, staff_role="admin")
+    response = await api.post("/api/v1/bookings", json=body, headers=staff_headers)
+    assert response.status_code == 403
+    async with ctx.db.read() as db:
+        assert (await db.execute(select(Booking))).first() is None
+    response = await api.post("/api/v1/bookings", json=body, headers=family.headers)
+    assert response.status_code == 201
+
+
+async def test_a_full_session_rolls_the_debit_back(api, ctx: Context) -> None:
+    first, second = await a_family(ctx, 10, api=True), await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx, capacity=1, price_coupons=4)
+    for family, status in ((first, 201), (second, 409)):
+        response = await api.post(
+            "/api/v1/bookings",
+            json={"session_id": str(session.id), "participant_id": str(family.child.id)},
+            headers=family.headers,
+        )
+        assert response.status_code == status, response.text
+    assert response.json()["code"] == "session_full"
+    wallet = (await api.get("/api/v1/wallet", headers=second.headers)).json()
+    assert wallet["balance"] == 10
+    await assert_ledger_consistent(ctx)
