@@ -840,7 +840,7 @@ async def cancel_booking(
                 raise NotFound("Réservation introuvable.")
             cancelled_by = CancelledBy.FAMILY
         else:
-            actor.require_power(Power.ACT_FOR_FAMILIES)  # admin, or the town's desk acting for the family
+            actor.require_power(Power.MANAGE_BOOKINGS)  # admin, or the town's desk acting for the family
             cancelled_by = CancelledBy.STAFF
         await lock_family_wallet(uow, booking.family_account_id)
         booking = await _load_booking(db, booking_id)

@@ -28,6 +28,7 @@ from msgspec import inspect as mi
 
 from portal.auth import resolve_actor
 from portal.errors import InvalidRequest
+from portal.text import ONE_LINE_DETAIL, is_one_line_error
 
 _NO_BODY = object()
 
@@ -116,6 +117,8 @@ def check_body(raw: bytes, annotation: Any) -> None:
         message = str(exc)
         where = message.rsplit(" - at `$", 1)[1].rstrip("`").lstrip(".") if " - at `$" in message else ""
         what = message.split(" - at ", 1)[0]
+        if is_one_line_error(message):  # the shared one-line type (portal/text.py): its own words
+            raise InvalidRequest(ONE_LINE_DETAIL, extra={"field": where}) from exc
         raise InvalidRequest(
             f"Le champ « {where or 'contenu'} » n'a pas le type attendu ({what}).", extra={"field": where}
         ) from exc
@@ -129,11 +132,13 @@ async def enforce_body_policy(request: Request[Any, Any, Any]) -> None:
         RequestEncodingType.MULTI_PART,
     ):
         return
-    if (
-        "account" in request.route_handler.parsed_fn_signature.parameters
-        and await resolve_actor(request) is None
-    ):
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    if "account" in parameters and await resolve_actor(request) is None:
         return  # who asks comes first: the handler answers 401 before anything is said of the body
+    if "bearer" in parameters and not request.headers.get("authorization"):
+        # The booking hot path judges its token inside its own transaction (booking/hot_path.py);
+        # without one at all it answers 401, before anything is said of the body.
+        return
     raw = await request.body()
     if raw.strip():
         check_body(raw, annotation)

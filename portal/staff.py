@@ -55,7 +55,9 @@ STAFF_POWERS: dict[str, frozenset[Power]] = {
         }
     ),
     "finance": frozenset({Power.READ_FINANCE, Power.ADJUST_WALLETS}),
-    "desk": frozenset({Power.ACT_FOR_FAMILIES}),
+    # The counter reads and cancels a family's booking for it; its cancellations follow the
+    # family's own refund rule (only admin's are refunded whatever the deadline).
+    "desk": frozenset({Power.ACT_FOR_FAMILIES, Power.MANAGE_BOOKINGS}),
     # An agent's powers are per town (portal/towns: the requests and questions of its towns).
     "agent": frozenset(),
 }

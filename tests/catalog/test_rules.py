@@ -10,6 +10,7 @@ import pytest
 from catalog.errors import InvalidSessionData, TooManySessions
 from catalog.models import Activity
 from catalog.services import SeriesInput, normalize, series_occurrences, session_deadlines
+from portal.errors import LocalTimeDoesNotExist
 
 PARIS = "Europe/Paris"
 
@@ -45,8 +46,8 @@ def test_a_weekly_series_keeps_its_wall_clock_time_across_the_spring_change() ->
     ]
 
 
-def test_a_series_inside_the_night_of_the_change_stays_a_real_duration() -> None:
-    # 02:30 does not exist in Paris on 28 March 2027: the session moves to the first valid time.
+def test_a_series_inside_the_night_of_the_change_says_the_hour_does_not_exist() -> None:
+    # 02:30 does not exist in Paris on 28 March 2027 (issue 9: say so rather than move it).
     series = SeriesInput(
         weekdays=[6],
         start_time=time(2, 30),
@@ -54,8 +55,8 @@ def test_a_series_inside_the_night_of_the_change_stays_a_real_duration() -> None
         first_date=date(2027, 3, 28),
         last_date=date(2027, 3, 28),
     )
-    ((start, end),) = series_occurrences(series, PARIS)
-    assert end > start
+    with pytest.raises(LocalTimeDoesNotExist, match="L'heure 02:30 du 28/03/2027 n'existe pas"):
+        series_occurrences(series, PARIS)
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,9 @@ async def test_an_account_from_registration_to_reset(live_process) -> None:
 
         me = await http.get(f"{api}/me", headers=headers)
         assert me.status_code == 200
-        assert me.json() == {
+        contract = {"id", "email", "first_name", "last_name", "roles", "memberships"}
+        # v1's fields exactly; later additions (civility, phone, address…) may follow them.
+        assert {k: v for k, v in me.json().items() if k in contract} == {
             "id": login["account"]["id"],
             "email": "nouvelle@exemple.fr",
             "first_name": "Anna",

@@ -113,6 +113,11 @@ async def _manage_bookings(client: Any, w: World, h: dict[str, str]) -> list[int
     return [read.status_code, cancel.status_code]
 
 
+async def _act_for_families(client: Any, w: World, h: dict[str, str]) -> list[int]:
+    # The counter: find a family (then sell, book, correct: tests/booking/test_desk.py).
+    return [(await client.get("/api/v1/desk/families?q=famille", headers=h)).status_code]
+
+
 async def _read_finance(client: Any, w: World, h: dict[str, str]) -> list[int]:
     period = "from=2027-05-01&to=2027-05-31"
     statement = f"/api/v1/finance/partners/{w.association_id}/statement?{period}"
@@ -152,6 +157,7 @@ PROBES: dict[Power, Probe] = {
     Power.MANAGE_BOOKINGS: _manage_bookings,
     Power.READ_FINANCE: _read_finance,
     Power.ADJUST_WALLETS: _adjust_wallets,
+    Power.ACT_FOR_FAMILIES: _act_for_families,
 }
 
 
