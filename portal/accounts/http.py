@@ -295,7 +295,8 @@ def _oidc_button(ctx: Context, next_path: str = "") -> dict[str, Any]:
     """The national sign-in button's context: shown only when the provider is configured."""
     if not ctx.settings.oidc_enabled:
         return {"oidc": None}
-    target = f"/login/oidc?next={quote(next_path)}" if next_path and next_path not in ("/compte", AFTER_LOGIN) else "/login/oidc"
+    plain = not next_path or next_path in ("/compte", AFTER_LOGIN)
+    target = "/login/oidc" if plain else f"/login/oidc?next={quote(next_path)}"
     return {"oidc": {"label": ctx.settings.oidc_label, "url": target}}
 
 
