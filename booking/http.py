@@ -3,14 +3,13 @@ parse, call one service, render."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pendulum
+from icalendar import Calendar, Event
 from litestar import MediaType, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.params import HeaderParameter, JSONBody
@@ -18,11 +17,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from booking.documents import partner_document_file, partner_documents
+from booking.forms import booking_form
 from booking.group_waitlist import join_group_waitlist
 from booking.history import page_routes as history_pages
+from booking.home import home
 from booking.hot_path import bearer_token, book_with_token
 from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
+from booking.partner_views import attendance_sheet, cancel_preview, mark_attendances
 from booking.periodic import lifespan as periodic_lifespan
 from booking.rules import cancellation_outcome
 from booking.services import (
@@ -35,27 +37,28 @@ from booking.services import (
     list_attendees,
     list_family_bookings,
     mark_attendance,
-    paired_session,
-    sessions_held_for_waitlist,
 )
 from booking.waitlist import (
+    SKIP_REASONS,
+    family_closed_waitlists,
     family_waitlists,
     join_waitlist,
     leave_waitlist,
     remove_waitlist_entry,
     session_waitlist,
 )
-from catalog.models import Activity, ActivitySession, Audience, Place
+from catalog.models import Activity, ActivitySession
 from participants.http import download_response
 from participants.models import Participant
 from participants.services import list_participant_documents
-from portal.associations.models import Association
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
-from wallet.models import LedgerAccount
+from portal.exports import Column, french_csv
+from portal.pdf import render_pdf
+from wallet.services import wallet_balance
 
 IdempotencyHeader = Annotated[
     str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
@@ -204,53 +207,35 @@ async def leave_my_waitlist(ctx: Context, account: Actor, entry_id: UUID) -> Non
     await leave_waitlist(ctx, account, entry_id, now=ctx.clock.now())
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ATTENDEE_COLUMNS = [
+    Column("last_name", "Nom"),
+    Column("first_name", "Prénom"),
+    Column("age", "Âge", "number"),
+    Column("companion", "Enfant accompagnant"),
+    Column("family_name", "Famille"),
+    Column("family_email", "Courriel"),
+    Column("status_fr", "Statut"),
+    Column("attendance_fr", "Présence"),
+    Column("health_notes", "Santé"),
+    Column("emergency_contact_name", "Contact d'urgence"),
+    Column("emergency_contact_phone", "Téléphone d'urgence"),
+]
 
 
-def _csv_cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as text: one starting like a formula (=, +, -, @, tab, CR) is
-    prefixed with a quote, so a name typed by a family never runs in the partner's Excel."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def attendees_csv(rows: list[dict[str, Any]]) -> str:
-    # The BOM makes Excel read the file as UTF-8 (accents in names); other tools ignore it.
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(
-        [
-            "Nom",
-            "Prénom",
-            "Âge",
-            "Enfant accompagnant",
-            "Famille",
-            "Courriel",
-            "Statut",
-            "Présence",
-            "Santé",
-            "Contact d'urgence",
-            "Téléphone d'urgence",
-        ]
+def attendees_csv(rows: list[dict[str, Any]], tz: str = "Europe/Paris") -> str:
+    """The partner's list as a French spreadsheet (portal.exports: `;`, BOM, formula-safe)."""
+    return french_csv(
+        ATTENDEE_COLUMNS,
+        (
+            {
+                **r,
+                "status_fr": "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
+                "attendance_fr": {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
+            }
+            for r in rows
+        ),
+        tz=tz,
     )
-    for r in rows:
-        row = [
-            r["last_name"],
-            r["first_name"],
-            r["age"],
-            r["companion"] or "",
-            r["family_name"],
-            r["family_email"] or "",
-            "confirmée" if r["status"] == BookingStatus.CONFIRMED else "annulée",
-            {"present": "présent", "absent": "absent"}.get(r["attendance"] or "", ""),
-            r["health_notes"],
-            r["emergency_contact_name"],
-            r["emergency_contact_phone"],
-        ]
-        writer.writerow([_csv_cell(cell) for cell in row])
-    return out.getvalue()
 
 
 @get("/partner/sessions/{session_id:uuid}/attendees", tags=["booking"])
@@ -260,7 +245,9 @@ async def session_attendees(
     """The attendee list; `?format=csv` for a spreadsheet (text/csv with a header row)."""
     rows = await list_attendees(ctx, account, session_id)
     if format == "csv":
-        return attachment(attendees_csv(rows), "text/csv", f"participants-{session_id}.csv")
+        return attachment(
+            attendees_csv(rows, ctx.settings.timezone), "text/csv", f"participants-{session_id}.csv"
+        )
     return Response(rows, media_type=MediaType.JSON)
 
 
@@ -349,61 +336,15 @@ def _page(name: str, actor: Actor, status_code: int = 200, **context: Any) -> Te
 
 
 async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> dict[str, Any]:
-    actor.require_family()
-    async with ctx.db.read() as db:
-        row = (
-            await db.execute(
-                select(ActivitySession, Activity, Association, Place)
-                .join(Activity, Activity.id == ActivitySession.activity_id)
-                .join(Association, Association.id == Activity.association_id)
-                .outerjoin(Place, Place.id == Activity.place_id)
-                .where(ActivitySession.id == session_id)
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound("Séance introuvable.")
-        session, activity, association, place = row
-        sessions = [session]
-        if activity.family:
-            other = Audience.CHILD if session.audience == Audience.ADULT else Audience.ADULT
-            if (paired := await paired_session(db, session, other)) is not None:
-                sessions = sorted([session, paired], key=lambda s: s.audience != Audience.ADULT)
-        participants = list(
-            (
-                await db.execute(
-                    select(Participant)
-                    .where(
-                        Participant.family_account_id == actor.account_id, Participant.archived_at.is_(None)
-                    )
-                    .order_by(Participant.is_referent.desc(), Participant.first_name)
-                )
-            ).scalars()
-        )
-        balance = (
-            await db.scalar(
-                select(LedgerAccount.balance).where(LedgerAccount.owner_account_id == actor.account_id)
-            )
-            or 0
-        )
-        held = await sessions_held_for_waitlist(db, {s.id for s in sessions})
-    return {
-        "session": session,
-        "sessions": sessions,
-        "held": held,
-        # A fresh key per form shown: a double click books once and shows the confirmation.
-        "idempotency_key": str(uuid4()),
-        "activity": activity,
-        "association": association,
-        "place": place,
-        "participants": participants,
-        "balance": balance,
-    }
+    return await booking_form(ctx, actor, session_id, now=ctx.clock.now())
 
 
 @get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
 async def new_booking_page(ctx: Context, account: Actor, session_id: UUID) -> Template:
     context = await _new_booking_context(ctx, account, session_id)
-    return _page("new.html", account, **context, errors=None, now=ctx.clock.now())
+    return _page(
+        "new.html", account, **context, errors=None, ticked=set(), companion_id="", now=ctx.clock.now()
+    )
 
 
 @post("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
@@ -416,6 +357,11 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
     context = await _new_booking_context(ctx, account, session_id)
     requests: list[BookingRequest] = []
     companion = form.get("companion_participant_id") or None
+    # What the family ticked, shown ticked again when the page comes back with an error.
+    ticked = {
+        f"{s.id}:{value}" for s in context["sessions"] for value in form.getall(f"participants_{s.id}", [])
+    }
+    kept = {"ticked": ticked, "companion_id": str(companion or "")}
     try:
         for s in context["sessions"]:
             for value in form.getall(f"participants_{s.id}", []):
@@ -434,6 +380,7 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
             account,
             400,
             **context,
+            **kept,
             now=ctx.clock.now(),
             errors="Choisissez au moins un participant.",
         )
@@ -464,7 +411,13 @@ async def new_booking_submit(ctx: Context, account: Actor, request: Request[Any,
     except DomainError as refusal:
         context = await _new_booking_context(ctx, account, session_id)
         return _page(
-            "new.html", account, refusal.status_code, **context, now=ctx.clock.now(), errors=refusal.detail
+            "new.html",
+            account,
+            refusal.status_code,
+            **context,
+            **kept,
+            now=ctx.clock.now(),
+            errors=refusal.detail,
         )
 
 
@@ -481,6 +434,7 @@ async def bookings_page(
 
     bookings = await list_family_bookings(ctx, account)
     waitlists = await family_waitlists(ctx, account)
+    closed_waitlists = await family_closed_waitlists(ctx, account)
     requests = await family_requests(ctx, account)
     flash = None
     if demande:
@@ -492,14 +446,26 @@ async def bookings_page(
     elif quitte:
         flash = "Vous avez quitté la liste complémentaire."
     now = ctx.clock.now()
-    upcoming = [b for b in bookings if b["status"] == "confirmed" and _parse(b["session"]["ends_at"]) >= now]
-    others = [b for b in bookings if b not in upcoming]
+    confirmed = [b for b in bookings if b["status"] == "confirmed"]
+    # « À venir » is what has not begun, soonest first; a session under way is « En cours »; the
+    # rest (ended, cancelled) newest first, as the service gives them.
+    upcoming = sorted(
+        (b for b in confirmed if _parse(b["session"]["starts_at"]) > now),
+        key=lambda b: _parse(b["session"]["starts_at"]),
+    )
+    ongoing = [
+        b for b in confirmed if _parse(b["session"]["starts_at"]) <= now < _parse(b["session"]["ends_at"])
+    ]
+    others = [b for b in bookings if b not in upcoming and b not in ongoing]
     return _page(
         "list.html",
         account,
         upcoming=upcoming,
+        ongoing=ongoing,
         others=others,
         waitlists=waitlists,
+        closed_waitlists=closed_waitlists,
+        skip_reasons=SKIP_REASONS,
         requests=requests,
         flash=flash,
         parse=_parse,
@@ -538,35 +504,33 @@ async def booking_page(
     now = ctx.clock.now()
     can_cancel = booking["status"] == "confirmed" and now < _parse(booking["session"]["starts_at"])
     flash = "Réservation confirmée." if confirmee else ("Réservation annulée." if annulee else None)
-    return _page("detail.html", account, b=booking, can_cancel=can_cancel, flash=flash, parse=_parse)
+    # On the confirmation, what is left to spend (the debit is committed before the redirect).
+    balance = await wallet_balance(ctx, account) if confirmee else None
+    return _page(
+        "detail.html", account, b=booking, can_cancel=can_cancel, flash=flash, parse=_parse, balance=balance
+    )
 
 
-def _ics_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Response[str]:
+async def booking_ics(ctx: Context, account: Actor, booking_id: UUID) -> Response[bytes]:
+    """The booking as an iCalendar event, built by the icalendar library (RFC 5545 escaping and
+    line folding included)."""
     b = await _my_booking(ctx, account, booking_id)
-    fmt = "YYYYMMDD[T]HHmmss[Z]"
     place = b["place"]
-    location = ", ".join(x for x in [place["name"], place["address"], place["city"]] if x) if place else ""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Carnet//Atout Sport//FR",
-        "BEGIN:VEVENT",
-        f"UID:booking-{b['id']}@carnet",
-        f"DTSTAMP:{ctx.clock.now().format(fmt)}",
-        f"DTSTART:{_parse(b['session']['starts_at']).in_timezone('UTC').format(fmt)}",
-        f"DTEND:{_parse(b['session']['ends_at']).in_timezone('UTC').format(fmt)}",
-        f"SUMMARY:{_ics_escape(b['activity']['title'] + ' — ' + b['participant']['first_name'])}",
-        f"LOCATION:{_ics_escape(location)}",
-        f"DESCRIPTION:{_ics_escape(b['session']['label'])}",
-        "STATUS:" + ("CONFIRMED" if b["status"] == "confirmed" else "CANCELLED"),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return attachment("\r\n".join(lines) + "\r\n", "text/calendar", f"reservation-{b['id']}.ics")
+    calendar = Calendar()
+    calendar.add("prodid", "-//Carnet//Atout Sport//FR")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"booking-{b['id']}@carnet")
+    event.add("dtstamp", ctx.clock.now().in_timezone("UTC"))
+    event.add("dtstart", _parse(b["session"]["starts_at"]).in_timezone("UTC"))
+    event.add("dtend", _parse(b["session"]["ends_at"]).in_timezone("UTC"))
+    event.add("summary", f"{b['activity']['title']} — {b['participant']['first_name']}")
+    if place:
+        event.add("location", ", ".join(x for x in [place["name"], place["address"], place["city"]] if x))
+    event.add("description", b["session"]["label"] or "")
+    event.add("status", "CONFIRMED" if b["status"] == "confirmed" else "CANCELLED")
+    calendar.add_component(event)
+    return attachment(calendar.to_ical(), "text/calendar", f"reservation-{b['id']}.ics")
 
 
 async def _cancel_context(ctx: Context, account: Actor, booking_id: UUID) -> dict[str, Any]:
@@ -669,15 +633,47 @@ async def _partner_context(ctx: Context, account: Actor, session_id: UUID) -> di
         "requests": requests,
         "started": now >= session.starts_at,
         "csv_url": f"/api/v1/partner/sessions/{session_id}/attendees?format=csv",
+        "parse_iso": _parse,
     }
 
 
 @get("/partenaire/seances/{session_id:uuid}", include_in_schema=False, media_type=MediaType.HTML)
 async def partner_session_page(
-    ctx: Context, account: Actor, session_id: UUID, message: str | None = None
+    ctx: Context, account: Actor, session_id: UUID, message: str | None = None, tous: str | None = None
 ) -> Template:
+    """`?tous=1` shows every box ticked (« tous présents »), still to be saved: nothing is marked
+    present before the coach sends the form."""
     context = await _partner_context(ctx, account, session_id)
-    return _page("partner_session.html", account, **context, flash=message, errors=None)
+    return _page(
+        "partner_session.html", account, **context, flash=message, errors=None, all_present=bool(tous)
+    )
+
+
+@get("/partenaire/seances/{session_id:uuid}/feuille.pdf", include_in_schema=False)
+async def partner_attendance_sheet(ctx: Context, account: Actor, session_id: UUID) -> Response[bytes]:
+    """The attendance sheet to print (PDF): who comes, a box to tick, health and emergency contact."""
+    sheet = await attendance_sheet(ctx, account, session_id)
+    return Response(
+        render_pdf(ctx, "booking/attendance_sheet.html", **sheet),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="feuille-presence-{session_id}.pdf"'},
+    )
+
+
+@post("/partenaire/seances/{session_id:uuid}/presences", include_in_schema=False, media_type=MediaType.HTML)
+async def partner_attendances_submit(
+    ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
+) -> Any:
+    """The whole list from one form: ticked present, unticked absent."""
+    form = await request.form()
+    try:
+        present = {UUID(str(v)) for v in form.getall("present", [])}
+    except ValueError as exc:
+        raise InvalidRequest("Réservation inconnue dans la feuille de présence.") from exc
+    action = mark_attendances(ctx, account, session_id, present=present, now=ctx.clock.now())
+    return await _partner_action(
+        ctx, account, session_id, action, f"Présences enregistrées : {len(present)} présent(s)."
+    )
 
 
 async def _partner_action(ctx: Context, account: Actor, session_id: UUID, action: Any, done: str) -> Any:
@@ -714,7 +710,23 @@ async def partner_cancel_submit(
     ctx: Context, account: Actor, session_id: UUID, request: Request[Any, Any, Any]
 ) -> Any:
     form = await request.form()
-    action = cancel_session(ctx, account, session_id, reason=str(form.get("reason", "")), now=ctx.clock.now())
+    reason = str(form.get("reason", ""))
+    if form.get("confirmed") != "1" or not reason.strip():
+        # First the consequence, then the act: the same form comes back with a confirm button.
+        context = await _partner_context(ctx, account, session_id)
+        preview = await cancel_preview(ctx, account, session_id)
+        return _page(
+            "partner_cancel_confirm.html",
+            account,
+            200 if reason.strip() else 400,
+            **context,
+            preview=preview,
+            reason=reason,
+            errors=None
+            if reason.strip()
+            else "Indiquez le motif de l'annulation : il est envoyé aux familles.",
+        )
+    action = cancel_session(ctx, account, session_id, reason=reason, now=ctx.clock.now())
     return await _partner_action(
         ctx, account, session_id, action, "Séance annulée : les familles sont remboursées et prévenues."
     )
@@ -726,13 +738,21 @@ async def partner_cancel_submit(
     media_type=MediaType.HTML,
 )
 async def partner_waitlist_remove_submit(
-    ctx: Context, account: Actor, session_id: UUID, entry_id: UUID
+    ctx: Context, account: Actor, session_id: UUID, entry_id: UUID, request: Request[Any, Any, Any]
 ) -> Any:
+    form = await request.form()
+    if form.get("confirmed") != "1":
+        context = await _partner_context(ctx, account, session_id)
+        entry = next((w for w in context["waitlist"] if w["id"] == str(entry_id)), None)
+        if entry is None:
+            raise NotFound("Inscription sur liste complémentaire introuvable.")
+        return _page("partner_waitlist_confirm.html", account, **context, entry=entry, errors=None)
     action = remove_waitlist_entry(ctx, account, session_id, entry_id, now=ctx.clock.now())
     return await _partner_action(ctx, account, session_id, action, "Inscription retirée de la liste.")
 
 
 page_routes = [
+    home,
     new_booking_page,
     new_booking_submit,
     bookings_page,
@@ -742,6 +762,8 @@ page_routes = [
     leave_waitlist_submit,
     partner_session_page,
     partner_attendance_submit,
+    partner_attendances_submit,
+    partner_attendance_sheet,
     partner_cancel_submit,
     partner_waitlist_remove_submit,
     *history_pages,

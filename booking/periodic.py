@@ -37,6 +37,7 @@ from catalog.models import ActivitySession, SessionStatus
 from portal.accounts.retention import purge_expired
 from portal.context import Context
 from portal.mail import resend_unsent
+from wallet.checkouts import expire_abandoned_purchases
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class TickReport:
     settled_bookings: int = 0
     reminders: int = 0
     promoted: int = 0
+    expired_checkouts: int = 0
     mails_resent: int = 0
     purged: dict[str, int] = field(default_factory=dict)
     draws: int = 0
@@ -115,6 +117,11 @@ async def run_periodic_tick(ctx: Context, *, now: datetime, purge: bool = False)
     except Exception:
         log.exception("periodic: waiting-list sweep failed")
         report.failed.append("waitlist")
+    try:
+        report.expired_checkouts = await expire_abandoned_purchases(ctx, now=now)
+    except Exception:
+        log.exception("periodic: checkout expiry failed")
+        report.failed.append("checkouts")
     try:
         if purge:  # the retention purge (portal.accounts.retention), hourly: see run_periodically
             report.purged = {k: v for k, v in (await purge_expired(ctx, now=now)).items() if v}

@@ -48,6 +48,7 @@ from booking.models import (
     WaitlistStatus,
     new_id,
 )
+from booking.notices import close_waitlist_of_cancelled_session
 from booking.programmes import check_programme_open
 from booking.rules import cancellation_outcome, check_age, check_open, overlaps, session_date
 from catalog.models import ADULT_AGE, Activity, ActivitySession, Audience, Place, SessionStatus
@@ -1089,14 +1090,8 @@ async def cancel_session(
                 )
                 for child_session_id in child_seats:
                     ctx.jobs.enqueue(uow, PROMOTE_JOB, str(child_session_id))
-                await db.execute(
-                    update(WaitlistEntry)
-                    .where(
-                        WaitlistEntry.session_id == session_id, WaitlistEntry.status == WaitlistStatus.WAITING
-                    )
-                    .values(status=WaitlistStatus.REMOVED, closed_at=now, skip_code="session_cancelled")
-                    .execution_options(synchronize_session=False)
-                )
+                # Those waiting are told too (issue 12): their entry does not just disappear.
+                await close_waitlist_of_cancelled_session(ctx, uow, session_id, reason, now)
                 await audit.record(
                     uow,
                     at=now,

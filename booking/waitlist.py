@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.errors import AlreadyBooked, AlreadyWaiting, BookingOnRequestRequired, SessionNotFull
 from booking.models import Booking, BookingGroup, BookingStatus, WaitlistEntry, WaitlistStatus, new_id
+from booking.notices import tell_family
 from booking.rules import check_open, session_date
 from booking.services import (
     BookingRequest,
@@ -174,7 +175,10 @@ async def join_waitlist_for(
                 "position": position,
             },
         )
-        if added_by_account_id is not None:
+        if added_by_account_id is None:
+            # Joined by the family itself: told by e-mail with its position (issue 12).
+            await tell_family(ctx, uow, entry, "joined", position=position)
+        else:
             # Put on the list by the partner: the family is told (alert and e-mail), in the same transaction.
             await notify(
                 ctx,
@@ -239,7 +243,11 @@ async def remove_waitlist_entry(
         entry = await uow.session.get(WaitlistEntry, entry_id)
         if entry is None or entry.session_id != session_id:
             raise NotFound("Inscription sur liste complémentaire introuvable.")
+        if entry.status != WaitlistStatus.WAITING:
+            return  # removed already (a second click): told once
         await _close_entry(uow, entry_id, WaitlistStatus.REMOVED, now)
+        entry.skip_code = "removed_by_partner"
+        await tell_family(ctx, uow, entry, "removed")
         await audit.record(
             uow,
             at=now,
@@ -319,6 +327,43 @@ async def family_waitlists(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
             )
     return result
 
+
+async def family_closed_waitlists(ctx: Context, actor: Actor, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The family's entries that ended without a seat, newest first, with why: a list entry never
+    just disappears from « Mes réservations »."""
+    actor.require_family()
+    async with ctx.db.read() as db:
+        rows = (
+            await db.execute(
+                select(WaitlistEntry, ActivitySession, Activity, Participant)
+                .join(ActivitySession, ActivitySession.id == WaitlistEntry.session_id)
+                .join(Activity, Activity.id == ActivitySession.activity_id)
+                .join(Participant, Participant.id == WaitlistEntry.participant_id)
+                .where(
+                    WaitlistEntry.family_account_id == actor.account_id,
+                    WaitlistEntry.status == WaitlistStatus.REMOVED,
+                )
+                .order_by(WaitlistEntry.closed_at.desc())
+                .limit(limit)
+            )
+        ).all()
+    return [
+        {
+            "participant": participant.full_name,
+            "session": session,
+            "activity": activity,
+            "closed_at": entry.closed_at,
+            "reason": CLOSED_REASONS.get(entry.skip_code or "")
+            or SKIP_REASONS.get(entry.skip_code or "", "retirée de la liste"),
+        }
+        for entry, session, activity, participant in rows
+    ]
+
+
+CLOSED_REASONS = {
+    "removed_by_partner": "retirée par le partenaire",
+    "session_cancelled": "la séance a été annulée par le partenaire",
+}
 
 SKIP_REASONS = {
     "insufficient_coupons": "votre solde de coupons ne suffisait pas pour cette séance",

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from catalog import services
+from catalog.cards import card_extras
 from catalog.models import ActivityStatus, Audience
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
@@ -36,7 +37,8 @@ NOTICES = {
     "serie": "La série de séances a été créée.",
     "referentiel": "Le référentiel a été mis à jour.",
 }
-AUDIENCE_FR = {"all": "Tout public", "adult": "Adultes", "child": "Enfants"}
+AUDIENCE_FR = {"all": "Tout public", "adult": "Adulte", "child": "Enfant"}
+SESSIONS_SHOWN = 12  # the activity page shows this many sessions, then « voir plus »
 STATUS_FR = {"draft": "Brouillon", "published": "Publiée", "archived": "Archivée"}
 WEEKDAYS = list(enumerate(services.WEEKDAYS_FR))
 
@@ -131,6 +133,7 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
         "catalogue.html",
         actor,
         items=items,
+        extras=await card_extras(ctx, [item.id for item in items], now=now),
         total=total,
         filters=filters,
         values={
@@ -148,7 +151,9 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
 
 
 @get("/catalogue/activites/{activity_id:uuid}", include_in_schema=False)
-async def activity_page(ctx: Context, actor: Actor | None, activity_id: UUID) -> Template:
+async def activity_page(
+    ctx: Context, actor: Actor | None, activity_id: UUID, plus: str | None = None
+) -> Template:
     now = ctx.clock.now()
     found = await services.get_public_activity(ctx, activity_id, now=now)
     rows = [
@@ -161,7 +166,29 @@ async def activity_page(ctx: Context, actor: Actor | None, activity_id: UUID) ->
         }
         for s in found.sessions
     ]
-    return _page("activity.html", actor, found=found, rows=rows, audience_fr=AUDIENCE_FR, now=now)
+    # Grouped by month, the first SESSIONS_SHOWN only unless « voir plus » (a 90-session summer
+    # would otherwise be a 7,000-px page on a phone).
+    hidden = 0 if plus else max(len(rows) - SESSIONS_SHOWN, 0)
+    months: list[tuple[str, list[dict[str, Any]]]] = []
+    tz = pendulum.timezone(ctx.settings.timezone)
+    for row in rows[: len(rows) - hidden]:
+        starts_at: datetime = row["session"].starts_at  # type: ignore[attr-defined]
+        month = pendulum.instance(starts_at).in_timezone(tz).format("MMMM YYYY", locale="fr")
+        if not months or months[-1][0] != month:
+            months.append((month, []))
+        months[-1][1].append(row)
+    return _page(
+        "activity.html",
+        actor,
+        months=months,
+        hidden=hidden,
+        found=found,
+        rows=rows,
+        audience_fr=AUDIENCE_FR,
+        now=now,
+        # The town's labels (« Certificat médical »), never the stored codes.
+        document_kinds=await services.list_document_kinds(ctx),
+    )
 
 
 @get("/catalogue/seances/{filename:str}", include_in_schema=False)

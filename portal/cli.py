@@ -47,6 +47,10 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
 
     from portal.http import debug_host_warning
 
+    if not os.environ.get("CARNET_BASE_URL"):
+        # Links in e-mails and redirects follow the port actually served (`--port 8010`).
+        link_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 (a comparison)
+        os.environ["CARNET_BASE_URL"] = f"http://{link_host}:{port}"
     settings = _settings()
     if warning := debug_host_warning(host, settings.debug):
         click.secho(warning, err=True, fg="red")

@@ -46,9 +46,20 @@ async def health(ctx: Context) -> dict[str, str]:
     return body
 
 
-@get("/", include_in_schema=False)
-async def home(actor: Actor | None) -> Template:
-    return Template("portal/home.html", context={"actor": actor})
+LEGAL_PAGES = ("accessibilite", "mentions-legales", "donnees-personnelles", "plan-du-site", "contact")
+
+
+def _legal(slug: str) -> Any:
+    @get(f"/{slug}", include_in_schema=False, name=f"legal-{slug}")
+    async def page(actor: Actor | None) -> Template:
+        return Template(f"portal/legal/{slug}.html", context={"actor": actor})
+
+    return page
+
+
+# The footer's public-service pages (issue 12): accessibility statement, legal notice, personal
+# data, site map, contact.
+legal_pages = [_legal(slug) for slug in LEGAL_PAGES]
 
 
 def is_loopback(host: str | None) -> bool:
@@ -104,5 +115,6 @@ async def mailbox_message(
     return Template("portal/mailbox_message.html", context={"message": message, "actor": actor})
 
 
+# The home ("/") reads every module: booking.home serves it (portal/home.html).
 api_routes = [*journal.api_routes]
-page_routes = [health, home, mailbox, mailbox_message, *journal.page_routes]
+page_routes = [health, mailbox, mailbox_message, *legal_pages, *journal.page_routes]

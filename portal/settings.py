@@ -101,7 +101,7 @@ class Settings:
             redis_url=env.get("CARNET_REDIS_URL") or None,
             smtp_url=env.get("CARNET_SMTP_URL") or None,
             mail_from=env.get("CARNET_MAIL_FROM") or cls.mail_from,
-            base_url=(env.get("CARNET_BASE_URL") or cls.base_url).rstrip("/"),
+            base_url=(env.get("CARNET_BASE_URL") or default_base_url(env)).rstrip("/"),
             secret_key=env.get("CARNET_SECRET_KEY") or "",
             timezone=env.get("CARNET_TIMEZONE") or cls.timezone,
             coupon_price_cents=_coupon_price(env.get("CARNET_COUPON_PRICE_CENTS"), cls.coupon_price_cents),
@@ -156,6 +156,13 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+
+def default_base_url(env: dict[str, str]) -> str:
+    """The embedded default serves on 127.0.0.1:$PORT (`PORT=8010 make run`): its links and
+    redirects (e-mails, the demo payment) must point at that port, not at 8000."""
+    port = (env.get("PORT") or "").strip()
+    return f"http://127.0.0.1:{port}" if port.isdigit() else Settings.base_url
 
 
 def load_or_create_secret(data_dir: Path) -> str:

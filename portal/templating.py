@@ -24,6 +24,13 @@ def _module_dir(name: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def format_euros(cents: int) -> str:
+    """« 12,50 », « -3,00 », « 1 234,00 » (narrow no-break space between thousands): French money."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    return f"{sign}{units:,}".replace(",", "\u202f") + f",{rest:02d}"
+
+
 @functools.lru_cache
 def make_environment(timezone: str) -> Environment:
     loaders = {name: FileSystemLoader(folder) for name in TEMPLATE_MODULES if (folder := _module_dir(name))}
@@ -40,7 +47,27 @@ def make_environment(timezone: str) -> Environment:
 
     def datetime_fr(value: datetime | None) -> str:
         moment = local(value)
-        return "" if moment is None else moment.format("dddd D MMMM YYYY [à] HH:mm", locale="fr")
+        return "" if moment is None else f"{moment.format('dddd D MMMM YYYY', locale='fr')} à {_hour(moment)}"
+
+    def _hour(moment: pendulum.DateTime) -> str:
+        # French typography: « 10 h 00 », « 9 h 30 » (never 10:00).
+        return f"{moment.hour} h {moment.minute:02d}"
+
+    def day_fr(value: date | datetime | None) -> str:
+        """« lundi 5 juillet 2027 »."""
+        if value is None:
+            return ""
+        day = local(value) if isinstance(value, datetime) else value
+        assert day is not None
+        return pendulum.Date(day.year, day.month, day.day).format("dddd D MMMM YYYY", locale="fr")
+
+    def month_fr(value: date | datetime | None) -> str:
+        """« juillet 2027 », a heading for the sessions of a month."""
+        if value is None:
+            return ""
+        day = local(value) if isinstance(value, datetime) else value
+        assert day is not None
+        return pendulum.Date(day.year, day.month, 1).format("MMMM YYYY", locale="fr")
 
     def date_fr(value: date | datetime | None) -> str:
         if value is None:
@@ -51,17 +78,22 @@ def make_environment(timezone: str) -> Environment:
 
     def short_fr(value: datetime | None) -> str:
         moment = local(value)
-        return "" if moment is None else moment.format("DD/MM/YYYY HH:mm")
+        return "" if moment is None else f"{moment.format('DD/MM/YYYY')} {_hour(moment)}"
 
     def time_fr(value: datetime | None) -> str:
         moment = local(value)
-        return "" if moment is None else moment.format("HH:mm")
+        return "" if moment is None else _hour(moment)
 
     def coupons(n: int) -> str:
         return f"{n} coupon" if abs(n) <= 1 else f"{n} coupons"
 
     def euros(cents: int) -> str:
-        return f"{cents // 100},{cents % 100:02d} €"
+        return f"{format_euros(cents)} €"
+
+    def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+        """« 1 réservée », « 3 réservées »: French counts 0 and 1 as singular."""
+        word = singular if abs(n) <= 1 else (plural_form or singular + "s")
+        return f"{n} {word}"
 
     def alerts_unread_count() -> int:
         # The header's « Mes alertes » count, counted once per page by portal.alerts' middleware.
@@ -78,6 +110,9 @@ def make_environment(timezone: str) -> Environment:
         time_fr=time_fr,
         coupons=coupons,
         euros=euros,
+        day_fr=day_fr,
+        month_fr=month_fr,
+        plural=plural,
     )
     from portal.observability import static_url
 

@@ -152,7 +152,12 @@ def reconcile(start: str, end: str, csv_path: Path | None, as_json: bool) -> Non
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     if csv_path is not None:
-        csv_path.write_text(finance.to_csv(finance.RECONCILIATION_COLUMNS, report["rows"]), encoding="utf-8")
+        from portal.exports import french_csv
+        from portal.settings import Settings
+        from wallet import exports
+
+        body = french_csv(exports.RECONCILIATION, report["rows"], tz=Settings.from_env().timezone)
+        csv_path.write_text(body, encoding="utf-8")
         click.echo(f"CSV écrit : {csv_path}", err=True)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

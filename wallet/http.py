@@ -14,10 +14,11 @@ from msgspec import Struct
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
-from portal.downloads import attachment
 from portal.errors import DomainError, NotAuthenticated
+from portal.exports import csv_response, french_csv
 from portal.staff import Power
-from wallet import finance, services
+from wallet import exports, finance, services
+from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
 
@@ -106,7 +107,7 @@ Format = Annotated[str | None, QueryParameter(query="format", description="csv f
 
 
 def _csv(body: str, filename: str) -> Response[str]:
-    return attachment(body, "text/csv", filename)
+    return csv_response(body, filename)
 
 
 @get("/finance/reconciliation", tags=["finance"])
@@ -118,7 +119,7 @@ async def api_reconciliation(
     report = await finance.reconciliation(ctx, account, period)
     if format_ == "csv":
         return _csv(
-            finance.to_csv(finance.RECONCILIATION_COLUMNS, report["rows"]),
+            french_csv(exports.RECONCILIATION, report["rows"], tz=ctx.settings.timezone),
             f"rapprochement-{period.start}-{period.end}.csv",
         )
     return report
@@ -133,7 +134,8 @@ async def api_flows(
     flows = await finance.coupon_flows(ctx, account, period)
     if format_ == "csv":
         return _csv(
-            finance.to_csv(finance.FLOWS_COLUMNS, flows["days"]), f"coupons-{period.start}-{period.end}.csv"
+            french_csv(exports.FLOWS, flows["days"], tz=ctx.settings.timezone),
+            f"coupons-{period.start}-{period.end}.csv",
         )
     return flows
 
@@ -160,7 +162,7 @@ async def api_partner_statement(
     statement = await finance.partner_statement(ctx, account, association_id, period)
     if format_ == "csv":
         return _csv(
-            finance.to_csv(finance.STATEMENT_COLUMNS, statement["bookings"]),
+            french_csv(exports.STATEMENT, statement["bookings"], tz=ctx.settings.timezone),
             f"releve-{association_id}-{period.start}-{period.end}.csv",
         )
     return statement
@@ -201,6 +203,15 @@ async def _coupons_context(ctx: Context, actor: Actor) -> dict[str, Any]:
         "max_coupons": ctx.settings.max_coupons_per_purchase,
         "provider": ctx.settings.payment_provider,
     }
+
+
+@get("/coupons/historique.csv", include_in_schema=False)
+async def coupons_history_csv(ctx: Context, actor: Actor | None) -> Response[str]:
+    """The family's coupon ledger as a spreadsheet (the same lines as the page)."""
+    actor = _family_page(actor)
+    lines = await services.wallet_transactions(ctx, actor, limit=10_000)
+    rows = [{"created_at": line.created_at, "label": line.label, "amount": line.amount} for line in lines]
+    return csv_response(french_csv(exports.HISTORY, rows, tz=ctx.settings.timezone), "mes-coupons.csv")
 
 
 @get("/coupons", include_in_schema=False)
@@ -245,9 +256,19 @@ async def purchase_page(
             "purchase": purchase,
             "reversal": services.refund_summary(await services.purchase_reversals(ctx, purchase.id)),
             "retour": retour,
+            "stale": is_stale(purchase, ctx.clock.now()),
+            "lifetime_hours": int(CHECKOUT_LIFETIME.total_seconds() // 3600),
             "price_cents": ctx.settings.coupon_price_cents,
         },
     )
+
+
+@post("/coupons/achats/{purchase_id:uuid}/abandonner", include_in_schema=False)
+async def purchase_abandon(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Redirect:
+    """Give up a checkout left unpaid: it is not a debt, and it leaves the list of things to do."""
+    actor = _family_page(actor)
+    await abandon_purchase(ctx, actor, purchase_id, now=ctx.clock.now())
+    return Redirect(f"/coupons/achats/{purchase_id}?retour=abandonne", status_code=303)
 
 
 @get("/paiement/demo/{purchase_id:uuid}", include_in_schema=False)
@@ -327,9 +348,11 @@ async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
 
 
 page_routes = [
+    coupons_history_csv,
     coupons_page,
     coupons_buy,
     purchase_page,
+    purchase_abandon,
     demo_payment_page,
     demo_payment_pay,
     finance_page,

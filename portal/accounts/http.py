@@ -246,10 +246,14 @@ api_routes = [
 # --- pages -------------------------------------------------------------------------------------
 
 
+# After login a person lands on their home (issue 12): next sessions, to-dos, queue.
+AFTER_LOGIN = "/"
+
+
 def safe_next(target: str | None) -> str:
     """Only a path of this site: never another host (an open redirect would help phishing)."""
     if not target:
-        return "/compte"
+        return AFTER_LOGIN
     parts = urlsplit(target)
     if (
         parts.scheme
@@ -259,7 +263,7 @@ def safe_next(target: str | None) -> str:
         or "\\" in target
         or any(ord(c) < 32 for c in target)
     ):
-        return "/compte"
+        return AFTER_LOGIN
     return target
 
 
@@ -291,7 +295,8 @@ def _oidc_button(ctx: Context, next_path: str = "") -> dict[str, Any]:
     """The national sign-in button's context: shown only when the provider is configured."""
     if not ctx.settings.oidc_enabled:
         return {"oidc": None}
-    target = f"/login/oidc?next={quote(next_path)}" if next_path and next_path != "/compte" else "/login/oidc"
+    plain = not next_path or next_path in ("/compte", AFTER_LOGIN)
+    target = "/login/oidc" if plain else f"/login/oidc?next={quote(next_path)}"
     return {"oidc": {"label": ctx.settings.oidc_label, "url": target}}
 
 

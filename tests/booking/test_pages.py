@@ -133,9 +133,16 @@ async def test_the_partner_page_lists_attendees_and_cancels_the_session(api, ctx
     assert (
         page.status_code == 200 and "Lou Le Gall" in page.text and "Télécharger la liste (CSV)" in page.text
     )
-    response = await api.post(
+    confirm = await api.post(
         f"/partenaire/seances/{session.id}/annuler",
         data={"_csrf_token": csrf(page.text), "reason": "Gymnase fermé"},
+    )
+    # A confirmation step first, saying what will happen; nothing is cancelled yet.
+    assert confirm.status_code == 200
+    assert "1 famille sera remboursée de 3 coupons et prévenue par e-mail." in confirm.text
+    response = await api.post(
+        f"/partenaire/seances/{session.id}/annuler",
+        data={"_csrf_token": csrf(confirm.text), "reason": "Gymnase fermé", "confirmed": "1"},
     )
     assert response.status_code == 303
     after = await api.get(response.headers["location"])

@@ -68,9 +68,9 @@ async def test_the_activity_page_shows_sessions_deadlines_and_links(ctx, client)
     session = await create_session(ctx, activity, starts_at=start, capacity=6, taken=2, label="Initiation")
     full = await create_session(ctx, activity, starts_at=start.add(days=1), capacity=6, taken=6)
     html = (await client.get(f"/catalogue/activites/{activity.id}")).text
-    assert "jeudi 20 mai 2027 à 14:00" in html
-    assert "Réservation jusqu'au mardi 18 mai 2027 à 14:00" in html
-    assert "Annulation remboursée jusqu'au mercredi 19 mai 2027 à 14:00" in html
+    assert "jeudi 20 mai 2027 à 14 h 00" in html  # French typography: « 14 h 00 »
+    assert "Réservation jusqu'au mardi 18 mai 2027 à 14 h 00" in html
+    assert "Annulation remboursée jusqu'au mercredi 19 mai 2027 à 14 h 00" in html
     assert f'href="/reservations/nouvelle?session_id={session.id}"' in html
     assert "4 places restantes sur 6" in html
     assert "Complet" in html and f'href="/catalogue/seances/{full.id}.ics"' in html

@@ -80,6 +80,6 @@ async def test_a_partner_publishes_a_series_and_a_visitor_finds_it(ctx, live_ser
     assert await visitor.get_by_role("link", name="Réserver cette séance").count() == expected
     text = await visitor.locator("main").inner_text()
     assert "Réservation jusqu'au" in text and "Annulation remboursée jusqu'au" in text
-    assert "18:00" in text and "Cercle Nautique de l'Odet" in text and "02 98 10 45 67" in text
+    assert "18 h 00" in text and "Cercle Nautique de l'Odet" in text and "02 98 10 45 67" in text
     await screenshot(visitor, "catalog-visitor-activity")
     await visitor_context.close()

@@ -55,7 +55,7 @@ async def test_finance_answers_carry_the_towns_offset_and_one_charset(ctx: Conte
         assert answer.status_code == 200, path
         assert answer.headers["content-type"] == "text/csv; charset=utf-8", path
     csv = await client.get(f"{statement}&format=csv", headers=finance)
-    assert NOW in csv.text
+    assert "03/05/2027 09:00" in csv.text  # french_csv: the town's local time (NOW, +02:00)
     attendees = await client.get(
         f"/api/v1/partner/sessions/{session.id}/attendees?format=csv", headers=partner.headers
     )

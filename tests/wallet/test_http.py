@@ -96,7 +96,7 @@ async def test_finance_reads_the_ledger_check_and_the_reconciliation(client: Any
         "/api/v1/finance/reconciliation?from=2027-05-01&to=2027-05-31&format=csv", headers=staff
     )
     assert csv.headers["content-type"].startswith("text/csv")
-    assert csv.text.splitlines()[0].startswith("purchase_id,family_account_id")
+    assert csv.text.splitlines()[0].startswith("\ufeffAchat;Compte famille;Créé le")  # portal.exports
     assert purchase["id"] in csv.text
     bad = await client.get("/api/v1/finance/reconciliation?from=2027-05-31&to=2027-05-01", headers=staff)
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"

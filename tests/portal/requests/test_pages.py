@@ -60,7 +60,7 @@ async def test_draft_is_listed_on_the_procedure_with_its_page(
     assert '<p class="error" id="f-engagement-error">Ce champ est obligatoire.</p>' in body
     procedure = await client.get(f"/demarches/{world.procedure_id}")
     assert "Vous aviez déjà commencé à remplir ce formulaire" in text(procedure)
-    assert "reprendre ma demande du 03/05/2027 09:00, sur la page 2" in text(procedure)
+    assert "reprendre ma demande du 03/05/2027 9 h 00, sur la page 2" in text(procedure)
     mine = text(await client.get("/demandes"))
     assert "Quimper Kayak Club" in mine and "reprendre sur la page 2" in mine
     # the gestionnaire sees the association's draft too; a stranger does not

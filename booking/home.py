@@ -1,0 +1,211 @@
+"""The home after login (issue 12): for a family its next sessions, balance, to-dos and the
+onboarding steps; for a partner its associations and their next sessions; for staff their queue.
+Here in booking because a home reads every module (booking depends on all the others)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pendulum
+from litestar import get
+from litestar.response import Template
+from sqlalchemy import func, select
+
+from booking.models import Booking, BookingStatus
+from booking.rules import session_date
+from catalog.models import Activity, ActivitySession, SessionStatus
+from participants.models import Participant, ProofDocument
+from participants.services import document_kind_labels, missing_documents
+from portal.associations.models import Association, AssociationStatus
+from portal.associations.services import list_my_associations
+from portal.auth import Actor
+from portal.context import Context
+from wallet.checkouts import is_stale
+from wallet.models import LedgerAccount, Purchase, PurchaseStatus
+
+STEPS = ["Compte", "Référent", "Participants", "Justificatifs", "Coupons", "Réservation"]
+
+
+@dataclass
+class Todo:
+    text: str
+    url: str
+    link: str
+
+
+@dataclass
+class FamilyHome:
+    balance: int
+    next_bookings: list[tuple[Booking, ActivitySession, Activity, Participant]]
+    todos: list[Todo] = field(default_factory=list)
+    step: int = 0  # index in STEPS of the first step not done (len(STEPS): all done)
+
+
+async def family_home(ctx: Context, actor: Actor, *, now: datetime) -> FamilyHome:
+    tz = ctx.settings.timezone
+    async with ctx.db.read() as db:
+        balance = (
+            await db.scalar(
+                select(LedgerAccount.balance).where(LedgerAccount.owner_account_id == actor.account_id)
+            )
+            or 0
+        )
+        participants = list(
+            (
+                await db.execute(
+                    select(Participant).where(
+                        Participant.family_account_id == actor.account_id, Participant.archived_at.is_(None)
+                    )
+                )
+            ).scalars()
+        )
+        upcoming = (
+            await db.execute(
+                select(Booking, ActivitySession, Activity, Participant)
+                .join(ActivitySession, ActivitySession.id == Booking.session_id)
+                .join(Activity, Activity.id == ActivitySession.activity_id)
+                .join(Participant, Participant.id == Booking.participant_id)
+                .where(
+                    Booking.family_account_id == actor.account_id,
+                    Booking.status == BookingStatus.CONFIRMED,
+                    ActivitySession.starts_at > now,
+                )
+                .order_by(ActivitySession.starts_at)
+            )
+        ).all()
+        todos: list[Todo] = []
+        referent = next((p for p in participants if p.is_referent), None)
+        if referent is None:
+            todos.append(
+                Todo(
+                    "Déclarez le référent de la famille (l'adulte responsable) avant toute réservation.",
+                    "/participants/nouveau",
+                    "Déclarer le référent",
+                )
+            )
+        # A proof that will not be valid on the day of a session already booked.
+        for _booking, session, activity, participant in upcoming:
+            kinds = list(activity.required_document_kinds or [])
+            if not kinds:
+                continue
+            day = session_date(session.starts_at, tz)
+            missing = await missing_documents(db, participant.id, kinds, day)
+            if missing:
+                labels = await document_kind_labels(db, missing)
+                todos.append(
+                    Todo(
+                        f"{', '.join(labels.values())} de {participant.first_name} : pas valable le "
+                        f"{pendulum.Date(day.year, day.month, day.day).format('dddd D MMMM', locale='fr')} "
+                        f"({activity.title}).",
+                        f"/participants/{participant.id}#justificatifs",
+                        "Mettre à jour le justificatif",
+                    )
+                )
+        pending = list(
+            (
+                await db.execute(
+                    select(Purchase).where(
+                        Purchase.family_account_id == actor.account_id,
+                        Purchase.status == PurchaseStatus.PENDING,
+                    )
+                )
+            ).scalars()
+        )
+        for purchase in pending:
+            if not is_stale(purchase, now):
+                todos.append(
+                    Todo(
+                        f"Un achat de {purchase.coupons} coupons n'est pas terminé (rien n'a été prélevé).",
+                        f"/coupons/achats/{purchase.id}",
+                        "Reprendre ou abandonner",
+                    )
+                )
+        has_documents = bool(
+            participants
+            and await db.scalar(
+                select(func.count(ProofDocument.id)).where(
+                    ProofDocument.participant_id.in_([p.id for p in participants]),
+                    ProofDocument.archived_at.is_(None),
+                )
+            )
+        )
+        ever_booked = bool(
+            await db.scalar(
+                select(func.count(Booking.id)).where(Booking.family_account_id == actor.account_id)
+            )
+        )
+        ever_credited = balance > 0 or bool(
+            await db.scalar(
+                select(func.count(Purchase.id)).where(
+                    Purchase.family_account_id == actor.account_id,
+                    Purchase.status.in_([PurchaseStatus.PAID, PurchaseStatus.REFUNDED]),
+                )
+            )
+        )
+    done = [True, referent is not None, len(participants) > 0, has_documents, ever_credited, ever_booked]
+    step = next((i for i, ok in enumerate(done) if not ok), len(STEPS))
+    return FamilyHome(balance, list(upcoming[:5]), todos, step)  # type: ignore[arg-type]
+
+
+@dataclass
+class PartnerHome:
+    associations: list[Any]
+    next_sessions: list[tuple[ActivitySession, Activity]]
+
+
+async def partner_home(ctx: Context, actor: Actor, *, now: datetime) -> PartnerHome | None:
+    mine = await list_my_associations(ctx, actor)
+    if not mine:
+        return None
+    ids = [m.association.id for m in mine if m.role is not None]
+    sessions: list[tuple[ActivitySession, Activity]] = []
+    if ids:
+        async with ctx.db.read() as db:
+            sessions = [
+                (s, a)
+                for s, a in (
+                    await db.execute(
+                        select(ActivitySession, Activity)
+                        .join(Activity, Activity.id == ActivitySession.activity_id)
+                        .where(
+                            Activity.association_id.in_(ids),
+                            ActivitySession.status == SessionStatus.SCHEDULED,
+                            ActivitySession.ends_at > now,
+                        )
+                        .order_by(ActivitySession.starts_at)
+                        .limit(6)
+                    )
+                ).tuples()
+            ]
+    return PartnerHome(mine, sessions)
+
+
+async def staff_queue(ctx: Context, actor: Actor) -> dict[str, int]:
+    """What waits for this staff member: associations to validate (admin)."""
+    queue: dict[str, int] = {}
+    if actor.has_staff_role("admin"):
+        async with ctx.db.read() as db:
+            queue["associations"] = int(
+                await db.scalar(
+                    select(func.count(Association.id)).where(Association.status == AssociationStatus.PENDING)
+                )
+                or 0
+            )
+    return queue
+
+
+@get("/", include_in_schema=False)
+async def home(ctx: Context, actor: Actor | None) -> Template:
+    """The public home for visitors; each person's own home once logged in."""
+    context: dict[str, Any] = {"actor": actor, "steps": STEPS}
+    if actor is not None:
+        now = ctx.clock.now()
+        context["family"] = await family_home(ctx, actor, now=now) if actor.is_family else None
+        context["partner"] = await partner_home(ctx, actor, now=now)
+        context["queue"] = await staff_queue(ctx, actor) if actor.is_staff else None
+    return Template("portal/home.html", context=context)
+
+
+page_routes = [home]
