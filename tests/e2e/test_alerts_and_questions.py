@@ -23,7 +23,7 @@ async def test_faq_question_answer_and_alerts_on_a_phone(ctx: Context, live_serv
     await page.get_by_label("Adresse e-mail").fill("anne@exemple.fr")
     await page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_url(live_server.url + "/compte")
+    await page.wait_for_url(live_server.url + "/")  # a signed-in person lands on their home
 
     await page.goto(live_server.url + "/collectivites/quimper/faq")
     await page.get_by_label("Rechercher dans la FAQ").fill("MANDATAIRE")

@@ -42,7 +42,8 @@ async def test_button_then_provider_then_back_signed_in(
     await button.click()
     assert page.url.startswith(provider.issuer + "/authorize?")
     await page.get_by_role("button", name="Continuer vers le service").click()
-    await page.wait_for_url(live_server.url + "/compte")
+    await page.wait_for_url(live_server.url + "/")  # signed in: the person's home
+    await page.goto(live_server.url + "/compte")
     assert await page.locator("h1").inner_text() == "Mon compte"
     body = await page.locator("main").inner_text()
     assert "Marie Durand" in body and "marie.durand@exemple.fr" in body
@@ -50,6 +51,6 @@ async def test_button_then_provider_then_back_signed_in(
     await screenshot(page, "oidc-signed-in-account")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    await page.get_by_role("button", name="Se déconnecter").click()
+    await page.locator("main").get_by_role("button", name="Se déconnecter").click()
     await page.wait_for_url(live_server.url + "/**")
     assert provider.logouts and provider.logouts[0]["post_logout_redirect_uri"] == live_server.url + "/"

@@ -90,7 +90,7 @@ async def test_grant_request_from_draft_to_decision(
     await page.get_by_role("link", name="Demande de subvention").first.click()
     main = await page.inner_text("main")
     assert "Vous aviez déjà commencé à remplir ce formulaire" in main
-    assert re.search(r"reprendre ma demande du \d\d/\d\d/\d{4} \d\d:\d\d, sur la page 2", main)
+    assert re.search(r"reprendre ma demande du \d\d/\d\d/\d{4} \d{1,2} h \d\d, sur la page 2", main)
     await screenshot(page, "demarche-brouillons")
 
     # Meanwhile the RIB goes into the mandataire's porte-documents.
