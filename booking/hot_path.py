@@ -39,12 +39,10 @@ from booking.rules import check_age, check_open, session_date
 from booking.services import (
     BookingRequest,
     DocumentCheck,
-    _book,
-    _confirmation_mail,
     _replay,
     _request_hash,
+    book_one_locked,
     book_session,
-    booking_receipt,
     default_document_check,
 )
 from catalog.models import Activity, ActivitySession, SessionStatus
@@ -474,24 +472,6 @@ async def _general_in(
 ) -> dict[str, Any]:
     """`book_session`'s body, in this transaction whose wallet lock is already held."""
     await lock_family_wallet(uow, actor.account_id)  # the ORM's view of the row locked above
-    booked = await _book(
-        ctx,
-        uow,
-        family_account_id=actor.account_id,
-        requests=[request],
-        now=now,
-        document_check=document_check,
+    return await book_one_locked(
+        ctx, uow, actor, request, request_hash, idempotency_key, now=now, document_check=document_check
     )
-    booking, session, _activity, _participant = booked[0]
-    receipt = booking_receipt(booking, session, ctx.settings.timezone)
-    if idempotency_key is not None:
-        uow.session.add(
-            IdempotencyKey(
-                family_account_id=actor.account_id,
-                key=idempotency_key,
-                request_hash=request_hash,
-                response=receipt,
-            )
-        )
-    await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
-    return receipt

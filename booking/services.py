@@ -628,39 +628,58 @@ async def book_session(
         await lock_family_wallet(uow, actor.account_id)
         if (replayed := await _replay(uow, actor.account_id, idempotency_key, request_hash)) is not None:
             return replayed
-        booked = await _book(
-            ctx,
-            uow,
-            family_account_id=actor.account_id,
-            requests=[request],
-            now=now,
-            document_check=document_check,
+        return await book_one_locked(
+            ctx, uow, actor, request, request_hash, idempotency_key, now=now, document_check=document_check
         )
-        booking, session, _activity, _participant = booked[0]
-        receipt = booking_receipt(booking, session, ctx.settings.timezone)
-        if idempotency_key is not None:
-            uow.session.add(
-                IdempotencyKey(
-                    family_account_id=actor.account_id,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    response=receipt,
-                )
+
+
+async def book_one_locked(
+    ctx: Context,
+    uow: UnitOfWork,
+    actor: Actor,
+    request: BookingRequest,
+    request_hash: str,
+    idempotency_key: str | None,
+    *,
+    now: datetime,
+    document_check: DocumentCheck,
+) -> dict[str, Any]:
+    """One booking in `uow`, whose caller holds the family's wallet lock: the rules (`_book`), the
+    idempotency record, the confirmation (alert and e-mail) and the audit entry. Shared by
+    `book_session` and the hot path's general case (booking/hot_path.py)."""
+    booked = await _book(
+        ctx,
+        uow,
+        family_account_id=actor.account_id,
+        requests=[request],
+        now=now,
+        document_check=document_check,
+    )
+    booking, session, _activity, _participant = booked[0]
+    receipt = booking_receipt(booking, session, ctx.settings.timezone)
+    if idempotency_key is not None:
+        uow.session.add(
+            IdempotencyKey(
+                family_account_id=actor.account_id,
+                key=idempotency_key,
+                request_hash=request_hash,
+                response=receipt,
             )
-        await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
-        await audit.record(
-            uow,
-            at=now,
-            actor_account_id=actor.account_id,
-            action="booking.confirmed",
-            entity="booking",
-            entity_id=booking.id,
-            data={
-                "session_id": session.id,
-                "participant_id": booking.participant_id,
-                "price_coupons": booking.price_coupons,
-            },
         )
+    await _confirmation_mail(ctx, uow, actor.account_id, booked, email=actor.email or None)
+    await audit.record(
+        uow,
+        at=now,
+        actor_account_id=actor.account_id,
+        action="booking.confirmed",
+        entity="booking",
+        entity_id=booking.id,
+        data={
+            "session_id": session.id,
+            "participant_id": booking.participant_id,
+            "price_coupons": booking.price_coupons,
+        },
+    )
     return receipt
 
 
