@@ -274,6 +274,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         debug=True,
         base_url="http://testserver.local",
+        # No tick at each app start writing beside the test (SQLite: "database is locked"); the
+        # tests of the periodic work call run_periodic_tick themselves.
+        periodic_in_app=False,
     )
 
 
