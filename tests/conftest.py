@@ -76,6 +76,11 @@ def _per_worker_redis(url: str | None) -> str | None:
 PG_URL = _per_worker_database(os.environ.get("CARNET_TEST_DATABASE_URL") or None)
 REDIS_URL = _per_worker_redis(os.environ.get("CARNET_TEST_REDIS_URL") or None)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# For a test of `carnet serve` or `carnet worker` processes whose subject is not the database (the
+# logs, jobs through Redis, a Redis outage): it runs once, on PostgreSQL when configured, as
+# production runs (PostgreSQL, Redis, workers). Each child process costs ~3 s of CPU to start, and
+# the database rules these tests pass through run on both backends in their own tests.
+production_backend = pytest.mark.parametrize("backend", BACKENDS[-1:], indirect=True)
 ROOT = Path(__file__).resolve().parent.parent
 # A Monday in spring, in Paris: far enough from DST changes that tests which do not care are not
 # surprised by them; the DST tests set their own time.

@@ -23,7 +23,7 @@ from portal.context import Context
 from portal.mail import MailMessage
 from portal.observability import STATIC_DIR, JsonFormatter, request_id
 from tests.booking.factories import a_family, a_session
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, production_backend
 
 METRICS_TOKEN = "jeton-de-supervision-0123456789"
 
@@ -117,6 +117,7 @@ def test_the_json_formatter_writes_one_object_with_the_request_id() -> None:
     assert entry["time"].endswith("+00:00")
 
 
+@production_backend
 async def test_carnet_serve_logs_json_lines_with_the_request_id(
     live_server_env: dict[str, str], tmp_path: Path
 ) -> None:
