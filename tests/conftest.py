@@ -120,20 +120,12 @@ def anyio_backend() -> str:
 
 
 def _upgrade(url: str, data_dir: Path) -> None:
-    """Apply the migrations in a child process: Alembic's env runs its own event loop."""
-    env = {
-        **os.environ,
-        "CARNET_DATABASE_URL": url,
-        "CARNET_DATA_DIR": str(data_dir),
-        "CARNET_SECRET_KEY": TEST_SECRET,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "portal.cli", "db", "upgrade"],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
+    """`carnet db upgrade`'s own function, in a thread: Alembic's env runs its own event loop."""
+    from portal.cli import upgrade_database
+
+    settings = Settings.from_env({}, database_url=url, data_dir=data_dir, secret_key=TEST_SECRET)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade_database, settings).result()
 
 
 @pytest.fixture(scope="session")
