@@ -410,6 +410,24 @@ def live_server_env(settings: Settings) -> dict[str, str]:
     }
 
 
+# Apps built for live servers and idle again, by what an app takes from its settings when it is built
+# (see `shared_app`): a live server takes one and gives it its own Context, as `client` does.
+_IDLE_APPS: dict[tuple[str, bool, str], list[Any]] = {}
+
+
+def _build_key(settings: Settings) -> tuple[str, bool, str]:
+    return (settings.secret_key, settings.secure_cookies, settings.timezone)
+
+
+def _take_app(settings: Settings) -> Any:
+    idle = _IDLE_APPS.get(_build_key(settings))
+    if not idle:
+        return create_app(ctx=Context(settings))
+    app = idle.pop()
+    app.state.ctx = Context(settings)
+    return app
+
+
 class ThreadedServer:
     """The app served by uvicorn on a free loopback port, from a thread of the test process.
 
@@ -424,6 +442,7 @@ class ThreadedServer:
         self.env = {**env, "CARNET_BASE_URL": self.url}
         self.log_path = log_path
         self._server: Any = None
+        self._app: Any = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -431,7 +450,7 @@ class ThreadedServer:
 
         carnet_env = {key: value for key, value in os.environ.items() if key.startswith("CARNET_")}
         settings = Settings.from_env({**carnet_env, **self.env})
-        app = create_app(ctx=Context(settings))
+        self._app = app = _take_app(settings)
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -454,6 +473,8 @@ class ThreadedServer:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(20)
+            if not self._thread.is_alive():
+                _IDLE_APPS.setdefault(_build_key(self._app.state.ctx.settings), []).append(self._app)
 
 
 @pytest.fixture
