@@ -419,13 +419,34 @@ def _build_key(settings: Settings) -> tuple[str, bool, str]:
     return (settings.secret_key, settings.secure_cookies, settings.timezone)
 
 
-def _take_app(settings: Settings) -> Any:
+def _take_app(settings: Settings, context: Context | None = None) -> Any:
+    context = context or Context(settings)
     idle = _IDLE_APPS.get(_build_key(settings))
     if not idle:
-        return create_app(ctx=Context(settings))
+        return create_app(ctx=context)
     app = idle.pop()
-    app.state.ctx = Context(settings)
+    app.state.ctx = context
     return app
+
+
+def _give_back(app: Any) -> None:
+    _IDLE_APPS.setdefault(_build_key(app.state.ctx.settings), []).append(app)
+
+
+@pytest.fixture
+def app_for() -> Iterator[Any]:
+    """`app_for(context)`: the app on a Context of the test's own (settings other than `client`'s),
+    for a test client or a direct ASGI call. An idle app built with the same build-time settings
+    is reused, as `client` does; the app's shutdown closes the context."""
+    taken: list[Any] = []
+
+    def take(context: Context) -> Any:
+        taken.append(app := _take_app(context.settings, context))
+        return app
+
+    yield take
+    for app in taken:
+        _give_back(app)
 
 
 class ThreadedServer:
@@ -474,7 +495,7 @@ class ThreadedServer:
             self._server.should_exit = True
             self._thread.join(20)
             if not self._thread.is_alive():
-                _IDLE_APPS.setdefault(_build_key(self._app.state.ctx.settings), []).append(self._app)
+                _give_back(self._app)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from catalog.models import DEFAULT_DOMAINS, Domain
 from catalog.services import ensure_default_domains
-from portal.app import create_app
 from portal.clock import FixedClock
 from portal.context import Context
 from portal.settings import Settings
@@ -58,9 +57,9 @@ async def fresh_ctx(backend: str, tmp_path: Path) -> AsyncIterator[Context]:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{fresh_pg}" WITH (FORCE)')
 
 
-async def test_a_fresh_install_accepts_the_contracts_domains(fresh_ctx: Context) -> None:
+async def test_a_fresh_install_accepts_the_contracts_domains(fresh_ctx: Context, app_for: Any) -> None:
     _, association, headers = await create_partner(fresh_ctx)  # no reference data made by the test
-    app = create_app(ctx=Context(fresh_ctx.settings, clock=fresh_ctx.clock))
+    app = app_for(Context(fresh_ctx.settings, clock=fresh_ctx.clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         created: dict[str, Any] = {}
         for domain in ("sport", "culture", "nature", "loisirs", "Santé et bien-être"):

@@ -175,13 +175,12 @@ async def test_control_characters_are_refused_everywhere_before_the_database(ctx
     assert mails == ["nul@exemple.fr"]
 
 
-async def test_in_process_jobs_run_only_once_the_answer_is_sent(ctx: Context) -> None:
+async def test_in_process_jobs_run_only_once_the_answer_is_sent(ctx: Context, app_for) -> None:
     """A password-reset request must not take longer for an address with an account: its mail job
     runs after the answer has left, not before."""
-    from portal.app import create_app
 
     await create_account(ctx, email="inscrite@exemple.fr")
-    app = create_app(ctx=Context(ctx.settings, clock=ctx.clock))
+    app = app_for(Context(ctx.settings, clock=ctx.clock))
     body = b'{"email": "inscrite@exemple.fr"}'
     received = [{"type": "http.request", "body": body, "more_body": False}]
     seen_when_answered: list[tuple[int, list[object]]] = []
@@ -340,12 +339,13 @@ async def test_sqlite_connections_get_wal_foreign_keys_and_full_sync(tmp_path) -
     assert pragmas == ["wal", 1, 2, 15000]  # synchronous 2 is FULL
 
 
-async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, client, loopback) -> None:
+async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(
+    ctx: Context, client, loopback, app_for
+) -> None:
     from dataclasses import replace
 
     from litestar.testing import AsyncTestClient
 
-    from portal.app import create_app
     from portal.mail import queue_mail
 
     async with ctx.db.unit_of_work() as uow:
@@ -353,7 +353,7 @@ async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, cl
             ctx, uow, to="x@exemple.fr", template="portal/accounts/password_reset", first_name="X", link="L"
         )
     assert (await client.get("/dev/mailbox")).status_code == 200  # the test settings are debug
-    production = create_app(ctx=Context(replace(ctx.settings, debug=False), clock=ctx.clock))
+    production = app_for(Context(replace(ctx.settings, debug=False), clock=ctx.clock))
     async with AsyncTestClient(app=production, base_url="http://testserver.local") as outside:
         for path in ("/dev/mailbox", f"/dev/mailbox/{message.id}"):
             response = await outside.get(path, headers={"Accept": "text/html"})
@@ -362,20 +362,18 @@ async def test_the_dev_mailbox_does_not_exist_when_debug_is_off(ctx: Context, cl
 
 
 async def test_health_answers_503_database_unavailable_when_the_database_is_down(
-    ctx: Context, backend: str, tmp_path
+    ctx: Context, backend: str, tmp_path, app_for
 ) -> None:
     from dataclasses import replace
 
     from litestar.testing import AsyncTestClient
-
-    from portal.app import create_app
 
     down = (
         f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/carnet.db"
         if backend == "sqlite"
         else "postgresql+asyncpg://postgres@127.0.0.1:1/carnet"  # nobody listens on port 1
     )
-    app = create_app(ctx=Context(replace(ctx.settings, database_url=down), clock=ctx.clock))
+    app = app_for(Context(replace(ctx.settings, database_url=down), clock=ctx.clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         response = await client.get("/health")
     assert response.status_code == 503

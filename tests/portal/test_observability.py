@@ -18,7 +18,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from booking.services import book_session
-from portal.app import create_app
 from portal.context import Context
 from portal.mail import MailMessage
 from portal.observability import STATIC_DIR, JsonFormatter, request_id
@@ -29,10 +28,10 @@ METRICS_TOKEN = "jeton-de-supervision-0123456789"
 
 
 @pytest.fixture
-async def ops_client(ctx: Context) -> AsyncIterator[AsyncTestClient[Any]]:
+async def ops_client(ctx: Context, app_for: Any) -> AsyncIterator[AsyncTestClient[Any]]:
     """The app with CARNET_METRICS_TOKEN set (the test client is not a loopback address)."""
     settings = dataclasses.replace(ctx.settings, metrics_token=METRICS_TOKEN)
-    app = create_app(ctx=Context(settings, clock=ctx.clock))
+    app = app_for(Context(settings, clock=ctx.clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         yield client
 
