@@ -385,7 +385,9 @@ class LiveServer:
     def start(self) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "serve", "--port", str(self.port)],
+            # One app process: on PostgreSQL `carnet serve` would start one per core, and the
+            # tests start several servers at once on a machine they share.
+            [sys.executable, "-m", "portal.cli", "serve", "--port", str(self.port), "--workers", "1"],
             env=self.env,
             cwd=ROOT,
             stdout=log,
