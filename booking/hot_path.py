@@ -50,6 +50,7 @@ from participants.models import Participant
 from portal import audit
 from portal.accounts.models import FAMILY_ROLE, Account, AuthToken, TokenKind
 from portal.accounts.security import hash_token
+from portal.alerts.models import MailPreference
 from portal.alerts.services import notify
 from portal.auth import Actor, actor_for_token
 from portal.clock import iso_local
@@ -69,6 +70,7 @@ _participants = cast(Table, Participant.__table__)
 _bookings = cast(Table, Booking.__table__)
 _waitlist = cast(Table, WaitlistEntry.__table__)
 _transfers = cast(Table, Transfer.__table__)
+_preferences = cast(Table, MailPreference.__table__)
 _keys = cast(Table, IdempotencyKey.__table__)
 
 # 1. Who asks, and their wallet, locked.
@@ -81,6 +83,11 @@ _WHO = (
         _accounts.c.staff_role,
         _wallets.c.id.label("wallet_id"),
         _wallets.c.balance,
+        # The family's choice for booking e-mails (NULL: none stored, the e-mail is wanted).
+        select(_preferences.c.mail_enabled)
+        .where(_preferences.c.account_id == _accounts.c.id, _preferences.c.kind == "booking")
+        .scalar_subquery()
+        .label("booking_mail"),
     )
     .select_from(
         _tokens.join(_accounts, _accounts.c.id == _tokens.c.account_id).join(
@@ -423,6 +430,7 @@ async def _book_plain(
         link=f"/reservations/{booking_id}",
         mail_to=who.email or None,
         template="booking/confirmation" if who.email else None,
+        wants_mail=who.booking_mail is not False,
         lines=[line],
         total=price,
     )
