@@ -262,3 +262,69 @@ async def test_only_finance_refunds_and_bad_input_is_refused_whole(client: Any, 
     assert unknown.status_code == 404
     assert await services.wallet_balance(ctx, actor) == 3
     await _ok(ctx)
+
+
+async def test_a_finance_refund_racing_the_family_spending_the_same_coupons(
+    ctx: Context, backend: str
+) -> None:
+    """Real parallel connections on PostgreSQL: finance refunds all of a purchase while the family
+    books with the same coupons. Whichever wins, no coupon is both spent and refunded for free:
+    either the booking is refused, or the refund takes what is left and records the rest as owed."""
+    import asyncio
+
+    from portal.errors import DomainError
+    from wallet.models import LedgerAccount
+
+    officer, _ = await create_staff(ctx)
+    finance = actor_of(officer)
+    rounds = 12 if backend == "postgresql" else 4
+    families = [await create_family(ctx) for _ in range(rounds)]
+    purchases = [await paid_purchase(ctx, actor, 10) for _, actor in families]
+    partner = await create_association(ctx)
+
+    async def spend(family_id: uuid.UUID) -> bool:
+        try:
+            async with ctx.db.unit_of_work() as uow:
+                await debit_for_booking(
+                    uow,
+                    family_account_id=family_id,
+                    booking_id=uuid.uuid4(),
+                    amount=6,
+                    association_id=partner.id,
+                    now=ctx.clock.now(),
+                    memo="Réservation",
+                )
+        except DomainError:
+            return False
+        return True
+
+    async def refund(purchase_id: uuid.UUID) -> int:
+        try:
+            done = await refunds.refund_purchase(
+                ctx, finance, purchase_id, coupons=None, reason="course", now=ctx.clock.now()
+            )
+        except DomainError:
+            return 0
+        return int(done["refunded_coupons"])
+
+    results = await asyncio.gather(
+        *(spend(account.id) for account, _ in families), *(refund(p.id) for p in purchases)
+    )
+    spent, refunded = results[:rounds], results[rounds:]
+    async with ctx.db.read() as s:
+        for (account, _), did_spend, coupons in zip(families, spent, refunded, strict=True):
+            wallet = await s.scalar(select(LedgerAccount).where(LedgerAccount.owner_account_id == account.id))
+            assert wallet is not None
+            steps = list(
+                (
+                    await s.execute(
+                        select(PurchaseReversal).where(PurchaseReversal.family_account_id == account.id)
+                    )
+                ).scalars()
+            )
+            taken = sum(st.coupons_taken for st in steps)
+            assert sum(st.coupons_refunded for st in steps) == coupons
+            assert (wallet.balance or 0) == 10 - (6 if did_spend else 0) - taken >= 0
+            assert wallet.shortfall == coupons - taken  # what was refunded but already spent is owed
+            assert coupons in (4, 10)  # all, or what the booking left
+    await _ok(ctx)
