@@ -17,7 +17,7 @@ from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
 from portal.staff import Power
-from wallet import exports, finance, refunds, services
+from wallet import disputes, exports, finance, refunds, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -191,8 +191,18 @@ async def api_refund_purchase(
     )
 
 
+@get("/finance/disputes", tags=["finance"])
+async def api_disputes(ctx: Context, account: Actor) -> list[dict[str, Any]]:
+    tz = ctx.settings.timezone
+    return [
+        {**row, "opened_at": iso_local(row["opened_at"], tz), "closed_at": iso_local(row["closed_at"], tz)}
+        for row in map(disputes.dispute_json, await disputes.list_disputes(ctx, account))
+    ]
+
+
 api_routes = [
     api_refund_purchase,
+    api_disputes,
     api_wallet,
     api_transactions,
     api_create_purchase,
@@ -341,6 +351,9 @@ async def finance_page(
             "chart": finance.flows_svg(flows),
             "partners": await finance.partners_overview(ctx, actor, period),
             "card_purchases": await refunds.card_purchases(ctx, actor),
+            "disputes": [
+                disputes.dispute_json(d) for d in await disputes.list_disputes(ctx, actor, limit=50)
+            ],
             "query": f"from={period.start}&to={period.end}",
         },
         status_code=400 if error else 200,

@@ -80,7 +80,10 @@ class RefundQuote:
         """Why nothing can be refunded, in French; None when something can."""
         purchase = self.purchase
         if purchase.provider not in CARD_PROVIDERS:
-            return "Seuls les achats payés par carte se remboursent ici (une vente au guichet se corrige dans le porte-monnaie)."
+            return (
+                "Seuls les achats payés par carte se remboursent ici "
+                "(une vente au guichet se corrige dans le porte-monnaie)."
+            )
         if purchase.status == PurchaseStatus.REFUNDED or (
             purchase.status == PurchaseStatus.PAID and self.remaining <= 0
         ):

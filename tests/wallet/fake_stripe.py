@@ -205,3 +205,17 @@ def event(event_id: str, event_type: str, obj: dict[str, Any]) -> str:
 
 async def deliver(ctx: Context, payload: str) -> str:
     return await services.handle_stripe_webhook(ctx, payload.encode(), sign(payload), now=ctx.clock.now())
+
+
+def dispute(session: dict[str, Any], dispute_id: str, amount: int, status: str) -> dict[str, Any]:
+    """A Stripe Dispute object on the session's payment, as `charge.dispute.*` events carry it."""
+    return {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": amount,
+        "currency": session["currency"],
+        "charge": f"ch_{session['payment_intent']}",
+        "payment_intent": session["payment_intent"],
+        "reason": "fraudulent",
+        "status": status,
+    }

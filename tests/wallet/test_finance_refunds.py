@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from portal.accounts.models import TokenKind
+from portal.accounts.services import issue_token
 from portal.audit import AuditEntry
 from portal.context import Context
 from portal.mail import MailMessage
-from portal.accounts.models import TokenKind
-from portal.accounts.services import issue_token
 from tests.factories import create_association, create_user
 from tests.wallet.factories import actor_of, create_family, create_staff, paid_purchase
 from tests.wallet.fake_stripe import FakeStripe, deliver, event
@@ -143,7 +143,7 @@ async def test_a_stripe_webhook_before_the_recording_and_a_retry_of_the_same_ref
 ) -> None:
     """Stripe's webhook may beat our own recording; a retry reuses the idempotency key."""
     ctx = stripe_ctx
-    family, actor = await create_family(ctx)
+    _, actor = await create_family(ctx)
     purchase = await _stripe_paid(ctx, fake_stripe, actor, 5)
     officer, _ = await create_staff(ctx)
     finance = actor_of(officer)
@@ -175,7 +175,7 @@ async def test_a_webhook_for_the_finance_refund_arriving_first_leaves_the_record
     stripe_ctx: Context, fake_stripe: FakeStripe
 ) -> None:
     ctx = stripe_ctx
-    family, actor = await create_family(ctx)
+    _, actor = await create_family(ctx)
     purchase = await _stripe_paid(ctx, fake_stripe, actor, 4)
     officer, _ = await create_staff(ctx)
     quote = await refunds.refund_quote(ctx, actor_of(officer), purchase.id)
@@ -197,7 +197,7 @@ async def test_a_webhook_for_the_finance_refund_arriving_first_leaves_the_record
 async def test_finance_refunds_a_demo_purchase_from_its_page_with_a_confirmation_step(
     client: Any, ctx: Context
 ) -> None:
-    family, actor = await create_family(ctx, email="famille.kerouac@exemple.fr")
+    _, actor = await create_family(ctx, email="famille.kerouac@exemple.fr")
     purchase = await paid_purchase(ctx, actor, 10)
     officer, _ = await create_staff(ctx)
     await _login(ctx, client, officer.id)
