@@ -135,7 +135,7 @@ async def test_the_ledger_check_catches_a_dispute_that_does_not_add_up(
     stripe_ctx: Context, fake_stripe: FakeStripe
 ) -> None:
     ctx = stripe_ctx
-    family, actor = await create_family(ctx)
+    _, actor = await create_family(ctx)
     _, session = await _paid(ctx, fake_stripe, actor, 5)
     await deliver(
         ctx, event("evt_o", "charge.dispute.created", dispute(session, "dp_4", 500, "needs_response"))
