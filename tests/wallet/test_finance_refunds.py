@@ -18,7 +18,7 @@ from portal.mail import MailMessage
 from tests.factories import create_association, create_user
 from tests.wallet.factories import actor_of, create_family, create_staff, paid_purchase
 from tests.wallet.fake_stripe import FakeStripe, deliver, event
-from wallet import refunds, services
+from wallet import finance, refunds, services
 from wallet.checks import check_ledger
 from wallet.ledger import debit_for_booking
 from wallet.models import Purchase, PurchaseReversal
@@ -238,6 +238,11 @@ async def test_finance_refunds_a_demo_purchase_from_its_page_with_a_confirmation
     async with ctx.db.read() as s:
         stored = await s.get(Purchase, purchase.id)
     assert stored is not None and stored.status == "refunded"
+    # The reconciliation counts it once, as a card refund, and names nothing else.
+    period = finance.parse_period(ctx, "2027-05-01", "2027-05-31", now=ctx.clock.now())
+    report = await finance.reconciliation(ctx, actor_of(officer), period)
+    assert (report["refunds"]["count"], report["refunds"]["amount_cents"]) == (1, 1000)
+    assert {m["kind"] for m in report["mismatches"]} <= {"refunded"}
     await _ok(ctx)
 
 
