@@ -17,7 +17,7 @@ from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
 from portal.staff import Power
-from wallet import exports, finance, services
+from wallet import disputes, exports, finance, refunds, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -168,7 +168,41 @@ async def api_partner_statement(
     return statement
 
 
+class RefundRequest(Struct):
+    reason: Any = ""
+    # Optional: all the coupons of the purchase still in the wallet. A JSON integer only (checked
+    # by the service, as for a purchase).
+    coupons: Any = None
+
+
+@post("/finance/purchases/{purchase_id:uuid}/refund", tags=["finance"], status_code=200)
+async def api_refund_purchase(
+    ctx: Context, account: Actor, purchase_id: UUID, data: RefundRequest
+) -> dict[str, Any]:
+    if data.coupons is not None and (isinstance(data.coupons, bool) or not isinstance(data.coupons, int)):
+        raise services.InvalidCouponCount("Indiquez un nombre entier de coupons à rembourser, au moins 1.")
+    return await refunds.refund_purchase(
+        ctx,
+        account,
+        purchase_id,
+        coupons=data.coupons,
+        reason=data.reason if isinstance(data.reason, str) else "",
+        now=ctx.clock.now(),
+    )
+
+
+@get("/finance/disputes", tags=["finance"])
+async def api_disputes(ctx: Context, account: Actor) -> list[dict[str, Any]]:
+    tz = ctx.settings.timezone
+    return [
+        {**row, "opened_at": iso_local(row["opened_at"], tz), "closed_at": iso_local(row["closed_at"], tz)}
+        for row in map(disputes.dispute_json, await disputes.list_disputes(ctx, account))
+    ]
+
+
 api_routes = [
+    api_refund_purchase,
+    api_disputes,
     api_wallet,
     api_transactions,
     api_create_purchase,
@@ -316,6 +350,10 @@ async def finance_page(
             "flows": flows,
             "chart": finance.flows_svg(flows),
             "partners": await finance.partners_overview(ctx, actor, period),
+            "card_purchases": await refunds.card_purchases(ctx, actor),
+            "disputes": [
+                disputes.dispute_json(d) for d in await disputes.list_disputes(ctx, actor, limit=50)
+            ],
             "query": f"from={period.start}&to={period.end}",
         },
         status_code=400 if error else 200,
@@ -340,6 +378,59 @@ async def finance_partner_page(
     )
 
 
+async def _finance_purchase_context(ctx: Context, actor: Actor, purchase_id: UUID) -> dict[str, Any]:
+    quote = await refunds.refund_quote(ctx, actor, purchase_id)
+    return {
+        "actor": actor,
+        "purchase": quote.purchase,
+        "quote": quote,
+        "refusal": quote.refusal(),
+        "reversal": services.refund_summary(await services.purchase_reversals(ctx, purchase_id)),
+        "can_refund": actor.has_power(Power.ADJUST_WALLETS),
+    }
+
+
+@get("/finance/achats/{purchase_id:uuid}", include_in_schema=False)
+async def finance_purchase_page(
+    ctx: Context, actor: Actor | None, purchase_id: UUID, retour: str | None = None
+) -> Template:
+    actor = _staff_page(actor)
+    context = await _finance_purchase_context(ctx, actor, purchase_id)
+    context["retour"] = retour
+    return Template("wallet/finance_purchase.html", context=context)
+
+
+@post("/finance/achats/{purchase_id:uuid}/rembourser", include_in_schema=False)
+async def finance_purchase_refund(
+    ctx: Context,
+    actor: Actor | None,
+    purchase_id: UUID,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Two steps: without `confirmer`, the page states what will happen; with it, it happens."""
+    actor = _staff_page(actor)
+    context = await _finance_purchase_context(ctx, actor, purchase_id)
+    quote: refunds.RefundQuote = context["quote"]
+    reason = (data.get("reason") or "").strip()
+    context.update(reason=reason, coupons_value=data.get("coupons") or "")
+    try:
+        actor.require_power(Power.ADJUST_WALLETS)
+        if not reason:
+            raise services.InvalidCouponCount("Indiquez le motif du remboursement.")
+        coupons = refunds.parse_coupons(data.get("coupons"), quote)
+        refunds.check_refund(quote, coupons)
+        if data.get("confirmer") != "1":
+            context.update(confirm=quote.statement(coupons), coupons_value=str(coupons))
+            return Template("wallet/finance_purchase.html", context=context)
+        await refunds.refund_purchase(
+            ctx, actor, purchase_id, coupons=coupons, reason=reason, now=ctx.clock.now()
+        )
+    except DomainError as exc:
+        context.update(error=exc.detail)
+        return Template("wallet/finance_purchase.html", context=context, status_code=exc.status_code)
+    return Redirect(f"/finance/achats/{purchase_id}?retour=rembourse", status_code=303)
+
+
 @get("/finance/grand-livre", include_in_schema=False)
 async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
     actor = _staff_page(actor)
@@ -357,5 +448,7 @@ page_routes = [
     demo_payment_pay,
     finance_page,
     finance_partner_page,
+    finance_purchase_page,
+    finance_purchase_refund,
     ledger_page,
 ]
