@@ -89,7 +89,9 @@ async def test_times_stay_local_across_the_autumn_change(ctx: Context, client: A
     ]
     # Moved later by the series edit, still on local wall-clock time on both sides.
     moved = await client.patch(
-        f"/api/v1/partner/series/{made['id']}", json={"starts_at_time": "14:30", "duration": 90}, headers=partner.headers
+        f"/api/v1/partner/series/{made['id']}",
+        json={"starts_at_time": "14:30", "duration": 90},
+        headers=partner.headers,
     )
     assert moved.status_code == 200, moved.text
     body = (await client.get(f"/api/v1/partner/series/{made['id']}", headers=partner.headers)).json()
@@ -113,7 +115,10 @@ async def test_an_edit_changes_every_session_to_come(ctx: Context, client: Any) 
     body = (await client.get(url, headers=partner.headers)).json()
     assert (body["starts_at_time"], body["capacity"], body["price_coupons"]) == ("09:15", 12, 4)
     first = body["sessions"][0]
-    assert (first["starts_at"], first["ends_at"]) == ("2027-05-11T09:15:00+02:00", "2027-05-11T11:15:00+02:00")
+    assert (first["starts_at"], first["ends_at"]) == (
+        "2027-05-11T09:15:00+02:00",
+        "2027-05-11T11:15:00+02:00",
+    )
     assert {(s["capacity"], s["price_coupons"]) for s in body["sessions"]} == {(12, 4)}
     # The deadlines follow the new start (2 calendar days before, local time).
     assert first["booking_closes_at"] == "2027-05-09T09:15:00+02:00"
@@ -124,13 +129,22 @@ async def test_bad_edits_are_refused_whole(ctx: Context, client: Any) -> None:
     activity_id = await _activity(ctx, partner.association)
     made = await _series(client, partner.headers, activity_id)
     url = f"/api/v1/partner/series/{made['id']}"
-    for body in ({}, {"duration": 0}, {"capacity": 0}, {"price_coupons": -1}, {"starts_at_time": "25:00"}, {"colour": 1}):
+    for body in (
+        {},
+        {"duration": 0},
+        {"capacity": 0},
+        {"price_coupons": -1},
+        {"starts_at_time": "25:00"},
+        {"colour": 1},
+    ):
         answer = await client.patch(url, json=body, headers=partner.headers)
         assert (answer.status_code, answer.json()["code"]) == (400, "invalid_request"), (body, answer.text)
         assert answer.json()["detail"]
     unchanged = (await client.get(url, headers=partner.headers)).json()
     assert {(s["capacity"], s["price_coupons"]) for s in unchanged["sessions"]} == {(8, 3)}
-    missing = await client.get("/api/v1/partner/series/00000000-0000-0000-0000-000000000001", headers=partner.headers)
+    missing = await client.get(
+        "/api/v1/partner/series/00000000-0000-0000-0000-000000000001", headers=partner.headers
+    )
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
 
 
@@ -146,7 +160,9 @@ async def test_only_the_partner_touches_its_series(ctx: Context, client: Any) ->
         client.post(f"{url}/cancel", json={"reason": "Non"}, headers=stranger.headers),
         client.post(f"{url}/exceptions", json={"date": "2027-05-18"}, headers=stranger.headers),
         client.delete(f"{url}/exceptions/2027-05-18", headers=stranger.headers),
-        client.post(f"/api/v1/partner/activities/{activity_id}/series", json=TUESDAYS, headers=stranger.headers),
+        client.post(
+            f"/api/v1/partner/activities/{activity_id}/series", json=TUESDAYS, headers=stranger.headers
+        ),
     ]
     for call in calls:
         answer = await call
@@ -180,7 +196,11 @@ async def test_a_date_skipped_then_brought_back(ctx: Context, client: Any) -> No
     assert len(back.json()["session_ids"]) == 1
     body = (await client.get(url, headers=partner.headers)).json()
     assert body["exceptions"] == []
-    again = [s for s in body["sessions"] if s["id"] == back.json()["session_ids"][0]][0]
+    again = next(s for s in body["sessions"] if s["id"] == back.json()["session_ids"][0])
     # Made again with the series' present terms; the cancelled one stays in the history.
-    assert (again["starts_at"], again["capacity"], again["status"]) == ("2027-05-18T10:00:00+02:00", 5, "scheduled")
+    assert (again["starts_at"], again["capacity"], again["status"]) == (
+        "2027-05-18T10:00:00+02:00",
+        5,
+        "scheduled",
+    )
     assert len(body["sessions"]) == 5
