@@ -776,11 +776,13 @@ from booking.http_programmes import api_routes as _programme_api  # noqa: E402
 from booking.http_programmes import page_routes as _programme_pages  # noqa: E402
 from booking.http_requests import api_routes as _request_api  # noqa: E402
 from booking.http_requests import page_routes as _request_pages  # noqa: E402
+from booking.http_series import api_routes as _series_api  # noqa: E402
+from booking.http_series import page_routes as _series_pages  # noqa: E402
 from booking.http_waitlist import api_routes as _waitlist_api  # noqa: E402
 from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
 
-api_routes += _waitlist_api + _programme_api + _request_api + _desk_api
-page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages
+api_routes += _waitlist_api + _programme_api + _request_api + _desk_api + _series_api
+page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages + _series_pages
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]

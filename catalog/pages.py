@@ -21,6 +21,7 @@ from sqlalchemy import select
 from catalog import services
 from catalog.cards import card_extras
 from catalog.models import ActivityStatus, Audience
+from catalog.series_http import rule_fr
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
 from portal.context import Context
@@ -417,6 +418,7 @@ async def partner_activity(ctx: Context, account: Actor, activity_id: UUID, requ
         "partner_activity.html",
         account,
         found=found,
+        series_fr=rule_fr,
         status_fr=STATUS_FR,
         audience_fr=AUDIENCE_FR,
         now=ctx.clock.now(),

@@ -22,7 +22,6 @@ from typing import Any
 from uuid import UUID
 
 import pendulum
-from dateutil.rrule import WEEKLY, rrule, rruleset
 from sqlalchemy import column, func, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +50,8 @@ from catalog.models import (
     Domain,
     Place,
     Programme,
+    SeriesStatus,
+    SessionSeries,
     SessionStatus,
     Theme,
     normalize,
@@ -597,6 +598,7 @@ class PartnerActivity:
     place: Place | None
     sessions: list[ActivitySession]
     programme: Programme | None = None
+    series: list[SessionSeries] = field(default_factory=list)
 
 
 async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) -> PartnerActivity:
@@ -621,6 +623,15 @@ async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) ->
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
             programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
+            series=list(
+                (
+                    await session.execute(
+                        select(SessionSeries)
+                        .where(SessionSeries.activity_id == activity_id)
+                        .order_by(SessionSeries.first_date, SessionSeries.created_at)
+                    )
+                ).scalars()
+            ),
         )
 
 
@@ -933,10 +944,23 @@ class SeriesInput:
     booking_opens_at: datetime | None = None  # the programme's opening, for every session
 
 
+def series_dates(weekdays: list[int], first: date, last: date) -> list[date]:
+    """The local dates from `first` to `last` that fall on one of `weekdays` (0 = Monday), walked
+    day by day with pendulum: a date, not an instant, so a DST change cannot shift it."""
+    wanted = set(weekdays)
+    days: list[date] = []
+    day = pendulum.Date(first.year, first.month, first.day)
+    while day <= last:
+        if day.weekday() in wanted:
+            days.append(date(day.year, day.month, day.day))
+        day = day.add(days=1)
+    return days
+
+
 def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, datetime]]:
-    """The (start, end) of each occurrence, in UTC. The recurrence is computed on local wall-clock
-    times (dateutil rrule on naive datetimes), then each is placed in the zone: 10:00 stays 10:00
-    in Paris on both sides of a DST change."""
+    """The (start, end) of each occurrence, in UTC. The dates are local calendar dates, then each
+    start and end is placed in the zone on its own date (portal.clock.local_to_utc): 10:00 stays
+    10:00 in Paris on both sides of a DST change, and an hour the zone skips is refused."""
     check_date(series.first_date, "Du")
     check_date(series.last_date, "Au")
     if not series.weekdays or any(not (0 <= day <= 6) for day in series.weekdays):
@@ -947,21 +971,12 @@ def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, dat
         raise InvalidSessionData("L'heure de fin doit être après l'heure de début.")
     if (series.last_date - series.first_date).days > 366:
         raise InvalidSessionData("Une série couvre au plus un an.")
-    rules = rruleset()
-    rules.rrule(
-        rrule(
-            WEEKLY,
-            byweekday=sorted(set(series.weekdays)),
-            dtstart=datetime.combine(series.first_date, series.start_time),
-            until=datetime.combine(series.last_date, series.start_time),
-        )
-    )
-    for day in series.except_dates:
-        rules.exdate(datetime.combine(day, series.start_time))
     zone = pendulum.timezone(tz)
     occurrences: list[tuple[datetime, datetime]] = []
-    for local_start in rules:
-        day = local_start.date()
+    skipped = set(series.except_dates)
+    for day in series_dates(series.weekdays, series.first_date, series.last_date):
+        if day in skipped:
+            continue
         start = local_to_utc(datetime.combine(day, series.start_time), zone)
         end = local_to_utc(datetime.combine(day, series.end_time), zone)
         occurrences.append((start, end))
@@ -998,6 +1013,33 @@ async def create_series(
             variants = [(series.audience, series.capacity, series.price_coupons)]
         if len(occurrences) * len(variants) > MAX_SERIES_SESSIONS:
             raise TooManySessions()
+        # The series is kept as such (catalog/series.py edits, cancels, skips dates of it).
+        duration = (
+            datetime.combine(series.first_date, series.end_time)
+            - datetime.combine(series.first_date, series.start_time)
+        ) // pendulum.duration(minutes=1)
+        record = SessionSeries(
+            activity_id=activity.id,
+            weekdays=sorted(set(series.weekdays)),
+            start_time=series.start_time.strftime("%H:%M"),
+            duration_minutes=max(int(duration), 1),
+            first_date=series.first_date,
+            last_date=series.last_date,
+            timezone=ctx.settings.timezone,
+            exceptions=sorted(
+                {d.isoformat() for d in series.except_dates if series.first_date <= d <= series.last_date}
+            ),
+            label=series.label.strip(),
+            audience=None if len(variants) > 1 else (series.audience or Audience.ALL),
+            capacity=series.capacity,
+            price_coupons=series.price_coupons,
+            child_capacity=variants[1][1] if len(variants) > 1 else None,
+            child_price_coupons=variants[1][2] if len(variants) > 1 else None,
+            booking_opens_at=series.booking_opens_at,
+            status=SeriesStatus.ACTIVE,
+        )
+        uow.session.add(record)
+        await uow.session.flush()
         created = []
         for start, end in occurrences:
             if start <= now:
@@ -1015,6 +1057,7 @@ async def create_series(
                 checked = _check_session(activity, data)
                 _check_new_capacity(capacity)
                 row = _new_session(activity, data, checked, ctx.settings.timezone)
+                row.series_id = record.id
                 uow.session.add(row)
                 created.append(row)
     return created
