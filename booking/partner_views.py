@@ -11,8 +11,8 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 
-from booking.errors import SessionNotStarted
 from booking.attendance import apply_rules_to_bookings
+from booking.errors import SessionNotStarted
 from booking.models import Attendance, Booking, BookingStatus
 from booking.services import _partner_session, list_attendees
 from catalog.models import Activity, ActivitySession, Place

@@ -11,7 +11,6 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "booking_0006_attendance"
 down_revision: str | Sequence[str] | None = "booking_0005"
 branch_labels: str | Sequence[str] | None = None
