@@ -169,6 +169,17 @@ async def active_block(
     ).scalar_one_or_none()
 
 
+async def blocked_reason(
+    db: AsyncSession, participant: Participant, programme_id: UUID, now: datetime, tz: str
+) -> str | None:
+    """The French sentence a blocked participant's booking is refused with; None if not blocked."""
+    try:
+        await check_not_blocked(db, participant, programme_id, now, tz)
+    except AttendanceBlocked as refusal:
+        return refusal.detail
+    return None
+
+
 async def check_not_blocked(
     db: AsyncSession, participant: Participant, programme_id: UUID, now: datetime, tz: str
 ) -> None:

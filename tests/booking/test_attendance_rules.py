@@ -22,7 +22,7 @@ from tests.factories import create_activity, create_session, create_user
 API = "/api/v1"
 
 
-async def setting(api: Any, ctx: Context, clock: Any, *, warn_after: int = 1, block_after: int = 2):  # type: ignore[no-untyped-def]
+async def setting(api: Any, ctx: Context, clock: Any, *, warn_after: int = 1, block_after: int = 2) -> Any:
     _admin, admin = await create_user(ctx, staff_role="admin")
     created = await api.post(
         f"{API}/admin/programmes",
@@ -168,6 +168,9 @@ async def test_the_booking_page_says_until_when_and_staff_lift_the_block(
     await login(api, ctx, family.account)
     page = await api.get(f"/reservations/nouvelle?session_id={sessions[2].id}")
     assert page.status_code == 200
+    # The page names the blocked participant with until when, and does not offer them.
+    assert "Lou ne peut plus réserver les séances du programme" in page.text
+    assert f'value="{family.child.id}"' not in page.text
     response = await api.post(
         "/reservations/nouvelle",
         data={
