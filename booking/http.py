@@ -770,6 +770,7 @@ page_routes = [
 ]
 
 # Family-group waiting lists and partner additions live in their own file.
+import booking.participant_activity  # noqa: E402, F401  (registers the participant page's section)
 from booking.http_attendance import api_routes as _attendance_api  # noqa: E402
 from booking.http_attendance import page_routes as _attendance_pages  # noqa: E402
 from booking.http_desk import api_routes as _desk_api  # noqa: E402
