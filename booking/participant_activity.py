@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import pendulum
-
 from booking.attendance import participant_attendance
 from booking.services import list_family_bookings
 from booking.waitlist import family_waitlists
@@ -23,13 +21,14 @@ async def booking_activity(ctx: Context, actor: Actor, participant_id: UUID, now
         return {}
     attendance = await participant_attendance(ctx, actor, participant_id, now=now)  # 404 if not theirs
     for item in attendance["items"]:
-        item["starts"] = pendulum.parse(item["starts_at"])
+        item["starts"] = datetime.fromisoformat(item["starts_at"])
     mine = str(participant_id)
-    upcoming, past = [], []
+    upcoming: list[dict[str, Any]] = []
+    past: list[dict[str, Any]] = []
     for booking in await list_family_bookings(ctx, actor):
         if booking["participant"]["id"] != mine and (booking["companion"] or {}).get("id") != mine:
             continue
-        starts = pendulum.parse(booking["session"]["starts_at"])
+        starts = datetime.fromisoformat(booking["session"]["starts_at"])
         booking["starts"] = starts  # a datetime, for the page's French dates
         (upcoming if starts > now else past).append(booking)
     upcoming.reverse()  # soonest first; the past stays newest first

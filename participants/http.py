@@ -19,7 +19,6 @@ from msgspec import UNSET
 
 from participants import services
 from participants.activity import participant_activity
-from participants.sheet import registration_sheet
 from participants.models import AUTHORISATIONS, DocumentKind, Participant
 from participants.schemas import (
     DocumentKindCreate,
@@ -29,12 +28,13 @@ from participants.schemas import (
     participant_dict,
 )
 from participants.services import DocumentFile, ParticipantChanges
+from participants.sheet import registration_sheet
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
-from portal.pdf import render_pdf
 from portal.files import MAX_FILE_BYTES
+from portal.pdf import render_pdf
 from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
