@@ -273,7 +273,14 @@ async def _reconcile(
     db = uow.session
     tz = ctx.settings.timezone
     rule = await _rule(db, programme_id)
-    participant = await db.get(Participant, participant_id)
+    # One reconciliation per participant at a time: two partners marking two sessions at once
+    # would otherwise each count only their own absence and neither would block. On PostgreSQL
+    # the count below, read after this lock, sees the other's committed absences (READ
+    # COMMITTED: a new snapshot per statement); SQLite serializes writers anyway. Pairs are taken
+    # in a sorted order by the caller, so two markings never wait on each other in a circle.
+    participant = (
+        await db.execute(select(Participant).where(Participant.id == participant_id).with_for_update())
+    ).scalar_one_or_none()
     programme = await db.get(Programme, programme_id)
     if rule is None or participant is None or programme is None:
         return

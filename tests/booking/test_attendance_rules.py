@@ -291,3 +291,31 @@ async def test_bad_rules_are_refused_in_french(api: Any, ctx: Context, clock: An
     assert missing.status_code == 404
     public = (await api.get(f"{API}/programmes/{programme_id}/attendance-rules")).json()
     assert public["warn_after"] is None
+
+
+async def test_two_sessions_marked_at_once_still_block(
+    api: Any, ctx: Context, clock: Any, backend: str
+) -> None:
+    """Real parallel connections on PostgreSQL: each marking alone sees one absence; the
+    participant lock makes the second one count both, so the block is never missed."""
+    import asyncio
+
+    from booking.services import mark_attendance
+
+    _programme_id, _admin, partner, family, sessions, booked = await setting(api, ctx, clock)
+    now = clock.now()
+    await asyncio.gather(
+        *(
+            mark_attendance(ctx, partner.actor, s.id, booking_id=uuid.UUID(b), attendance="absent", now=now)
+            for s, b in zip(sessions[:2], booked, strict=True)
+        )
+    )
+    async with ctx.db.read() as db:
+        kinds = sorted(
+            (k, n)
+            for k, n in (
+                await db.execute(select(AttendanceSanction.kind, AttendanceSanction.absences))
+            ).tuples()
+        )
+    assert ("block", 2) in kinds, (backend, kinds)
+    assert [k for k, _ in kinds].count("block") == 1
