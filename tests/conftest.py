@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -76,6 +77,8 @@ def _per_worker_redis(url: str | None) -> str | None:
 PG_URL = _per_worker_database(os.environ.get("CARNET_TEST_DATABASE_URL") or None)
 REDIS_URL = _per_worker_redis(os.environ.get("CARNET_TEST_REDIS_URL") or None)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+_SHM = Path("/dev/shm")
+SQLITE_DIR = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
 # For a test of `carnet serve` or `carnet worker` processes whose subject is not the database (the
 # logs, jobs through Redis, a Redis outage): it runs once, on PostgreSQL when configured, as
 # production runs (PostgreSQL, Redis, workers). Each child process costs ~3 s of CPU to start, and
@@ -166,6 +169,10 @@ async def _pg_create_database(url: str) -> None:
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", parsed.database):
             await conn.execute(f'CREATE DATABASE "{parsed.database}"')
+        # A commit does not wait for its WAL flush: only durability across a server crash is
+        # given up, which a test database does not need; visibility, locks and isolation are
+        # unchanged, so every concurrency rule is tested as production runs it.
+        await conn.execute(f'ALTER DATABASE "{parsed.database}" SET synchronous_commit = off')
     finally:
         await conn.close()
 
@@ -249,17 +256,24 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     _ran_backends.add(backend)
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "carnet.db"
+        # In memory-backed storage when the machine has it: the app's SQLite commits with
+        # synchronous=FULL, an fsync each, and a test's factories commit dozens of times.
+        handle, name = tempfile.mkstemp(prefix="carnet-test-", suffix=".db", dir=SQLITE_DIR or tmp_path)
+        os.close(handle)
+        path = Path(name)
         shutil.copy(template, path)
-        return f"sqlite+aiosqlite:///{path}"
+        yield f"sqlite+aiosqlite:///{path}"
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        return
     reset: str = request.getfixturevalue("pg_migrated")
     assert PG_URL
     await _pg_reset(PG_URL, reset)
-    return PG_URL
+    yield PG_URL
 
 
 @pytest.fixture
@@ -371,7 +385,9 @@ class LiveServer:
     def start(self) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "serve", "--port", str(self.port)],
+            # One app process: on PostgreSQL `carnet serve` would start one per core, and the
+            # tests start several servers at once on a machine they share.
+            [sys.executable, "-m", "portal.cli", "serve", "--port", str(self.port), "--workers", "1"],
             env=self.env,
             cwd=ROOT,
             stdout=log,

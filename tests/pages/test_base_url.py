@@ -33,3 +33,14 @@ def test_serve_port_option_sets_the_links_port(tmp_path, monkeypatch):
     ran = run_carnet(env, "serve", "--port", "8010")
     assert ran.returncode == 0, ran.stderr
     assert served == ["http://127.0.0.1:8010"]
+
+
+def test_serve_runs_one_process_per_core_on_postgresql_and_one_on_sqlite(tmp_path, monkeypatch):
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(k))
+    base = {"CARNET_BASE_URL": None, "CARNET_SECRET_KEY": None, "CARNET_DATA_DIR": str(tmp_path)}
+    sqlite = run_carnet({**base, "CARNET_DATABASE_URL": None}, "serve")
+    postgresql = run_carnet({**base, "CARNET_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/x"}, "serve")
+    chosen = run_carnet({**base, "CARNET_DATABASE_URL": None}, "serve", "--workers", "3")
+    assert (sqlite.returncode, postgresql.returncode, chosen.returncode) == (0, 0, 0), sqlite.stderr
+    assert [run["workers"] for run in started] == [1, os.cpu_count(), 3]
