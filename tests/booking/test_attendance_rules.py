@@ -302,7 +302,7 @@ async def test_two_sessions_marked_at_once_still_block(
 
     from booking.services import mark_attendance
 
-    _programme_id, _admin, partner, family, sessions, booked = await setting(api, ctx, clock)
+    _programme_id, _admin, partner, _family, sessions, booked = await setting(api, ctx, clock)
     now = clock.now()
     await asyncio.gather(
         *(
