@@ -428,7 +428,13 @@ async def excuse_absence(
         )
         await uow.session.flush()
         await apply_rules_to_bookings(ctx, uow, [booking_id], actor_id=actor.account_id, now=now)
-    return {"booking_id": str(booking_id), "attendance": "absent", "excused": True, "reason": text}
+    return {
+        "booking_id": str(booking_id),
+        "session_id": str(booking.session_id),
+        "attendance": "absent",
+        "excused": True,
+        "reason": text,
+    }
 
 
 async def justify_absence(

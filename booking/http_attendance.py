@@ -155,6 +155,24 @@ async def page_justify(
     return Redirect(f"/participants/{participant_id}?ok=justification#presences", status_code=303)
 
 
+@post("/partenaire/reservations/{booking_id:uuid}/excuser", include_in_schema=False)
+async def page_excuse(
+    ctx: Context, account: Actor, booking_id: UUID, request: Request[Any, Any, Any]
+) -> Redirect:
+    form = await request.form()
+    try:
+        result = await excuse_absence(
+            ctx, account, booking_id, reason=str(form.get("reason", "")), now=ctx.clock.now()
+        )
+        message = "Absence excusée : elle ne compte plus dans les règles d'absence du programme."
+        session_id = result["session_id"]
+    except DomainError as refusal:
+        if refusal.status_code in (403, 404):
+            raise
+        message, session_id = refusal.detail, str(form.get("session_id", ""))
+    return Redirect(f"/partenaire/seances/{session_id}?message={quote(message)}#absences", status_code=303)
+
+
 api_routes = [
     api_set_rules,
     api_get_rules,
@@ -165,4 +183,4 @@ api_routes = [
     api_session_report,
     api_programme_report,
 ]
-page_routes = [page_justify]
+page_routes = [page_justify, page_excuse]

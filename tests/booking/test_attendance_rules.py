@@ -5,6 +5,7 @@ family's view and the partner's reports (JSON and CSV)."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from typing import Any
 
@@ -319,3 +320,34 @@ async def test_two_sessions_marked_at_once_still_block(
         )
     assert ("block", 2) in kinds, (backend, kinds)
     assert [k for k, _ in kinds].count("block") == 1
+
+
+async def test_the_partner_excuses_from_the_session_page_reading_the_justification(
+    api: Any, ctx: Context, clock: Any
+) -> None:
+    _programme_id, _admin, partner, family, sessions, booked = await setting(api, ctx, clock)
+    await mark_absent(api, partner, sessions[0], booked[0])
+    justified = await api.post(
+        f"{API}/bookings/{booked[0]}/absence-justification",
+        json={"reason": "Fièvre"},
+        headers=family.headers,
+    )
+    assert justified.status_code == 200
+    await login(api, ctx, partner.account)
+    page = await api.get(f"/partenaire/seances/{sessions[0].id}")
+    assert "Absences (1)" in page.text and "absence non excusée" in page.text
+    assert "Justification de la famille : « Fièvre »" in page.text
+    empty = await api.post(
+        f"/partenaire/reservations/{booked[0]}/excuser",
+        data={"_csrf_token": csrf(page.text), "session_id": str(sessions[0].id), "reason": ""},
+    )
+    assert empty.status_code == 303
+    assert "Indiquez le motif de l'excuse." in html.unescape((await api.get(empty.headers["location"])).text)
+    done = await api.post(
+        f"/partenaire/reservations/{booked[0]}/excuser",
+        data={"_csrf_token": csrf(page.text), "session_id": str(sessions[0].id), "reason": "Certificat reçu"},
+    )
+    assert done.status_code == 303
+    after = html.unescape((await api.get(done.headers["location"])).text)
+    assert "Absence excusée : elle ne compte plus" in after
+    assert "absence excusée</span> motif : Certificat reçu" in after
