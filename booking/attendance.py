@@ -700,3 +700,43 @@ async def programme_attendance_report(
             for session, activity, counts in sessions.values()
         ],
     }
+
+
+async def programme_blocks(
+    ctx: Context, actor: Actor, programme_id: UUID, *, now: datetime
+) -> dict[str, Any]:
+    """The staff page's content: the programme, its rule, and the blocks in force (who, until
+    when, for how many absences), for staff who may lift them."""
+    actor.require_power(Power.MANAGE_BOOKINGS)
+    tz = ctx.settings.timezone
+    async with ctx.db.read() as db:
+        programme = await db.get(Programme, programme_id)
+        if programme is None:
+            raise NotFound("Programme introuvable.")
+        rule = await _rule(db, programme_id)
+        rows = (
+            await db.execute(
+                select(AttendanceSanction, Participant)
+                .join(Participant, Participant.id == AttendanceSanction.participant_id)
+                .where(
+                    AttendanceSanction.programme_id == programme_id,
+                    AttendanceSanction.kind == SanctionKind.BLOCK.value,
+                    AttendanceSanction.lifted_at.is_(None),
+                    AttendanceSanction.blocked_until > now,
+                )
+                .order_by(AttendanceSanction.blocked_until, AttendanceSanction.id)
+            )
+        ).all()
+    return {
+        "programme": {"id": str(programme.id), "title": programme.title},
+        "rule": rule_view(rule, programme_id),
+        "blocks": [
+            {
+                "id": str(block.id),
+                "participant": participant.full_name,
+                "absences": block.absences,
+                "until": until_label(block.blocked_until, tz) if block.blocked_until else "",
+            }
+            for block, participant in rows
+        ],
+    }

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from litestar import Request, Response, get, post, put
 from litestar.params import JSONBody
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from booking.attendance import (
     excuse_absence,
@@ -21,6 +21,7 @@ from booking.attendance import (
     lift_block,
     participant_attendance,
     programme_attendance_report,
+    programme_blocks,
     session_attendance_report,
     set_attendance_rules,
 )
@@ -173,6 +174,88 @@ async def page_excuse(
     return Redirect(f"/partenaire/seances/{session_id}?message={quote(message)}#absences", status_code=303)
 
 
+ADMIN_PAGE = "/admin/programmes/{programme_id}/absences"
+
+
+async def _admin_page(
+    ctx: Context,
+    account: Actor,
+    programme_id: UUID,
+    *,
+    message: str | None,
+    error: str | None,
+    status: int = 200,
+) -> Template:
+    context = await programme_blocks(ctx, account, programme_id, now=ctx.clock.now())
+    return Template(
+        "booking/attendance_admin.html",
+        context={
+            "actor": account,
+            **context,
+            "flash": message,
+            "errors": error,
+            "is_admin": account.has_staff_role("admin"),
+        },
+        status_code=status,
+    )
+
+
+@get("/admin/programmes/{programme_id:uuid}/absences", include_in_schema=False)
+async def admin_absences_page(
+    ctx: Context, account: Actor, programme_id: UUID, message: str | None = None
+) -> Template:
+    """Staff: the programme's absence rule (admin sets it) and the blocks in force, each with a
+    form to lift it."""
+    return await _admin_page(ctx, account, programme_id, message=message, error=None)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return 0  # refused by the service with its French message
+
+
+@post("/admin/programmes/{programme_id:uuid}/absences/regle", include_in_schema=False)
+async def admin_rules_submit(
+    ctx: Context, account: Actor, programme_id: UUID, request: Request[Any, Any, Any]
+) -> Template | Redirect:
+    form = await request.form()
+    try:
+        await set_attendance_rules(
+            ctx,
+            account,
+            programme_id,
+            warn_after=_int(form.get("warn_after")),
+            block_after=_int(form.get("block_after")),
+            block_days=_int(form.get("block_days")),
+            now=ctx.clock.now(),
+        )
+    except DomainError as refusal:
+        if refusal.status_code in (403, 404):
+            raise
+        return await _admin_page(ctx, account, programme_id, message=None, error=refusal.detail, status=400)
+    page = ADMIN_PAGE.format(programme_id=programme_id)
+    return Redirect(f"{page}?message={quote('Règle d’absence enregistrée.')}", status_code=303)
+
+
+@post("/admin/programmes/{programme_id:uuid}/absences/{block_id:uuid}/lever", include_in_schema=False)
+async def admin_lift_submit(
+    ctx: Context, account: Actor, programme_id: UUID, block_id: UUID, request: Request[Any, Any, Any]
+) -> Template | Redirect:
+    form = await request.form()
+    try:
+        await lift_block(ctx, account, block_id, reason=str(form.get("reason", "")), now=ctx.clock.now())
+    except DomainError as refusal:
+        if refusal.status_code in (403, 404):
+            raise
+        return await _admin_page(ctx, account, programme_id, message=None, error=refusal.detail, status=400)
+    page = ADMIN_PAGE.format(programme_id=programme_id)
+    return Redirect(
+        f"{page}?message={quote('Blocage levé : la réservation est de nouveau possible.')}", status_code=303
+    )
+
+
 api_routes = [
     api_set_rules,
     api_get_rules,
@@ -183,4 +266,4 @@ api_routes = [
     api_session_report,
     api_programme_report,
 ]
-page_routes = [page_justify, page_excuse]
+page_routes = [page_justify, page_excuse, admin_absences_page, admin_rules_submit, admin_lift_submit]

@@ -351,3 +351,49 @@ async def test_the_partner_excuses_from_the_session_page_reading_the_justificati
     after = html.unescape((await api.get(done.headers["location"])).text)
     assert "Absence excusée : elle ne compte plus" in after
     assert "absence excusée</span> motif : Certificat reçu" in after
+
+
+async def test_staff_set_the_rule_and_lift_a_block_from_their_page(
+    api: Any, ctx: Context, clock: Any
+) -> None:
+    programme_id, _admin_headers, partner, family, sessions, booked = await setting(api, ctx, clock)
+    await mark_absent(api, partner, sessions[0], booked[0])
+    await mark_absent(api, partner, sessions[1], booked[1])
+    admin, _ = await create_user(ctx, staff_role="admin")
+    await login(api, ctx, admin)
+    listing = await api.get("/programmes")
+    assert f"/admin/programmes/{programme_id}/absences" in listing.text
+    page = await api.get(f"/admin/programmes/{programme_id}/absences")
+    assert page.status_code == 200
+    text = html.unescape(page.text)
+    assert "Avertissement de la famille à 1 absence(s) non excusée(s) ; à 2, réservations" in text
+    assert "Lou Le Gall</strong> — 2 absences non excusées, bloqué jusqu'au" in text
+    bad = await api.post(
+        f"/admin/programmes/{programme_id}/absences/regle",
+        data={"_csrf_token": csrf(page.text), "warn_after": "3", "block_after": "2", "block_days": "7"},
+    )
+    assert bad.status_code == 400
+    assert "Le blocage vient après l'avertissement" in html.unescape(bad.text)
+    saved = await api.post(
+        f"/admin/programmes/{programme_id}/absences/regle",
+        data={"_csrf_token": csrf(page.text), "warn_after": "2", "block_after": "4", "block_days": "7"},
+    )
+    assert saved.status_code == 303
+    async with ctx.db.read() as db:
+        block = (
+            await db.execute(select(AttendanceSanction).where(AttendanceSanction.kind == "block"))
+        ).scalar_one()
+    lifted = await api.post(
+        f"/admin/programmes/{programme_id}/absences/{block.id}/lever",
+        data={"_csrf_token": csrf(page.text), "reason": "Famille reçue en mairie"},
+    )
+    assert lifted.status_code == 303
+    after = html.unescape((await api.get(lifted.headers["location"])).text)
+    assert "Blocage levé : la réservation est de nouveau possible." in after
+    assert "Aucun blocage en cours." in after
+    assert "Avertissement de la famille à 2 absence(s)" in after
+    body = {"session_id": str(sessions[2].id), "participant_id": str(family.child.id)}
+    assert (await api.post(f"{API}/bookings", json=body, headers=family.headers)).status_code == 201
+    # A family may not open the staff page.
+    await login(api, ctx, family.account)
+    assert (await api.get(f"/admin/programmes/{programme_id}/absences")).status_code == 403
