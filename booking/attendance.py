@@ -53,6 +53,11 @@ MAX_COUNT = 100
 MAX_DAYS = 366
 
 
+def absences_fr(count: int) -> str:
+    """« 1 absence non excusée », « 2 absences non excusées »."""
+    return f"{count} absence non excusée" if count <= 1 else f"{count} absences non excusées"
+
+
 def until_label(moment: datetime, tz: str) -> str:
     """« 15/07/2027 à 18 h 00 », as the block's message and pages say it."""
     local = pendulum.instance(moment).in_timezone(tz)
@@ -62,7 +67,7 @@ def until_label(moment: datetime, tz: str) -> str:
 def blocked_message(first_name: str, programme_title: str, until: datetime, absences: int, tz: str) -> str:
     return (
         f"{first_name} ne peut plus réserver les séances du programme « {programme_title} » "
-        f"jusqu'au {until_label(until, tz)} : {absences} absences non excusées. "
+        f"jusqu'au {until_label(until, tz)} : {absences_fr(absences)}. "
         "Si une absence était justifiée, envoyez le justificatif au partenaire depuis la page du "
         "participant, ou contactez la mairie."
     )
@@ -342,8 +347,7 @@ async def _reconcile(
                 uow,
                 account_id=participant.family_account_id,
                 kind="booking",
-                title=f"Avertissement : {count} absences non excusées de {participant.first_name} "
-                f"({programme.title})",
+                title=f"Avertissement : {absences_fr(count)} de {participant.first_name} ({programme.title})",
                 link=link,
                 mail_to=mail_to,
                 template="booking/attendance_warning" if mail_to else None,

@@ -101,7 +101,7 @@ async def test_absences_warn_then_block_booking_on_the_hot_path_until_excused(
     _programme_id, _admin, partner, family, sessions, booked = await setting(api, ctx, clock)
     await mark_absent(api, partner, sessions[0], booked[0])
     titles = await alerts_of(ctx, family.account.id)
-    assert "Avertissement : 1 absences non excusées de Lou (Vacances d'été 2027)" in titles
+    assert "Avertissement : 1 absence non excusée de Lou (Vacances d'été 2027)" in titles
     assert "booking/attendance_warning" in await templates_to(ctx, family.account.email or "")
     # Marking the same list again warns no second time.
     await mark_absent(api, partner, sessions[0], booked[0])
