@@ -397,3 +397,39 @@ async def test_staff_set_the_rule_and_lift_a_block_from_their_page(
     # A family may not open the staff page.
     await login(api, ctx, family.account)
     assert (await api.get(f"/admin/programmes/{programme_id}/absences")).status_code == 403
+
+
+async def test_the_desk_cannot_book_a_blocked_participant_either(api: Any, ctx: Context, clock: Any) -> None:
+    _programme_id, _admin, partner, family, sessions, booked = await setting(api, ctx, clock)
+    await mark_absent(api, partner, sessions[0], booked[0])
+    await mark_absent(api, partner, sessions[1], booked[1])
+    _desk, desk = await create_user(ctx, staff_role="desk")
+    refused = await api.post(
+        f"{API}/desk/families/{family.account.id}/bookings",
+        json={"session_id": str(sessions[2].id), "participant_id": str(family.child.id)},
+        headers=desk,
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "attendance_blocked"
+    assert "Lou ne peut plus réserver les séances du programme" in refused.json()["detail"]
+
+
+async def test_the_e_mails_say_it_in_french(ctx: Context) -> None:
+    from portal.mail import render_mail
+
+    subject, text, body = render_mail(
+        ctx,
+        "booking/attendance_warning",
+        {"first_name": "Lou", "programme_title": "Été", "absences": 1, "block_after": 3, "block_days": 14},
+    )
+    assert subject == "Avertissement : absences non excusées de Lou"
+    assert "Lou compte 1 absence non excusée aux séances du programme « Été »." in text
+    assert "à 3 absences non excusées, Lou ne pourra plus réserver" in text and "pendant 14 jours" in text
+    subject, text, body = render_mail(
+        ctx,
+        "booking/attendance_blocked",
+        {"first_name": "Lou", "programme_title": "Été", "absences": 3, "until": "15/07/2027 à 18 h 00"},
+    )
+    assert subject == "Réservations bloquées pour Lou jusqu'au 15/07/2027 à 18 h 00"
+    assert "ne peut plus réserver les séances de ce programme jusqu'au 15/07/2027 à 18 h 00." in text
+    assert "jusqu'au 15/07/2027 à 18 h 00</strong>" in body
