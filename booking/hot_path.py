@@ -19,7 +19,8 @@ they allow, because this is the request a programme's opening morning sends by t
 
 Statements are built once at import, so SQLAlchemy's compiled cache and asyncpg's prepared
 statements serve every request. Anything unusual — a DUO or family activity, required proof
-documents, a free session, a family without a wallet yet, staff — goes through the general path
+documents, a session of a programme (its opening, lottery and attendance rules), a free session, a
+family without a wallet yet, staff — goes through the general path
 (`book_session`'s `_book`), in the same transaction when the wallet is already locked.
 """
 
@@ -304,7 +305,9 @@ async def book_with_token(
                 or what.family
                 or what.required_document_kinds
                 or what.on_request  # refused there (booking_on_request): the partner agrees first
-                or what.programme_id is not None  # its opening and lottery window bind it
+                # Its opening, lottery window and attendance rules (booking/attendance.py: a
+                # participant blocked for unexcused absences) bind it: the general path checks them.
+                or what.programme_id is not None
                 or what.price_coupons <= 0
                 or what.held_account_id is None
             ):

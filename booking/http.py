@@ -770,6 +770,9 @@ page_routes = [
 ]
 
 # Family-group waiting lists and partner additions live in their own file.
+import booking.participant_activity  # noqa: E402, F401  (registers the participant page's section)
+from booking.http_attendance import api_routes as _attendance_api  # noqa: E402
+from booking.http_attendance import page_routes as _attendance_pages  # noqa: E402
 from booking.http_desk import api_routes as _desk_api  # noqa: E402
 from booking.http_desk import page_routes as _desk_pages  # noqa: E402
 from booking.http_programmes import api_routes as _programme_api  # noqa: E402
@@ -781,8 +784,10 @@ from booking.http_series import page_routes as _series_pages  # noqa: E402
 from booking.http_waitlist import api_routes as _waitlist_api  # noqa: E402
 from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
 
-api_routes += _waitlist_api + _programme_api + _request_api + _desk_api + _series_api
-page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages + _series_pages
+api_routes += _waitlist_api + _programme_api + _request_api + _desk_api + _series_api + _attendance_api
+page_routes += (
+    _waitlist_pages + _programme_pages + _request_pages + _desk_pages + _series_pages + _attendance_pages
+)
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]

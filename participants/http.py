@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from msgspec import UNSET
 
 from participants import services
+from participants.activity import participant_activity
 from participants.models import AUTHORISATIONS, DocumentKind, Participant
 from participants.schemas import (
     DocumentKindCreate,
@@ -27,11 +28,13 @@ from participants.schemas import (
     participant_dict,
 )
 from participants.services import DocumentFile, ParticipantChanges
+from participants.sheet import registration_sheet
 from portal.auth import Actor
 from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
+from portal.pdf import render_pdf
 from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
@@ -259,7 +262,29 @@ async def api_admin_document_downloads(
     ]
 
 
+async def _sheet_pdf(ctx: Context, account: Actor, participant_id: UUID) -> Response[bytes]:
+    sheet = await registration_sheet(ctx, account, participant_id, now=ctx.clock.now(), today=_today(ctx))
+    name = f"fiche-inscription-{sheet['participant'].first_name}-{sheet['participant'].last_name}.pdf"
+    return Response(
+        render_pdf(ctx, "participants/registration_sheet.html", **sheet),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
+            # Health data: never kept by a shared cache or the browser's.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@get("/participants/{participant_id:uuid}/registration-sheet.pdf", tags=["participants"])
+async def api_registration_sheet(ctx: Context, account: Actor, participant_id: UUID) -> Response[bytes]:
+    """The registration sheet (« fiche d'inscription ») as a PDF: the family's own participant, or
+    any for staff who may read participants. It carries the health notes."""
+    return await _sheet_pdf(ctx, account, participant_id)
+
+
 api_routes = [
+    api_registration_sheet,
     api_create_participant,
     api_list_participants,
     api_get_participant,
@@ -289,6 +314,7 @@ NOTICES = {
     "retire": "Le justificatif est retiré.",
     "archive": "Le participant est archivé.",
     "type": "Le type de justificatif est enregistré.",
+    "justification": "Votre justification est envoyée au partenaire : il peut maintenant excuser l'absence.",
 }
 
 
@@ -409,6 +435,7 @@ async def _detail(
     kinds = await services.list_document_kinds(ctx)
     today = _today(ctx)
     by_kind = {document.kind_code: document for document in documents}
+    activity = await participant_activity(ctx, account, participant_id, ctx.clock.now())
     return Template(
         "participants/detail.html",
         context={
@@ -425,6 +452,7 @@ async def _detail(
             "section": section,
             "values": values or {},
             "max_mb": MAX_FILE_BYTES // (1024 * 1024),
+            **activity,
         },
         status_code=status,
     )
@@ -432,10 +460,17 @@ async def _detail(
 
 @get("/participants/{participant_id:uuid}", include_in_schema=False)
 async def page_participant(
-    ctx: Context, account: Actor, participant_id: UUID, ok: str | None = None
+    ctx: Context, account: Actor, participant_id: UUID, ok: str | None = None, erreur: str | None = None
 ) -> Template:
     account.require_family()
-    return await _detail(ctx, account, participant_id, ok=ok)
+    general = " ".join(erreur.split())[:300] if erreur else None
+    return await _detail(ctx, account, participant_id, ok=ok, general=general)
+
+
+@get("/participants/{participant_id:uuid}/fiche.pdf", include_in_schema=False)
+async def page_registration_sheet(ctx: Context, account: Actor, participant_id: UUID) -> Response[bytes]:
+    account.require_family()
+    return await _sheet_pdf(ctx, account, participant_id)
 
 
 @post("/participants/{participant_id:uuid}/identite", include_in_schema=False)
@@ -622,6 +657,7 @@ page_routes = [
     page_new_participant,
     page_create_participant,
     page_participant,
+    page_registration_sheet,
     page_update_identity,
     page_update_sheet,
     page_upload_document,
