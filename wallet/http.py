@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
+from portal.pdf import render_pdf
 from portal.staff import Power
 from wallet import exports, finance, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
@@ -103,7 +105,9 @@ async def api_stripe_webhook(ctx: Context, request: Request[Any, Any, Any]) -> d
 
 FromDate = Annotated[str | None, QueryParameter(query="from", description="YYYY-MM-DD, local date")]
 ToDate = Annotated[str | None, QueryParameter(query="to", description="YYYY-MM-DD, local date, included")]
-Format = Annotated[str | None, QueryParameter(query="format", description="csv for a CSV export")]
+Format = Annotated[
+    str | None, QueryParameter(query="format", description="csv for a CSV export, pdf for a PDF")
+]
 
 
 def _csv(body: str, filename: str) -> Response[str]:
@@ -165,7 +169,36 @@ async def api_partner_statement(
             french_csv(exports.STATEMENT, statement["bookings"], tz=ctx.settings.timezone),
             f"releve-{association_id}-{period.start}-{period.end}.csv",
         )
+    if format_ == "pdf":
+        return _statement_pdf(ctx, statement, period)
     return statement
+
+
+_OUTCOMES_FR = {
+    "refund": "remboursée",
+    "partner_cancel": "séance annulée",
+    "forfeit": "perdue",
+    "forfeit_return": "perdue puis rendue (séance annulée)",
+    "settle": "réglée",
+}
+
+
+def _statement_pdf(ctx: Context, statement: dict[str, Any], period: finance.Period) -> Response[bytes]:
+    body = render_pdf(
+        ctx,
+        "wallet/statement_pdf.html",
+        statement=statement,
+        period=period,
+        outcomes=_OUTCOMES_FR,
+        parse=datetime.fromisoformat,
+        issued_at=ctx.clock.now(),
+    )
+    name = f"releve-{statement['association_id']}-{period.start}-{period.end}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
 
 
 api_routes = [
@@ -340,6 +373,56 @@ async def finance_partner_page(
     )
 
 
+@get("/finance/partenaires/{association_id:uuid}/releve.pdf", include_in_schema=False)
+async def finance_partner_pdf(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Response[bytes]:
+    actor = _staff_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    return _statement_pdf(ctx, await finance.partner_statement(ctx, actor, association_id, period), period)
+
+
+def _member_page(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise NotAuthenticated()
+    return actor
+
+
+@get("/partenaire/associations/{association_id:uuid}/releve", include_in_schema=False)
+async def partner_statement_page(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Template:
+    """A partner member's own statement (the service refuses another association's)."""
+    actor = _member_page(actor)
+    try:
+        period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+        error = None
+    except DomainError as exc:
+        period, error = finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+    statement = await finance.partner_statement(ctx, actor, association_id, period)
+    return Template(
+        "wallet/statement.html",
+        context={
+            "actor": actor,
+            "period": period,
+            "error": error,
+            "statement": statement,
+            "partner_view": True,
+            "query": f"from={period.start}&to={period.end}",
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@get("/partenaire/associations/{association_id:uuid}/releve.pdf", include_in_schema=False)
+async def partner_statement_pdf(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Response[bytes]:
+    actor = _member_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    return _statement_pdf(ctx, await finance.partner_statement(ctx, actor, association_id, period), period)
+
+
 @get("/finance/grand-livre", include_in_schema=False)
 async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
     actor = _staff_page(actor)
@@ -357,5 +440,8 @@ page_routes = [
     demo_payment_pay,
     finance_page,
     finance_partner_page,
+    finance_partner_pdf,
+    partner_statement_page,
+    partner_statement_pdf,
     ledger_page,
 ]
