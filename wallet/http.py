@@ -19,7 +19,7 @@ from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
 from portal.pdf import render_pdf
 from portal.staff import Power
-from wallet import exports, finance, services
+from wallet import exports, finance, receipts, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -296,6 +296,21 @@ async def purchase_page(
     )
 
 
+def receipt_response(ctx: Context, receipt: dict[str, Any]) -> Response[bytes]:
+    return Response(
+        render_pdf(ctx, "wallet/receipt_pdf.html", **receipt),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="recu-{receipt["number"]}.pdf"'},
+    )
+
+
+@get("/coupons/achats/{purchase_id:uuid}/recu.pdf", include_in_schema=False)
+async def purchase_receipt_pdf(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Response[bytes]:
+    """The family's receipt for a paid purchase (card, demo or desk)."""
+    actor = _family_page(actor)
+    return receipt_response(ctx, await receipts.purchase_receipt(ctx, actor, purchase_id))
+
+
 @post("/coupons/achats/{purchase_id:uuid}/abandonner", include_in_schema=False)
 async def purchase_abandon(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Redirect:
     """Give up a checkout left unpaid: it is not a debt, and it leaves the list of things to do."""
@@ -435,6 +450,7 @@ page_routes = [
     coupons_page,
     coupons_buy,
     purchase_page,
+    purchase_receipt_pdf,
     purchase_abandon,
     demo_payment_page,
     demo_payment_pay,

@@ -93,3 +93,45 @@ async def test_a_partner_sees_its_own_statement_and_not_anothers(client: Any, ct
     assert api.status_code == 403 and api.json()["code"] == "forbidden"
     missing = await client.get(f"/partenaire/associations/{uuid.uuid4()}/releve", cookies=cookies)
     assert missing.status_code == 404
+
+
+async def test_the_receipt_of_a_card_and_of_a_desk_purchase(api: Any, ctx: Context) -> None:
+    from tests.booking.factories import a_family
+    from tests.booking.test_pages import csrf, login
+
+    family = await a_family(ctx, 0)
+    _acc, actor = await create_family(ctx)
+    theirs = await paid_purchase(ctx, actor, 3)
+    await login(api, ctx, family.account)
+    from tests.wallet.factories import actor_of
+
+    mine = await paid_purchase(ctx, actor_of(family.account), 5)
+    page = await api.get(f"/coupons/achats/{mine.id}")
+    assert f"/coupons/achats/{mine.id}/recu.pdf" in page.text
+    pdf = await api.get(f"/coupons/achats/{mine.id}/recu.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    price = ctx.settings.coupon_price_cents
+    euros = f"{5 * price // 100},{5 * price % 100:02d} €"
+    assert "Reçu d'achat de coupons" in text and str(mine.id) in text
+    assert "5 coupons" in text and euros in text and "démonstration" in text
+    # another family's receipt does not exist for this one
+    assert (await api.get(f"/coupons/achats/{theirs.id}/recu.pdf")).status_code == 404
+
+    desk, _ = await create_user(ctx, staff_role="desk")
+    await login(api, ctx, desk)
+    page = await api.get(f"/guichet?q={family.account.email}")
+    sold = await api.post(
+        f"/guichet/familles/{family.account.id}/vendre",
+        data={"_csrf_token": csrf(page.text), "q": family.account.email, "coupons": "2", "method": "cheque"},
+    )
+    assert sold.status_code == 303
+    back = await api.get(sold.headers["location"])
+    assert "Imprimer le reçu de la vente (PDF)" in back.text
+    link = back.text.split('href="/guichet/ventes/')[1].split('"')[0]
+    receipt = await api.get(f"/guichet/ventes/{link}")
+    assert receipt.status_code == 200
+    text = pdf_text(receipt.content)
+    assert "au guichet, chèque" in text and "2 coupons" in text
+    # a desk agent prints counter sales only, not a family's card purchase
+    assert (await api.get(f"/guichet/ventes/{mine.id}/recu.pdf")).status_code == 404
