@@ -72,7 +72,11 @@ async def my_feed_url(ctx: Context, actor: Actor, *, now: datetime) -> str:
     row = await _active(ctx, actor.account_id, now)
     if row is None:
         return await _new_feed(ctx, actor, now=now)
-    return feed_url(ctx, _token(ctx, row.id))
+    token = _token(ctx, row.id)
+    if hash_token(token) != row.token_hash:
+        # The secret key changed since: the old URL cannot be shown again, so a new one replaces it.
+        return await revoke_feed(ctx, actor, now=now)
+    return feed_url(ctx, token)
 
 
 async def _new_feed(ctx: Context, actor: Actor, *, now: datetime) -> str:

@@ -109,3 +109,31 @@ async def test_the_feed_lists_the_familys_bookings_and_revoking_kills_it(
     assert (await api.get(_path(new_url))).status_code == 200
     assert (await api.get("/calendar/nimporte-quoi.ics")).status_code == 404
     assert (await api.get(_path(new_url).removesuffix(".ics"))).status_code == 404
+
+
+async def test_a_new_secret_key_gives_a_new_working_link(api: Any, ctx: Context) -> None:
+    from dataclasses import replace
+
+    from booking.calendar_feed import my_feed_url
+
+    family = await a_family(ctx, 0)
+    old = await my_feed_url(ctx, family.actor, now=ctx.clock.now())
+    ctx.settings = replace(ctx.settings, secret_key=ctx.settings.secret_key + "-rotated")
+    new = await my_feed_url(ctx, family.actor, now=ctx.clock.now())
+    assert new != old
+    token = new.rsplit("/", 1)[1].removesuffix(".ics")
+    async with ctx.db.read() as session:
+        live = (
+            (
+                await session.execute(
+                    select(AuthToken.token_hash).where(
+                        AuthToken.account_id == family.account.id,
+                        AuthToken.kind == TokenKind.CALENDAR_FEED,
+                        AuthToken.revoked_at.is_(None),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert live == [hash_token(token)]
