@@ -429,7 +429,9 @@ async def bookings_page(
     liste: str | None = None,
     quitte: str | None = None,
     demande: str | None = None,
+    agenda: str | None = None,
 ) -> Template:
+    from booking.calendar_feed import my_feed_url
     from booking.on_request import family_requests
 
     bookings = await list_family_bookings(ctx, account)
@@ -445,6 +447,8 @@ async def bookings_page(
         flash = f"Inscription sur la liste complémentaire enregistrée (position {liste})."
     elif quitte:
         flash = "Vous avez quitté la liste complémentaire."
+    elif agenda:
+        flash = "L'ancien lien d'agenda ne fonctionne plus : abonnez-vous avec le nouveau."
     now = ctx.clock.now()
     confirmed = [b for b in bookings if b["status"] == "confirmed"]
     # « À venir » is what has not begun, soonest first; a session under way is « En cours »; the
@@ -467,6 +471,7 @@ async def bookings_page(
         closed_waitlists=closed_waitlists,
         skip_reasons=SKIP_REASONS,
         requests=requests,
+        calendar_url=await my_feed_url(ctx, account, now=now) if account.is_family else None,
         flash=flash,
         parse=_parse,
     )
@@ -773,6 +778,7 @@ page_routes = [
 import booking.participant_activity  # noqa: E402, F401  (registers the participant page's section)
 from booking.http_attendance import api_routes as _attendance_api  # noqa: E402
 from booking.http_attendance import page_routes as _attendance_pages  # noqa: E402
+from booking.http_calendar import page_routes as _calendar_pages  # noqa: E402
 from booking.http_desk import api_routes as _desk_api  # noqa: E402
 from booking.http_desk import page_routes as _desk_pages  # noqa: E402
 from booking.http_programmes import api_routes as _programme_api  # noqa: E402
@@ -786,7 +792,13 @@ from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
 
 api_routes += _waitlist_api + _programme_api + _request_api + _desk_api + _series_api + _attendance_api
 page_routes += (
-    _waitlist_pages + _programme_pages + _request_pages + _desk_pages + _series_pages + _attendance_pages
+    _waitlist_pages
+    + _programme_pages
+    + _request_pages
+    + _desk_pages
+    + _series_pages
+    + _attendance_pages
+    + _calendar_pages
 )
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,8 +17,9 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
+from portal.pdf import render_pdf
 from portal.staff import Power
-from wallet import disputes, exports, finance, refunds, services
+from wallet import disputes, exports, finance, receipts, refunds, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -103,7 +105,9 @@ async def api_stripe_webhook(ctx: Context, request: Request[Any, Any, Any]) -> d
 
 FromDate = Annotated[str | None, QueryParameter(query="from", description="YYYY-MM-DD, local date")]
 ToDate = Annotated[str | None, QueryParameter(query="to", description="YYYY-MM-DD, local date, included")]
-Format = Annotated[str | None, QueryParameter(query="format", description="csv for a CSV export")]
+Format = Annotated[
+    str | None, QueryParameter(query="format", description="csv for a CSV export, pdf for a PDF")
+]
 
 
 def _csv(body: str, filename: str) -> Response[str]:
@@ -165,6 +169,8 @@ async def api_partner_statement(
             french_csv(exports.STATEMENT, statement["bookings"], tz=ctx.settings.timezone),
             f"releve-{association_id}-{period.start}-{period.end}.csv",
         )
+    if format_ == "pdf":
+        return _statement_pdf(ctx, statement, period)
     return statement
 
 
@@ -198,6 +204,33 @@ async def api_disputes(ctx: Context, account: Actor) -> list[dict[str, Any]]:
         {**row, "opened_at": iso_local(row["opened_at"], tz), "closed_at": iso_local(row["closed_at"], tz)}
         for row in map(disputes.dispute_json, await disputes.list_disputes(ctx, account))
     ]
+
+
+_OUTCOMES_FR = {
+    "refund": "remboursée",
+    "partner_cancel": "séance annulée",
+    "forfeit": "perdue",
+    "forfeit_return": "perdue puis rendue (séance annulée)",
+    "settle": "réglée",
+}
+
+
+def _statement_pdf(ctx: Context, statement: dict[str, Any], period: finance.Period) -> Response[bytes]:
+    body = render_pdf(
+        ctx,
+        "wallet/statement_pdf.html",
+        statement=statement,
+        period=period,
+        outcomes=_OUTCOMES_FR,
+        parse=datetime.fromisoformat,
+        issued_at=ctx.clock.now(),
+    )
+    name = f"releve-{statement['association_id']}-{period.start}-{period.end}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
 
 
 api_routes = [
@@ -295,6 +328,21 @@ async def purchase_page(
             "price_cents": ctx.settings.coupon_price_cents,
         },
     )
+
+
+def receipt_response(ctx: Context, receipt: dict[str, Any]) -> Response[bytes]:
+    return Response(
+        render_pdf(ctx, "wallet/receipt_pdf.html", **receipt),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="recu-{receipt["number"]}.pdf"'},
+    )
+
+
+@get("/coupons/achats/{purchase_id:uuid}/recu.pdf", include_in_schema=False)
+async def purchase_receipt_pdf(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Response[bytes]:
+    """The family's receipt for a paid purchase (card, demo or desk)."""
+    actor = _family_page(actor)
+    return receipt_response(ctx, await receipts.purchase_receipt(ctx, actor, purchase_id))
 
 
 @post("/coupons/achats/{purchase_id:uuid}/abandonner", include_in_schema=False)
@@ -431,6 +479,56 @@ async def finance_purchase_refund(
     return Redirect(f"/finance/achats/{purchase_id}?retour=rembourse", status_code=303)
 
 
+@get("/finance/partenaires/{association_id:uuid}/releve.pdf", include_in_schema=False)
+async def finance_partner_pdf(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Response[bytes]:
+    actor = _staff_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    return _statement_pdf(ctx, await finance.partner_statement(ctx, actor, association_id, period), period)
+
+
+def _member_page(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise NotAuthenticated()
+    return actor
+
+
+@get("/partenaire/associations/{association_id:uuid}/releve", include_in_schema=False)
+async def partner_statement_page(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Template:
+    """A partner member's own statement (the service refuses another association's)."""
+    actor = _member_page(actor)
+    try:
+        period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+        error = None
+    except DomainError as exc:
+        period, error = finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+    statement = await finance.partner_statement(ctx, actor, association_id, period)
+    return Template(
+        "wallet/statement.html",
+        context={
+            "actor": actor,
+            "period": period,
+            "error": error,
+            "statement": statement,
+            "partner_view": True,
+            "query": f"from={period.start}&to={period.end}",
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@get("/partenaire/associations/{association_id:uuid}/releve.pdf", include_in_schema=False)
+async def partner_statement_pdf(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Response[bytes]:
+    actor = _member_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    return _statement_pdf(ctx, await finance.partner_statement(ctx, actor, association_id, period), period)
+
+
 @get("/finance/grand-livre", include_in_schema=False)
 async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
     actor = _staff_page(actor)
@@ -443,6 +541,7 @@ page_routes = [
     coupons_page,
     coupons_buy,
     purchase_page,
+    purchase_receipt_pdf,
     purchase_abandon,
     demo_payment_page,
     demo_payment_pay,
@@ -450,5 +549,8 @@ page_routes = [
     finance_partner_page,
     finance_purchase_page,
     finance_purchase_refund,
+    finance_partner_pdf,
+    partner_statement_page,
+    partner_statement_pdf,
     ledger_page,
 ]
