@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from catalog import services
 from catalog.cards import card_extras
-from catalog.models import ActivityStatus, Audience
+from catalog.models import ActivityStatus, Audience, SessionStatus
 from portal.associations.models import Association, AssociationStatus
 from portal.auth import Actor
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, LocalTimeDoesNotExist
@@ -475,8 +476,56 @@ async def partner_publish_activity(ctx: Context, account: Actor, activity_id: UU
     return Redirect(f"/partenaire/activites/{activity_id}?ok=publiee", status_code=303)
 
 
+def _count(n: int, singular: str, plural_form: str) -> str:
+    return f"{n} {singular if n <= 1 else plural_form}"
+
+
 @post("/partenaire/activites/{activity_id:uuid}/archiver", include_in_schema=False)
-async def partner_archive_activity(ctx: Context, account: Actor, activity_id: UUID) -> Redirect:
+async def partner_archive_activity(
+    ctx: Context, account: Actor, activity_id: UUID, request: Request
+) -> Response[Any]:
+    if not is_confirmed(await request.form()):
+        # First what archiving does (and whether it can be done now), then the act.
+        found = await services.get_partner_activity(ctx, account, activity_id)
+        now = ctx.clock.now()
+        upcoming = [s for s in found.sessions if s.status == SessionStatus.SCHEDULED and s.ends_at > now]
+        booked = [s for s in upcoming if s.taken > 0]
+        title = found.activity.title
+        consequences = [
+            f"« {title} » n'apparaîtra plus dans le catalogue : aucune famille ne pourra plus la réserver.",
+            _count(
+                len(upcoming),
+                "séance à venir ne sera plus proposée.",
+                "séances à venir ne seront plus proposées.",
+            )
+            if upcoming
+            else "Elle n'a aucune séance à venir.",
+            "Vous pourrez la publier à nouveau plus tard, depuis cette page.",
+        ]
+        blocked = None
+        if booked:
+            blocked = (
+                "Impossible pour l'instant : "
+                f"{_count(len(booked), 'séance à venir a', 'séances à venir ont')}"
+                f" encore des réservations ({sum(s.taken for s in booked)} au total)."
+                " Annulez d'abord ces séances "
+                "(les familles sont remboursées et prévenues), puis archivez l'activité."
+            )
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Archiver l'activité : {title}",
+                question=f"Archiver « {title} » ?",
+                consequences=consequences,
+                action=f"/partenaire/activites/{activity_id}/archiver",
+                confirm_label="Confirmer l'archivage",
+                back=f"/partenaire/activites/{activity_id}",
+                back_label="Garder l'activité",
+                subject=f"{title} · {found.association.name}",
+                blocked=blocked,
+            ),
+            status_code=409 if blocked else 200,
+        )
     await services.archive_activity(ctx, account, activity_id, now=ctx.clock.now())
     return Redirect(f"/partenaire/activites/{activity_id}?ok=archivee", status_code=303)
 
@@ -813,8 +862,34 @@ async def referentiel_approve(ctx: Context, account: Actor, kind: str, reference
 
 
 @post("/admin/referentiel/{kind:str}/{reference_id:uuid}/supprimer", include_in_schema=False)
-async def referentiel_delete(ctx: Context, account: Actor, kind: str, reference_id: UUID) -> Response[Any]:
+async def referentiel_delete(
+    ctx: Context, account: Actor, kind: str, reference_id: UUID, request: Request
+) -> Response[Any]:
     account.require_power(Power.MANAGE_REFERENCE_DATA)
+    if not is_confirmed(await request.form()):
+        row, used = await services.reference_usage(ctx, account, kind, reference_id)
+        what = KIND_FR.get(kind, "élément")
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Supprimer le {what} : {row.name}",
+                question=f"Supprimer le {what} « {row.name} » ?",
+                consequences=[
+                    f"Le {what} « {row.name} » sera supprimé définitivement du référentiel : "
+                    "il ne sera plus proposé aux partenaires ni dans les filtres du catalogue.",
+                    "Cette suppression ne peut pas être annulée.",
+                ],
+                action=f"/admin/referentiel/{kind}/{reference_id}/supprimer",
+                confirm_label="Confirmer la suppression",
+                back="/admin/referentiel",
+                back_label="Garder ce " + what,
+                blocked=f"Impossible : « {row.name} » est utilisé par "
+                f"{_count(used, 'activité', 'activités')}. Rattachez-les d'abord à un autre " + what + "."
+                if used
+                else None,
+            ),
+            status_code=409 if used else 200,
+        )
     try:
         await services.delete_reference(ctx, account, kind, reference_id)
     except DomainError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-from litestar import Response, get, patch, post
+from litestar import Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -29,6 +29,7 @@ from participants.schemas import (
 from participants.services import DocumentFile, ParticipantChanges
 from portal.auth import Actor
 from portal.clock import iso_local
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
@@ -542,7 +543,35 @@ async def page_archive_document(
 
 
 @post("/participants/{participant_id:uuid}/archiver", include_in_schema=False)
-async def page_archive_participant(ctx: Context, account: Actor, participant_id: UUID) -> Template | Redirect:
+async def page_archive_participant(
+    ctx: Context, account: Actor, participant_id: UUID, request: Request[Any, Any, Any]
+) -> Template | Redirect:
+    if not is_confirmed(await request.form()):
+        account.require_family()
+        participant = await services.get_participant(ctx, account, participant_id)
+        who = f"{participant.first_name} {participant.last_name}"
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Archiver le participant : {who}",
+                question=f"Archiver {who} ?",
+                consequences=[
+                    f"{who} n'apparaîtra plus dans vos participants ni dans les formulaires de réservation.",
+                    "Ses réservations déjà faites ne sont pas annulées : annulez-les d'abord si "
+                    f"{participant.first_name} n'y participera pas "
+                    "(les coupons sont remboursés selon la date limite).",
+                    "Son historique reste consultable dans Mes réservations.",
+                ],
+                action=f"/participants/{participant_id}/archiver",
+                confirm_label="Confirmer l'archivage",
+                back=f"/participants/{participant_id}",
+                back_label="Garder ce participant",
+                blocked="Le référent de la famille ne peut pas être archivé."
+                if participant.is_referent
+                else None,
+            ),
+            status_code=409 if participant.is_referent else 200,
+        )
     try:
         await services.archive_participant(ctx, account, participant_id, now=ctx.clock.now())
     except DomainError as exc:
