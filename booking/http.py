@@ -57,6 +57,7 @@ from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from portal.exports import Column, french_csv
+from portal.forms import FormErrors
 from portal.pdf import render_pdf
 from wallet.services import wallet_balance
 
@@ -724,7 +725,9 @@ async def partner_cancel_submit(
             reason=reason,
             errors=None
             if reason.strip()
-            else "Indiquez le motif de l'annulation : il est envoyé aux familles.",
+            else FormErrors.of(
+                "Indiquez le motif de l'annulation : il est envoyé aux familles.", field="reason"
+            ),
         )
     action = cancel_session(ctx, account, session_id, reason=reason, now=ctx.clock.now())
     return await _partner_action(

@@ -33,6 +33,7 @@ from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
+from portal.forms import FormErrors
 from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
@@ -302,6 +303,14 @@ def _field_errors(exc: DomainError) -> dict[str, str]:
     return {str(field): exc.detail} if field else {}
 
 
+def _errors(fields: dict[str, str] | None, general: str | None) -> FormErrors:
+    """The page's `errors` (portal/forms.py): each field's message, then the one about no field."""
+    errors = FormErrors.of(fields or {})
+    if general:
+        errors.add(None, general)
+    return errors
+
+
 def _redirect(path: str, ok: str) -> Redirect:
     return Redirect(f"{path}?ok={quote(ok)}", status_code=303)
 
@@ -347,8 +356,7 @@ def _new_form(
             "actor": account,
             "declaring_referent": declaring_referent,
             "values": values,
-            "errors": errors,
-            "general_error": general,
+            "errors": _errors(errors, general),
             "today": _today(ctx),
         },
         status_code=status,
@@ -421,8 +429,7 @@ async def _detail(
             "by_kind": by_kind,
             "authorisations": AUTHORISATIONS,
             "today": today,
-            "errors": errors or {},
-            "general_error": general,
+            "errors": _errors(errors, general),
             "section": section,
             "values": values or {},
             "max_mb": MAX_FILE_BYTES // (1024 * 1024),
@@ -596,7 +603,7 @@ async def _kinds_page(
             "actor": account,
             "flash": _notice(ok),
             "kinds": await services.list_document_kinds(ctx, include_archived=True),
-            "general_error": error,
+            "errors": FormErrors.of(error),
             "values": values or {},
         },
         status_code=status,

@@ -16,6 +16,7 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
+from portal.forms import FormErrors
 from portal.staff import Power
 from wallet import exports, finance, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
@@ -238,7 +239,7 @@ async def coupons_buy(
         )
     except DomainError as exc:
         context = await _coupons_context(ctx, actor)
-        context.update(error=exc.detail, coupons_value=raw)
+        context.update(errors=FormErrors.of(exc, field="coupons"), coupons_value=raw)
         return Template("wallet/coupons.html", context=context, status_code=exc.status_code)
     return Redirect(purchase.checkout_url or f"/coupons/achats/{purchase.id}", status_code=303)
 
@@ -311,7 +312,7 @@ async def finance_page(
         context={
             "actor": actor,
             "period": period,
-            "error": error,
+            "errors": FormErrors.of(error, field="from"),
             "report": report,
             "flows": flows,
             "chart": finance.flows_svg(flows),

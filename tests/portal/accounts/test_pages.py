@@ -153,7 +153,7 @@ async def test_register_errors_are_shown_next_to_the_form(client, ctx: Context) 
         last_name="K",
     )
     assert response.status_code == 400
-    assert 'class="errors" role="alert"' in response.text
+    assert 'class="error-summary" role="alert"' in response.text
     assert "au moins 8 caractères" in response.text
     assert 'value="Lou"' in response.text
     response = await submit(
