@@ -58,6 +58,7 @@ from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from portal.exports import Column, french_csv
 from portal.forms import FormErrors
+from portal.onboarding import BOOKING, onboarding
 from portal.pdf import render_pdf
 from wallet.services import wallet_balance
 
@@ -337,7 +338,8 @@ def _page(name: str, actor: Actor, status_code: int = 200, **context: Any) -> Te
 
 
 async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> dict[str, Any]:
-    return await booking_form(ctx, actor, session_id, now=ctx.clock.now())
+    context = await booking_form(ctx, actor, session_id, now=ctx.clock.now())
+    return {**context, "onboarding": await onboarding(ctx, actor, BOOKING)}
 
 
 @get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)

@@ -34,6 +34,7 @@ from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
 from portal.forms import FormErrors
+from portal.onboarding import DOCUMENTS, PARTICIPANTS, REFERENT, onboarding
 from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
@@ -334,11 +335,12 @@ async def page_participants(ctx: Context, account: Actor, ok: str | None = None)
             "referent": referent,
             "others": others,
             "today": _today(ctx),
+            "onboarding": await onboarding(ctx, account, PARTICIPANTS if referent else REFERENT),
         },
     )
 
 
-def _new_form(
+async def _new_form(
     ctx: Context,
     account: Actor,
     referent: Participant | None,
@@ -355,6 +357,7 @@ def _new_form(
         context={
             "actor": account,
             "declaring_referent": declaring_referent,
+            "onboarding": await onboarding(ctx, account, REFERENT if declaring_referent else PARTICIPANTS),
             "values": values,
             "errors": _errors(errors, general),
             "today": _today(ctx),
@@ -371,7 +374,7 @@ async def _referent(ctx: Context, account: Actor) -> Participant | None:
 @get("/participants/nouveau", include_in_schema=False)
 async def page_new_participant(ctx: Context, account: Actor) -> Template:
     account.require_family()
-    return _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
+    return await _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
 
 
 @post("/participants/nouveau", include_in_schema=False)
@@ -393,7 +396,7 @@ async def page_create_participant(ctx: Context, account: Actor, data: Form) -> T
         )
     except DomainError as exc:
         errors = _field_errors(exc)
-        return _new_form(
+        return await _new_form(
             ctx, account, referent, values, errors, None if errors else exc.detail, exc.status_code
         )
     if participant.is_referent:
@@ -433,6 +436,7 @@ async def _detail(
             "section": section,
             "values": values or {},
             "max_mb": MAX_FILE_BYTES // (1024 * 1024),
+            "onboarding": await onboarding(ctx, account, DOCUMENTS),
         },
         status_code=status,
     )

@@ -17,6 +17,7 @@ from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
 from portal.forms import FormErrors
+from portal.onboarding import COUPONS, onboarding
 from portal.staff import Power
 from wallet import exports, finance, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
@@ -203,6 +204,7 @@ async def _coupons_context(ctx: Context, actor: Actor) -> dict[str, Any]:
         "price_cents": ctx.settings.coupon_price_cents,
         "max_coupons": ctx.settings.max_coupons_per_purchase,
         "provider": ctx.settings.payment_provider,
+        "onboarding": await onboarding(ctx, actor, COUPONS),
     }
 
 
