@@ -377,11 +377,22 @@ async def page_new_participant(ctx: Context, account: Actor) -> Template:
     return await _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
 
 
+REQUIRED_IDENTITY = {
+    "first_name": "Le prénom est obligatoire.",
+    "last_name": "Le nom est obligatoire.",
+    "birth_date": "La date de naissance est obligatoire.",
+}
+
+
 @post("/participants/nouveau", include_in_schema=False)
 async def page_create_participant(ctx: Context, account: Actor, data: Form) -> Template | Redirect:
     account.require_family()
     referent = await _referent(ctx, account)
     values = {key: str(data.get(key, "")) for key in ("first_name", "last_name", "birth_date")}
+    # Every empty required field at once (the service stops at the first refusal).
+    missing = {key: message for key, message in REQUIRED_IDENTITY.items() if not values[key].strip()}
+    if missing:
+        return await _new_form(ctx, account, referent, values, missing, None, 400)
     try:
         birth_date = parse_date(data.get("birth_date"), "birth_date", "La date de naissance", required=True)
         assert birth_date is not None

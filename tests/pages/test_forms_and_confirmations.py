@@ -77,6 +77,18 @@ async def test_a_failed_form_lists_its_errors_at_the_top_linked_to_fields_marked
     assert html.index("resume-erreurs") < html.index("<h1>")
 
 
+async def test_every_empty_required_field_is_listed_at_once(api, ctx: Context) -> None:
+    family = await a_family(ctx, 0)
+    await login(api, ctx, family.account)
+    form = await api.get("/participants/nouveau")
+    failed = await api.post("/participants/nouveau", data={"_csrf_token": csrf(form.text)})
+    assert failed.status_code == 400
+    assert "Erreur : le formulaire contient 3 erreurs" in unescape(failed.text)
+    for ident in ("first_name", "last_name", "birth_date"):
+        assert f'<a href="#{ident}">' in failed.text
+        assert 'aria-invalid="true"' in _tag(failed.text, ident)
+
+
 async def test_a_partner_form_names_the_field_each_error_is_about(api, ctx: Context) -> None:
     partner = await a_partner(ctx)
     activity, _ = await a_session(ctx, partner.association)
