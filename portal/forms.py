@@ -52,7 +52,7 @@ class FormErrors:
                 for name, message in per_field.items():
                     errors.add(rename.get(str(name), str(name)), str(message))
                 return errors
-            named = extra.get("field")
+            named = extra.get("field") or value.field
             if isinstance(named, str) and named:
                 field = rename.get(named, named)
             errors.add(field, value.detail)
