@@ -57,6 +57,8 @@ from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from portal.exports import Column, french_csv
+from portal.forms import FormErrors
+from portal.onboarding import BOOKING, onboarding
 from portal.pdf import render_pdf
 from wallet.services import wallet_balance
 
@@ -336,7 +338,8 @@ def _page(name: str, actor: Actor, status_code: int = 200, **context: Any) -> Te
 
 
 async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> dict[str, Any]:
-    return await booking_form(ctx, actor, session_id, now=ctx.clock.now())
+    context = await booking_form(ctx, actor, session_id, now=ctx.clock.now())
+    return {**context, "onboarding": await onboarding(ctx, actor, BOOKING)}
 
 
 @get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
@@ -729,7 +732,9 @@ async def partner_cancel_submit(
             reason=reason,
             errors=None
             if reason.strip()
-            else "Indiquez le motif de l'annulation : il est envoyé aux familles.",
+            else FormErrors.of(
+                "Indiquez le motif de l'annulation : il est envoyé aux familles.", field="reason"
+            ),
         )
     action = cancel_session(ctx, account, session_id, reason=reason, now=ctx.clock.now())
     return await _partner_action(

@@ -203,6 +203,21 @@ async def save_reference(
     return row
 
 
+async def reference_usage(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> tuple[Any, int]:
+    """A domain, theme or place and how many activities use it: what its deletion would do."""
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
+    model = REFERENCE_MODELS.get(kind)
+    if model is None:
+        raise ReferenceNotFound()
+    column = {Domain: Activity.domain_id, Theme: Activity.theme_id, Place: Activity.place_id}[model]
+    async with ctx.db.read() as session:
+        row: Any = await session.get(model, reference_id)
+        if row is None:
+            raise ReferenceNotFound()
+        used = int(await session.scalar(select(func.count()).where(column == reference_id)) or 0)
+    return row, used
+
+
 async def delete_reference(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> None:
     actor.require_power(Power.MANAGE_REFERENCE_DATA)
     model = REFERENCE_MODELS.get(kind)

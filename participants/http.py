@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-from litestar import Response, get, patch, post
+from litestar import Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -31,9 +31,12 @@ from participants.services import DocumentFile, ParticipantChanges
 from participants.sheet import registration_sheet
 from portal.auth import Actor
 from portal.clock import iso_local
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
+from portal.forms import FormErrors
+from portal.onboarding import DOCUMENTS, PARTICIPANTS, REFERENT, onboarding
 from portal.pdf import render_pdf
 from portal.staff import Power
 
@@ -327,6 +330,14 @@ def _field_errors(exc: DomainError) -> dict[str, str]:
     return {str(field): exc.detail} if field else {}
 
 
+def _errors(fields: dict[str, str] | None, general: str | None) -> FormErrors:
+    """The page's `errors` (portal/forms.py): each field's message, then the one about no field."""
+    errors = FormErrors.of(fields or {})
+    if general:
+        errors.add(None, general)
+    return errors
+
+
 def _redirect(path: str, ok: str) -> Redirect:
     return Redirect(f"{path}?ok={quote(ok)}", status_code=303)
 
@@ -350,11 +361,12 @@ async def page_participants(ctx: Context, account: Actor, ok: str | None = None)
             "referent": referent,
             "others": others,
             "today": _today(ctx),
+            "onboarding": await onboarding(ctx, account, PARTICIPANTS if referent else REFERENT),
         },
     )
 
 
-def _new_form(
+async def _new_form(
     ctx: Context,
     account: Actor,
     referent: Participant | None,
@@ -371,9 +383,9 @@ def _new_form(
         context={
             "actor": account,
             "declaring_referent": declaring_referent,
+            "onboarding": await onboarding(ctx, account, REFERENT if declaring_referent else PARTICIPANTS),
             "values": values,
-            "errors": errors,
-            "general_error": general,
+            "errors": _errors(errors, general),
             "today": _today(ctx),
         },
         status_code=status,
@@ -388,7 +400,14 @@ async def _referent(ctx: Context, account: Actor) -> Participant | None:
 @get("/participants/nouveau", include_in_schema=False)
 async def page_new_participant(ctx: Context, account: Actor) -> Template:
     account.require_family()
-    return _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
+    return await _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
+
+
+REQUIRED_IDENTITY = {
+    "first_name": "Le prénom est obligatoire.",
+    "last_name": "Le nom est obligatoire.",
+    "birth_date": "La date de naissance est obligatoire.",
+}
 
 
 @post("/participants/nouveau", include_in_schema=False)
@@ -396,6 +415,10 @@ async def page_create_participant(ctx: Context, account: Actor, data: Form) -> T
     account.require_family()
     referent = await _referent(ctx, account)
     values = {key: str(data.get(key, "")) for key in ("first_name", "last_name", "birth_date")}
+    # Every empty required field at once (the service stops at the first refusal).
+    missing = {key: message for key, message in REQUIRED_IDENTITY.items() if not values[key].strip()}
+    if missing:
+        return await _new_form(ctx, account, referent, values, missing, None, 400)
     try:
         birth_date = parse_date(data.get("birth_date"), "birth_date", "La date de naissance", required=True)
         assert birth_date is not None
@@ -410,7 +433,7 @@ async def page_create_participant(ctx: Context, account: Actor, data: Form) -> T
         )
     except DomainError as exc:
         errors = _field_errors(exc)
-        return _new_form(
+        return await _new_form(
             ctx, account, referent, values, errors, None if errors else exc.detail, exc.status_code
         )
     if participant.is_referent:
@@ -447,12 +470,12 @@ async def _detail(
             "by_kind": by_kind,
             "authorisations": AUTHORISATIONS,
             "today": today,
-            "errors": errors or {},
-            "general_error": general,
+            "errors": _errors(errors, general),
             "section": section,
             "values": values or {},
             "max_mb": MAX_FILE_BYTES // (1024 * 1024),
             **activity,
+            "onboarding": await onboarding(ctx, account, DOCUMENTS),
         },
         status_code=status,
     )
@@ -577,7 +600,35 @@ async def page_archive_document(
 
 
 @post("/participants/{participant_id:uuid}/archiver", include_in_schema=False)
-async def page_archive_participant(ctx: Context, account: Actor, participant_id: UUID) -> Template | Redirect:
+async def page_archive_participant(
+    ctx: Context, account: Actor, participant_id: UUID, request: Request[Any, Any, Any]
+) -> Template | Redirect:
+    if not is_confirmed(await request.form()):
+        account.require_family()
+        participant = await services.get_participant(ctx, account, participant_id)
+        who = f"{participant.first_name} {participant.last_name}"
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Archiver le participant : {who}",
+                question=f"Archiver {who} ?",
+                consequences=[
+                    f"{who} n'apparaîtra plus dans vos participants ni dans les formulaires de réservation.",
+                    "Ses réservations déjà faites ne sont pas annulées : annulez-les d'abord si "
+                    f"{participant.first_name} n'y participera pas "
+                    "(les coupons sont remboursés selon la date limite).",
+                    "Son historique reste consultable dans Mes réservations.",
+                ],
+                action=f"/participants/{participant_id}/archiver",
+                confirm_label="Confirmer l'archivage",
+                back=f"/participants/{participant_id}",
+                back_label="Garder ce participant",
+                blocked="Le référent de la famille ne peut pas être archivé."
+                if participant.is_referent
+                else None,
+            ),
+            status_code=409 if participant.is_referent else 200,
+        )
     try:
         await services.archive_participant(ctx, account, participant_id, now=ctx.clock.now())
     except DomainError as exc:
@@ -602,7 +653,7 @@ async def _kinds_page(
             "actor": account,
             "flash": _notice(ok),
             "kinds": await services.list_document_kinds(ctx, include_archived=True),
-            "general_error": error,
+            "errors": FormErrors.of(error),
             "values": values or {},
         },
         status_code=status,

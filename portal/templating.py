@@ -102,6 +102,12 @@ def make_environment(timezone: str) -> Environment:
         return count()
 
     env.globals["alerts_unread_count"] = alerts_unread_count
+    from portal.forms import form_errors
+
+    env.globals["form_errors"] = form_errors
+    from portal.breadcrumbs import trail
+
+    env.globals["breadcrumb_trail"] = trail
     env.filters.update(
         local=local,
         datetime_fr=datetime_fr,

@@ -17,6 +17,8 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
+from portal.forms import FormErrors
+from portal.onboarding import COUPONS, onboarding
 from portal.pdf import render_pdf
 from portal.staff import Power
 from wallet import disputes, exports, finance, receipts, refunds, services
@@ -269,6 +271,7 @@ async def _coupons_context(ctx: Context, actor: Actor) -> dict[str, Any]:
         "price_cents": ctx.settings.coupon_price_cents,
         "max_coupons": ctx.settings.max_coupons_per_purchase,
         "provider": ctx.settings.payment_provider,
+        "onboarding": await onboarding(ctx, actor, COUPONS),
     }
 
 
@@ -305,7 +308,7 @@ async def coupons_buy(
         )
     except DomainError as exc:
         context = await _coupons_context(ctx, actor)
-        context.update(error=exc.detail, coupons_value=raw)
+        context.update(errors=FormErrors.of(exc, field="coupons"), coupons_value=raw)
         return Template("wallet/coupons.html", context=context, status_code=exc.status_code)
     return Redirect(purchase.checkout_url or f"/coupons/achats/{purchase.id}", status_code=303)
 
@@ -393,7 +396,7 @@ async def finance_page(
         context={
             "actor": actor,
             "period": period,
-            "error": error,
+            "errors": FormErrors.of(error, field="from"),
             "report": report,
             "flows": flows,
             "chart": finance.flows_svg(flows),
