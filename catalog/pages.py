@@ -16,12 +16,11 @@ import pendulum
 from icalendar import Calendar, Event
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from catalog import services
-from catalog.cards import card_extras
-from catalog.models import ActivityStatus, Audience
-from portal.associations.models import Association, AssociationStatus
+from catalog.cards import CardExtras
+from catalog.models import Audience
+from portal.associations.models import Association
 from portal.auth import Actor
 from portal.context import Context
 from portal.downloads import attachment
@@ -59,26 +58,6 @@ def _form_errors(exc: DomainError) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Public catalogue
-
-
-async def _partners_with_activities(ctx: Context) -> list[Association]:
-    async with ctx.db.read() as session:
-        from catalog.models import Activity
-
-        return list(
-            (
-                await session.execute(
-                    select(Association)
-                    .where(
-                        Association.status == AssociationStatus.VALIDATED,
-                        Association.id.in_(
-                            select(Activity.association_id).where(Activity.status == ActivityStatus.PUBLISHED)
-                        ),
-                    )
-                    .order_by(Association.name)
-                )
-            ).scalars()
-        )
 
 
 def _opt_int(value: str | None, low: int, high: int) -> int | None:
@@ -126,14 +105,13 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
     if filters.page > pages:  # a page past the end (an old link, a typed number) shows the last one
         filters.page = pages
         items, total = await services.search_activities(ctx, filters, now=now)
-    reference = await services.list_reference_data(ctx)
-    partners = await _partners_with_activities(ctx)
+    choices = await services.catalogue_filters(ctx)
     query = {k: v for k, v in params.items() if k != "page" and v}
     return _page(
         "catalogue.html",
         actor,
         items=items,
-        extras=await card_extras(ctx, [item.id for item in items], now=now),
+        extras={item.id: CardExtras.of(item) for item in items if item.sessions},
         total=total,
         filters=filters,
         values={
@@ -142,8 +120,8 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
             "from": params.get("from", ""),
             "to": params.get("to", ""),
         },
-        reference=reference,
-        partners=partners,
+        reference=choices,
+        partners=choices.partners,
         page=filters.page,
         pages=pages,
         query=query,

@@ -93,7 +93,7 @@ def migrate(env: dict[str, str]) -> None:
 
 async def seed(url: str, now: pendulum.DateTime) -> dict[str, list[str]]:
     """Rows written with Core bulk inserts (the models' Python defaults give ids and timestamps)."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
 
     from catalog.models import Activity, ActivitySession, Domain, Place, Theme
     from catalog.services import normalize
@@ -105,10 +105,13 @@ async def seed(url: str, now: pendulum.DateTime) -> dict[str, list[str]]:
     db = Database(url)
     async with db.unit_of_work() as uow:
         s = uow.session
+        # catalog_0005 installs the town's usual domains: reuse those, add the others.
+        existing = {d.name: d for d in (await s.execute(select(Domain))).scalars()}
         domains = [
-            Domain(name=n) for n in ("Sport", "Nature et plein air", "Sport santé", "Culture", "Loisirs")
+            existing.get(n) or Domain(name=n)
+            for n in ("Sport", "Nature et plein air", "Sport santé", "Culture", "Loisirs")
         ]
-        s.add_all(domains)
+        s.add_all([d for d in domains if d.name not in existing])
         await s.flush()
         themes = [Theme(name=f"{w.capitalize()}", domain_id=domains[i % 5].id) for i, w in enumerate(WORDS)]
         places = [
@@ -158,8 +161,6 @@ async def seed(url: str, now: pendulum.DateTime) -> dict[str, list[str]]:
                 }
             )
         await s.execute(insert(Activity), activities)
-        from sqlalchemy import select
-
         activity_rows = (
             await s.execute(
                 select(Activity.id, Activity.booking_deadline_days, Activity.cancellation_deadline_days)
