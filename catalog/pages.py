@@ -6,6 +6,7 @@ is shown again with the values typed and the errors in French. The same services
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date, datetime, time
@@ -16,6 +17,7 @@ import pendulum
 from icalendar import Calendar, Event
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from catalog import services
 from catalog.cards import CardExtras
@@ -58,6 +60,18 @@ def _form_errors(exc: DomainError) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Public catalogue
+
+
+@functools.lru_cache(maxsize=512)
+def _options(choices: tuple[services.FilterOption, ...], value: str) -> Markup:
+    """A select's <option>s, the one given by id or name selected: rendered once per list and
+    value, not per option and request by the template (they were most of the page's time)."""
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            option.id, Markup(" selected") if value in (option.id, option.name) else "", option.name
+        )
+        for option in choices
+    )
 
 
 def _opt_int(value: str | None, low: int, high: int) -> int | None:
@@ -120,8 +134,10 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
             "from": params.get("from", ""),
             "to": params.get("to", ""),
         },
-        reference=choices,
-        partners=choices.partners,
+        options={
+            name: _options(tuple(getattr(choices, f"{name}s")), text[name])
+            for name in ("domain", "theme", "place", "partner")
+        },
         page=filters.page,
         pages=pages,
         query=query,
