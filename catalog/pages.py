@@ -28,6 +28,7 @@ from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, LocalTimeDoesNotExist
 from portal.staff import Power
+from portal.templating import make_environment
 
 NOTICES = {
     "creee": "L'activité a été créée en brouillon. Ajoutez ses séances puis publiez-la.",
@@ -121,11 +122,18 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
         items, total = await services.search_activities(ctx, filters, now=now)
     choices = await services.catalogue_filters(ctx)
     query = {k: v for k, v in params.items() if k != "page" and v}
+    results = _results_html(
+        ctx.settings.timezone,
+        tuple(tuple(vars(item).values()) for item in items),
+        total,
+        filters.page,
+        pages,
+        tuple(query.items()),
+    )
     return _page(
         "catalogue.html",
         actor,
-        items=items,
-        extras={item.id: CardExtras.of(item) for item in items if item.sessions},
+        results=results,
         total=total,
         filters=filters,
         values={
@@ -138,9 +146,28 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
             name: _options(tuple(getattr(choices, f"{name}s")), text[name])
             for name in ("domain", "theme", "place", "partner")
         },
-        page=filters.page,
-        pages=pages,
-        query=query,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _results_html(
+    tz: str, rows: tuple[tuple[Any, ...], ...], total: int, page: int, pages: int, query: tuple[Any, ...]
+) -> Markup:
+    """The count, the cards and the pagination, rendered once per search result (its rows are the
+    key: a result the cache serves again is the same HTML) rather than at every request."""
+    items = [services.CatalogItem(*row) for row in rows]
+    # The output of an autoescaped template (.html) is safe HTML.
+    return Markup(  # noqa: S704
+        make_environment(tz)
+        .get_template("catalog/_catalogue_results.html")
+        .render(
+            items=items,
+            extras={item.id: CardExtras.of(item) for item in items if item.sessions},
+            total=total,
+            page=page,
+            pages=pages,
+            query=dict(query),
+        )
     )
 
 
