@@ -238,12 +238,20 @@ async def explain(url: str, scenarios: list[tuple[str, dict[str, Any]]]) -> None
         )
         await services.search_activities(ctx, filters, now=ctx.clock.now())
         statement, parameters = captured[-1]  # the page query (with its total)
-        async with ctx.db.engine.connect() as conn:
-            result = await conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters)
-            plan = [row[0] for row in result]
-        print(f"\n--- plan: {name} ---")
-        for line in plan:
-            print("   ", line)
+        variants = [(name, False)]
+        if params.get("q"):
+            variants.append((f"{name}, sans parcours séquentiel", True))
+        for title, no_seqscan in variants:
+            async with ctx.db.engine.connect() as conn:
+                if no_seqscan:
+                    # At 1,000 activities a sequential scan is cheaper than the GIN index and the
+                    # planner takes it; this shows the plan a larger catalog gets.
+                    await conn.exec_driver_sql("SET enable_seqscan = off")
+                result = await conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters)
+                plan = [row[0] for row in result]
+            print(f"\n--- plan: {title} ---")
+            for line in plan:
+                print("   ", line)
     await ctx.close()
 
 
