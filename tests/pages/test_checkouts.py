@@ -9,7 +9,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from booking.periodic import run_periodic_tick
-from portal.app import create_app
 from portal.audit import AuditEntry
 from portal.context import Context
 from tests.booking.factories import a_family
@@ -61,12 +60,12 @@ async def test_a_fresh_checkout_does_not_expire(ctx: Context) -> None:
     assert report.expired_checkouts == 0
 
 
-async def test_the_embedded_app_expires_checkouts_by_itself(ctx: Context, settings, clock) -> None:
+async def test_the_embedded_app_expires_checkouts_by_itself(ctx: Context, settings, clock, app_for) -> None:
     """Without Redis, `carnet serve` runs the periodic work in its lifespan (CARNET_PERIODIC_IN_APP)."""
     family = await a_family(ctx, 0)
     purchase = await create_purchase(ctx, family.actor, coupons=5, now=ctx.clock.now())
     clock.advance(hours=25)
-    app = create_app(ctx=Context(replace(settings, periodic_in_app=True), clock=clock))
+    app = app_for(Context(replace(settings, periodic_in_app=True), clock=clock))
     status = "pending"
     async with AsyncTestClient(app=app):
         for _ in range(200):
