@@ -78,7 +78,7 @@ def text_query(q: str | None, *, postgresql: bool) -> TextQuery | None:
     if not postgresql or not words:
         relevance = _sqlite_relevance(words) if words else None
         return TextQuery(like_conditions(q), relevance, full_text=False)
-    vector = literal_column("catalog_activities.search_vector")
+    vector: ColumnElement[Any] = literal_column("catalog_activities.search_vector")
     prefix = pg_prefix_query(words)
     exact = _tsquery(" | ".join(words))
     relevance = func.ts_rank(literal_column(_RANK_WEIGHTS), vector, exact, type_=Float) + func.ts_rank(
@@ -118,7 +118,7 @@ def upcoming_sessions(
         in_dates.append(ActivitySession.starts_at < starts_before)
     next_at = func.min(ActivitySession.starts_at)
     seats = func.sum(ActivitySession.capacity - ActivitySession.taken)
-    columns = [
+    columns: list[Any] = [
         (next_at.filter(*in_dates) if in_dates else next_at).label("next_session_at"),
         func.coalesce(seats.filter(*in_dates, ActivitySession.booking_closes_at > now), 0).label(
             "seats_left"
