@@ -9,7 +9,8 @@
    and the HTML page GET /catalogue for every filter combination (a bounded number of requests,
    a few at a time): p50, p99, req/s; then p50/p99 per endpoint, overall, and the machine's load.
 
-Options (environment): BENCH_REQUESTS (per scenario, default 300), BENCH_CONCURRENCY (default 8).
+Options (environment): BENCH_REQUESTS (per scenario, default 300), BENCH_CONCURRENCY (default 8),
+BENCH_WORKERS (app processes; default `carnet serve`'s: one per core on PostgreSQL).
 Only 127.0.0.1 is ever contacted.
 """
 
@@ -264,14 +265,16 @@ def free_port() -> int:
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    workers = int(os.environ.get("BENCH_WORKERS") or 0)
+    chosen = ["--workers", str(workers)] if workers else []  # else as `carnet serve` starts by default
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), *chosen],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # app processes start slowly on a shared, loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
@@ -372,7 +375,11 @@ async def main() -> None:
     await explain(url, [scenarios[0], scenarios[1], scenarios[3], scenarios[6], scenarios[8]])
     process, base = start_server(env)
     try:
-        print(f"\n{REQUESTS} requêtes par scénario, {CONCURRENCY} à la fois, contre carnet serve ({base})")
+        workers = os.environ.get("BENCH_WORKERS") or os.cpu_count()
+        print(
+            f"\n{REQUESTS} requêtes par scénario, {CONCURRENCY} à la fois, "
+            f"contre carnet serve --workers {workers} ({base})"
+        )
         print(f"{'scénario':34} {'total':>6} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>7}")
         everything: list[float] = []
         per_path: dict[str, list[float]] = {API_PATH: [], PAGE_PATH: []}
