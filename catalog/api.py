@@ -6,6 +6,7 @@ the municipality's offset; naive times coming in are read in its zone (ctx.clock
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 from typing import Annotated, Any
 from uuid import UUID
@@ -405,6 +406,12 @@ async def partner_create_series(
 # Public catalog
 
 
+# The search's items come back from its cache with the same instants, request after request:
+# their local ISO form is a pure function of (instant, zone), pendulum's conversion a quarter of
+# a cached search's CPU.
+_iso_local_memo = functools.lru_cache(maxsize=8192)(iso_local)
+
+
 def public_item_json(ctx: Context, item: services.CatalogItem) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -417,7 +424,7 @@ def public_item_json(ctx: Context, item: services.CatalogItem) -> dict[str, Any]
         "max_age": item.max_age,
         "family": item.family,
         "duo": item.duo,
-        "next_session_at": iso(ctx, item.next_session_at),
+        "next_session_at": _iso_local_memo(item.next_session_at, ctx.settings.timezone),
         "seats_left": item.seats_left,
     }
 

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.db import Base
@@ -235,6 +236,15 @@ class ActivitySession(Base):
         CheckConstraint("audience in ('all', 'adult', 'child')", name="audience"),
         Index("ix_catalog_sessions_activity_starts", "activity_id", "starts_at"),
         Index("ix_catalog_sessions_starts", "starts_at"),
+        # The public search's per-activity aggregate (catalog/search.py), index-only on PostgreSQL.
+        Index(
+            "ix_catalog_sessions_upcoming",
+            "activity_id",
+            "starts_at",
+            postgresql_include=["capacity", "taken", "booking_closes_at", "price_coupons"],
+            postgresql_where=sql_text("status = 'scheduled'"),
+            sqlite_where=sql_text("status = 'scheduled'"),
+        ),
     )
 
     activity_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_activities.id", ondelete="CASCADE"))

@@ -6,6 +6,7 @@ is shown again with the values typed and the errors in French. The same services
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date, datetime, time
@@ -16,13 +17,13 @@ import pendulum
 from icalendar import Calendar, Event
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from markupsafe import Markup
 
 from catalog import services
-from catalog.cards import card_extras
-from catalog.models import ActivityStatus, Audience, SessionStatus
+from catalog.cards import CardExtras
+from catalog.models import Audience, SessionStatus
 from catalog.series_http import rule_fr
-from portal.associations.models import Association, AssociationStatus
+from portal.associations.models import Association
 from portal.auth import Actor
 from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
@@ -30,6 +31,7 @@ from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, LocalTimeDoesNotExist
 from portal.forms import FormErrors
 from portal.staff import Power
+from portal.templating import make_environment
 
 NOTICES = {
     "creee": "L'activité a été créée en brouillon. Ajoutez ses séances puis publiez-la.",
@@ -64,24 +66,16 @@ def _form_errors(exc: DomainError) -> FormErrors:
 # Public catalogue
 
 
-async def _partners_with_activities(ctx: Context) -> list[Association]:
-    async with ctx.db.read() as session:
-        from catalog.models import Activity
-
-        return list(
-            (
-                await session.execute(
-                    select(Association)
-                    .where(
-                        Association.status == AssociationStatus.VALIDATED,
-                        Association.id.in_(
-                            select(Activity.association_id).where(Activity.status == ActivityStatus.PUBLISHED)
-                        ),
-                    )
-                    .order_by(Association.name)
-                )
-            ).scalars()
+@functools.lru_cache(maxsize=512)
+def _options(choices: tuple[services.FilterOption, ...], value: str) -> Markup:
+    """A select's <option>s, the one given by id or name selected: rendered once per list and
+    value, not per option and request by the template (they were most of the page's time)."""
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            option.id, Markup(" selected") if value in (option.id, option.name) else "", option.name
         )
+        for option in choices
+    )
 
 
 def _opt_int(value: str | None, low: int, high: int) -> int | None:
@@ -129,14 +123,20 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
     if filters.page > pages:  # a page past the end (an old link, a typed number) shows the last one
         filters.page = pages
         items, total = await services.search_activities(ctx, filters, now=now)
-    reference = await services.list_reference_data(ctx)
-    partners = await _partners_with_activities(ctx)
+    choices = await services.catalogue_filters(ctx)
     query = {k: v for k, v in params.items() if k != "page" and v}
+    results = _results_html(
+        ctx.settings.timezone,
+        tuple(tuple(vars(item).values()) for item in items),
+        total,
+        filters.page,
+        pages,
+        tuple(query.items()),
+    )
     return _page(
         "catalogue.html",
         actor,
-        items=items,
-        extras=await card_extras(ctx, [item.id for item in items], now=now),
+        results=results,
         total=total,
         filters=filters,
         values={
@@ -145,11 +145,32 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
             "from": params.get("from", ""),
             "to": params.get("to", ""),
         },
-        reference=reference,
-        partners=partners,
-        page=filters.page,
-        pages=pages,
-        query=query,
+        options={
+            name: _options(tuple(getattr(choices, f"{name}s")), text[name])
+            for name in ("domain", "theme", "place", "partner")
+        },
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _results_html(
+    tz: str, rows: tuple[tuple[Any, ...], ...], total: int, page: int, pages: int, query: tuple[Any, ...]
+) -> Markup:
+    """The count, the cards and the pagination, rendered once per search result (its rows are the
+    key: a result the cache serves again is the same HTML) rather than at every request."""
+    items = [services.CatalogItem(*row) for row in rows]
+    # The output of an autoescaped template (.html) is safe HTML.
+    return Markup(  # noqa: S704
+        make_environment(tz)
+        .get_template("catalog/_catalogue_results.html")
+        .render(
+            items=items,
+            extras={item.id: CardExtras.of(item) for item in items if item.sessions},
+            total=total,
+            page=page,
+            pages=pages,
+            query=dict(query),
+        )
     )
 
 
