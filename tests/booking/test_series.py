@@ -10,7 +10,6 @@ import re
 import uuid
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from booking.models import Booking, BookingStatus, WaitlistEntry
@@ -24,6 +23,7 @@ from tests.booking.factories import a_family, a_partner
 from tests.booking.ledger_check import assert_ledger_consistent
 from tests.booking.test_concurrency import many_families
 from tests.catalog.test_pages import csrf, login
+from tests.conftest import postgresql_backend
 from tests.factories import create_activity
 from wallet.models import LedgerAccount
 
@@ -267,9 +267,8 @@ def ctx_activity(html: str) -> str:
     return match.group(1)
 
 
-async def test_cancelling_a_series_while_families_book_it(ctx: Context, api: Any, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("real parallel connections: PostgreSQL")
+@postgresql_backend  # real parallel connections
+async def test_cancelling_a_series_while_families_book_it(ctx: Context, api: Any) -> None:
     partner = await a_partner(ctx)
     series_id, sessions = await _series(api, ctx, partner, capacity=30, last_date="2027-06-29")  # 8 sessions
     families = await many_families(ctx, 60, 9)
