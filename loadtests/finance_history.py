@@ -2,13 +2,21 @@
 """Whole-history finance on 10^6 transfers: `python -m loadtests.finance_history`.
 
 On PostgreSQL (CARNET_BENCH_DATABASE_URL, default …/carnet_bench_finance, created and **reset**):
-migrate, then seed in SQL with generate_series (seconds, not minutes) a consistent ledger of
-FINANCE_TRANSFERS transfers (default 1,000,000) over two years: 10 % card purchases (each with
-its purchase row and paid provider event), 45 % booking redeems and 45 % outcomes (settled to the
-partner, one in ten refunded). Then it times, over the whole history, the reconciliation, the
-coupon flows, a partner statement (services called in process, as the API does) and
-`carnet ledger check` (a subprocess, as an operator runs it). Targets: each report < 2 s, the
-check < 30 s.
+migrate, then seed in SQL with generate_series (about a minute for 10^6) a consistent ledger of
+about FINANCE_TRANSFERS transfers (default 1,000,000) from 2025-01-01 over ~22 months: ~19,000
+families and 60 partners (bookings skewed towards the first ones), card purchases with their paid
+Stripe events and desk sales (one in twenty), abandoned checkouts, unspent purchases of which a
+quarter are refunded by card (reversal transfer, refund step and event), ten bookings per funding
+purchase (1-3 coupons) each with one outcome after its session — 80 % settled, 10 % refunded, 4 %
+cancelled by the partner, 6 % forfeited, one forfeit in five given back — except the last weeks'
+bookings, still held; finance corrections and lottery holds with their releases. Wallet balances
+are the sums of their transfers, so `ledger ok` is expected.
+
+Then it times, each printed with what came back (rows, mismatches, days, bookings): the
+reconciliation over the whole history and over one month (June 2026), the coupon flows over both,
+the partners overview, the busiest partner's statement over both (services called in process, as
+the API does), and `carnet ledger check` (a subprocess, as an operator runs it). Targets: each
+report < 2 s, the check < 30 s; exit 1 when one is missed or the check fails.
 """
 
 from __future__ import annotations
