@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-# Test processes: pytest-xdist workers, each with its own databases (tests/conftest.py).
+# Test processes: pytest-xdist workers, each with its own databases (tests/conftest.py); an idle
+# worker steals queued tests from a busy one, so the run does not end waiting on one long tail.
 TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
@@ -34,7 +35,7 @@ run: install ## migrate, load demo data into an empty database, serve on http://
 
 .PHONY: test
 test: install ## the whole suite (PostgreSQL and Redis too when CARNET_TEST_DATABASE_URL / CARNET_TEST_REDIS_URL are set)
-	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install ## ruff check, ruff format --check, mypy

@@ -162,9 +162,10 @@ async def run_periodically(ctx: Context, interval: float = PERIODIC_INTERVAL) ->
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """The in-process runner of the embedded default; nothing when jobs go to Redis."""
+    """The in-process runner of the embedded default; nothing when jobs go to Redis (or when
+    CARNET_PERIODIC_IN_APP is off)."""
     ctx: Context = app.state.ctx
-    if ctx.jobs.uses_rq:
+    if ctx.jobs.uses_rq or not ctx.settings.periodic_in_app:
         yield
         return
     task = asyncio.create_task(run_periodically(ctx), name="carnet-periodic")

@@ -12,12 +12,12 @@ The two load generators are equally lean, so the ratio measures the application,
 client: the HTTP phase uses `KeepAliveClient` (one kept-alive asyncio connection per client,
 each request bytes prepared before the clock starts, one write and a Content-Length read per
 booking), the SQL phase asyncpg on one pooled connection per client. Both connect before the
-clock starts. `carnet serve` runs as a user starts it, one worker by default.
+clock starts. `carnet serve` runs as a user starts it: on PostgreSQL, one app process per core.
 
 It prints bookings per second and p50/p99 latency for each, and their ratio (the headline figure:
 what the whole application costs on top of the bare transaction). Settings: BENCH_FAMILIES,
 BENCH_SESSIONS, BENCH_CONCURRENCY, BENCH_REQUESTS, BENCH_WORKERS (uvicorn processes,
-default 1).
+default `carnet serve`'s: one per core).
 """
 
 from __future__ import annotations
@@ -336,9 +336,10 @@ async def check(url: str) -> tuple[int, int]:
     return int(taken or 0), int(confirmed or 0)
 
 
-def start_server(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], port: int, log: Path, workers: int | None) -> subprocess.Popen[bytes]:
+    chosen = ["--workers", str(workers)] if workers else []  # else as `carnet serve` starts by default
     process = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), *chosen],
         env=env,
         cwd=ROOT,
         stdout=log.open("wb"),
@@ -386,9 +387,9 @@ async def main() -> int:
     sessions = int(os.environ.get("BENCH_SESSIONS", "20"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "16"))
     requests = int(os.environ.get("BENCH_REQUESTS", "1000"))
-    # uvicorn processes behind the port (DESIGN.md: N stateless app processes). One by default:
-    # on a loaded machine uvicorn's supervisor kills children that miss its health checks.
-    workers = int(os.environ.get("BENCH_WORKERS") or 1)
+    # uvicorn processes behind the port (DESIGN.md: N stateless app processes): by default as
+    # `carnet serve` starts on PostgreSQL, one per core.
+    workers = int(os.environ.get("BENCH_WORKERS") or 0) or None
     data_dir = Path(tempfile.mkdtemp(prefix="carnet-bench-"))
     env = {
         **os.environ,
@@ -404,7 +405,7 @@ async def main() -> int:
     await asyncio.to_thread(migrate, env)
     print(
         f"données : {families} familles, {sessions} séances, {requests} réservations par phase, "
-        f"{concurrency} clients, carnet serve --workers {workers}"
+        f"{concurrency} clients, carnet serve --workers {workers or os.cpu_count()}"
     )
     seed_data = await seed(url, families, sessions, requests)
     port = _free_port()

@@ -35,13 +35,18 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="processes (needs PostgreSQL)")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="app processes; default: one per core on PostgreSQL, one on SQLite",
+)
 @click.option(
     "--forwarded-allow-ips",
     default=None,
     help="proxies trusted for X-Forwarded-For (default: CARNET_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
 )
-def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -> None:
+def serve(host: str, port: int, workers: int | None, forwarded_allow_ips: str | None) -> None:
     """Serve the web app with uvicorn."""
     import uvicorn
 
@@ -56,6 +61,10 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
         click.secho(warning, err=True, fg="red")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CARNET_SECRET_KEY", settings.secret_key)  # every worker process signs alike
+    if workers is None:
+        # App processes are stateless on PostgreSQL (DESIGN.md), so one per core uses the machine;
+        # SQLite writes one at a time, whatever the number of processes.
+        workers = 1 if settings.is_sqlite else max(1, os.cpu_count() or 1)
     uvicorn.run(
         "portal.asgi:app",
         host=host,
@@ -67,6 +76,9 @@ def serve(host: str, port: int, workers: int, forwarded_allow_ips: str | None) -
         log_level=os.environ.get("CARNET_LOG_LEVEL", "INFO").lower(),
         # With JSON logs uvicorn's loggers keep the root handler `carnet` configured (one format).
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        # The supervisor restarts a worker that misses its health check; on a busy machine a
+        # healthy worker can be slow to answer it (uvicorn's 5 s killed busy workers).
+        timeout_worker_healthcheck=30,
     )
 
 

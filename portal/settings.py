@@ -91,6 +91,10 @@ class Settings:
     # another host).
     metrics_token: str | None = None
     log_format: str = "text"  # "json": one JSON object per log line, with the request id
+    # The embedded default runs the periodic work inside `carnet serve` (booking/periodic.py);
+    # off, it is left to `carnet periodic`. The tests turn it off: a tick at each app start would
+    # write beside the test's own writes.
+    periodic_in_app: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -132,6 +136,7 @@ class Settings:
             catalog_cache_seconds=float(env.get("CARNET_CATALOG_CACHE_SECONDS") or cls.catalog_cache_seconds),
             metrics_token=env.get("CARNET_METRICS_TOKEN") or None,
             log_format=_log_format(env.get("CARNET_LOG_FORMAT")),
+            periodic_in_app=_flag(env.get("CARNET_PERIODIC_IN_APP"), True),
         )
         if overrides:
             settings = replace(settings, **overrides)

@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -76,6 +77,13 @@ def _per_worker_redis(url: str | None) -> str | None:
 PG_URL = _per_worker_database(os.environ.get("CARNET_TEST_DATABASE_URL") or None)
 REDIS_URL = _per_worker_redis(os.environ.get("CARNET_TEST_REDIS_URL") or None)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+_SHM = Path("/dev/shm")
+SQLITE_DIR = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
+# For a test of `carnet serve` or `carnet worker` processes whose subject is not the database (the
+# logs, jobs through Redis, a Redis outage): it runs once, on PostgreSQL when configured, as
+# production runs (PostgreSQL, Redis, workers). Each child process costs ~3 s of CPU to start, and
+# the database rules these tests pass through run on both backends in their own tests.
+production_backend = pytest.mark.parametrize("backend", BACKENDS[-1:], indirect=True)
 ROOT = Path(__file__).resolve().parent.parent
 # A Monday in spring, in Paris: far enough from DST changes that tests which do not care are not
 # surprised by them; the DST tests set their own time.
@@ -115,20 +123,12 @@ def anyio_backend() -> str:
 
 
 def _upgrade(url: str, data_dir: Path) -> None:
-    """Apply the migrations in a child process: Alembic's env runs its own event loop."""
-    env = {
-        **os.environ,
-        "CARNET_DATABASE_URL": url,
-        "CARNET_DATA_DIR": str(data_dir),
-        "CARNET_SECRET_KEY": TEST_SECRET,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "portal.cli", "db", "upgrade"],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
+    """`carnet db upgrade`'s own function, in a thread: Alembic's env runs its own event loop."""
+    from portal.cli import upgrade_database
+
+    settings = Settings.from_env({}, database_url=url, data_dir=data_dir, secret_key=TEST_SECRET)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade_database, settings).result()
 
 
 @pytest.fixture(scope="session")
@@ -169,6 +169,10 @@ async def _pg_create_database(url: str) -> None:
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", parsed.database):
             await conn.execute(f'CREATE DATABASE "{parsed.database}"')
+        # A commit does not wait for its WAL flush: only durability across a server crash is
+        # given up, which a test database does not need; visibility, locks and isolation are
+        # unchanged, so every concurrency rule is tested as production runs it.
+        await conn.execute(f'ALTER DATABASE "{parsed.database}" SET synchronous_commit = off')
     finally:
         await conn.close()
 
@@ -252,17 +256,24 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     _ran_backends.add(backend)
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "carnet.db"
+        # In memory-backed storage when the machine has it: the app's SQLite commits with
+        # synchronous=FULL, an fsync each, and a test's factories commit dozens of times.
+        handle, name = tempfile.mkstemp(prefix="carnet-test-", suffix=".db", dir=SQLITE_DIR or tmp_path)
+        os.close(handle)
+        path = Path(name)
         shutil.copy(template, path)
-        return f"sqlite+aiosqlite:///{path}"
+        yield f"sqlite+aiosqlite:///{path}"
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        return
     reset: str = request.getfixturevalue("pg_migrated")
     assert PG_URL
     await _pg_reset(PG_URL, reset)
-    return PG_URL
+    yield PG_URL
 
 
 @pytest.fixture
@@ -274,6 +285,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         debug=True,
         base_url="http://testserver.local",
+        # No tick at each app start writing beside the test (SQLite: "database is locked"); the
+        # tests of the periodic work call run_periodic_tick themselves.
+        periodic_in_app=False,
     )
 
 
@@ -371,7 +385,9 @@ class LiveServer:
     def start(self) -> None:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "portal.cli", "serve", "--port", str(self.port)],
+            # One app process: on PostgreSQL `carnet serve` would start one per core, and the
+            # tests start several servers at once on a machine they share.
+            [sys.executable, "-m", "portal.cli", "serve", "--port", str(self.port), "--workers", "1"],
             env=self.env,
             cwd=ROOT,
             stdout=log,
@@ -410,6 +426,45 @@ def live_server_env(settings: Settings) -> dict[str, str]:
     }
 
 
+# Apps built for live servers and idle again, by what an app takes from its settings when it is built
+# (see `shared_app`): a live server takes one and gives it its own Context, as `client` does.
+_IDLE_APPS: dict[tuple[str, bool, str], list[Any]] = {}
+
+
+def _build_key(settings: Settings) -> tuple[str, bool, str]:
+    return (settings.secret_key, settings.secure_cookies, settings.timezone)
+
+
+def _take_app(settings: Settings, context: Context | None = None) -> Any:
+    context = context or Context(settings)
+    idle = _IDLE_APPS.get(_build_key(settings))
+    if not idle:
+        return create_app(ctx=context)
+    app = idle.pop()
+    app.state.ctx = context
+    return app
+
+
+def _give_back(app: Any) -> None:
+    _IDLE_APPS.setdefault(_build_key(app.state.ctx.settings), []).append(app)
+
+
+@pytest.fixture
+def app_for() -> Iterator[Any]:
+    """`app_for(context)`: the app on a Context of the test's own (settings other than `client`'s),
+    for a test client or a direct ASGI call. An idle app built with the same build-time settings
+    is reused, as `client` does; the app's shutdown closes the context."""
+    taken: list[Any] = []
+
+    def take(context: Context) -> Any:
+        taken.append(app := _take_app(context.settings, context))
+        return app
+
+    yield take
+    for app in taken:
+        _give_back(app)
+
+
 class ThreadedServer:
     """The app served by uvicorn on a free loopback port, from a thread of the test process.
 
@@ -424,6 +479,7 @@ class ThreadedServer:
         self.env = {**env, "CARNET_BASE_URL": self.url}
         self.log_path = log_path
         self._server: Any = None
+        self._app: Any = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -431,7 +487,7 @@ class ThreadedServer:
 
         carnet_env = {key: value for key, value in os.environ.items() if key.startswith("CARNET_")}
         settings = Settings.from_env({**carnet_env, **self.env})
-        app = create_app(ctx=Context(settings))
+        self._app = app = _take_app(settings)
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -454,6 +510,8 @@ class ThreadedServer:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(20)
+            if not self._thread.is_alive():
+                _give_back(self._app)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from booking.waitlist import join_waitlist
 from portal.context import Context
 from tests.booking.factories import a_family, a_session
 from tests.booking.ledger_check import assert_ledger_consistent
-from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import ROOT, TEST_SECRET, production_backend
 
 
 def _run_worker(settings) -> None:
@@ -38,6 +38,7 @@ def _run_worker(settings) -> None:
     )
 
 
+@production_backend
 async def test_a_freed_seat_is_promoted_by_the_rq_worker(ctx: Context, settings, clock, redis_url) -> None:
     queued = Context(replace(settings, redis_url=redis_url), clock=clock)
     try:

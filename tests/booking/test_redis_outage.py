@@ -27,7 +27,7 @@ from portal.context import Context
 from portal.mail import MailMessage
 from tests.booking.factories import a_family, a_partner, a_session
 from tests.booking.ledger_check import assert_ledger_consistent
-from tests.conftest import ROOT, TEST_SECRET, free_port
+from tests.conftest import ROOT, TEST_SECRET, free_port, production_backend
 from tests.portal.accounts.test_mail import smtp_peer_on
 
 
@@ -84,6 +84,7 @@ def own_redis() -> Iterator[OwnRedis]:
         server.stop()
 
 
+@production_backend
 async def test_mail_and_the_freed_seat_survive_a_redis_outage(settings, clock, own_redis: OwnRedis) -> None:
     smtp_port = free_port()
     inbox, controller = smtp_peer_on(smtp_port)

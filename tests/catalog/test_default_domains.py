@@ -3,9 +3,6 @@ the town's usual domains come with the migrations (catalog_0005) and stay editab
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,28 +13,11 @@ from sqlalchemy import select
 
 from catalog.models import DEFAULT_DOMAINS, Domain
 from catalog.services import ensure_default_domains
-from portal.app import create_app
 from portal.clock import FixedClock
 from portal.context import Context
 from portal.settings import Settings
 from tests.catalog.factories import activity_body, create_admin, create_partner, create_reference_data
-from tests.conftest import DEFAULT_NOW, PG_URL, ROOT, TEST_SECRET
-
-
-def _migrate(url: str, data_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "CARNET_DATABASE_URL": url,
-        "CARNET_DATA_DIR": str(data_dir),
-        "CARNET_SECRET_KEY": TEST_SECRET,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "portal.cli", "db", "upgrade"],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
+from tests.conftest import DEFAULT_NOW, PG_URL, TEST_SECRET, _upgrade
 
 
 async def _pg_admin(statement: str) -> None:
@@ -66,7 +46,7 @@ async def fresh_ctx(backend: str, tmp_path: Path) -> AsyncIterator[Context]:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{fresh_pg}"')
         await _pg_admin(f'CREATE DATABASE "{fresh_pg}"')
         url = PG_URL.rsplit("/", 1)[0] + "/" + fresh_pg
-    _migrate(url, tmp_path)
+    _upgrade(url, tmp_path)
     settings = Settings.from_env(
         {}, database_url=url, data_dir=tmp_path, secret_key=TEST_SECRET, base_url="http://testserver.local"
     )
@@ -77,9 +57,9 @@ async def fresh_ctx(backend: str, tmp_path: Path) -> AsyncIterator[Context]:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{fresh_pg}" WITH (FORCE)')
 
 
-async def test_a_fresh_install_accepts_the_contracts_domains(fresh_ctx: Context) -> None:
+async def test_a_fresh_install_accepts_the_contracts_domains(fresh_ctx: Context, app_for: Any) -> None:
     _, association, headers = await create_partner(fresh_ctx)  # no reference data made by the test
-    app = create_app(ctx=Context(fresh_ctx.settings, clock=fresh_ctx.clock))
+    app = app_for(Context(fresh_ctx.settings, clock=fresh_ctx.clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         created: dict[str, Any] = {}
         for domain in ("sport", "culture", "nature", "loisirs", "Santé et bien-être"):

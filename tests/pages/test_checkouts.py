@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import anyio
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from booking.periodic import run_periodic_tick
@@ -54,3 +58,22 @@ async def test_a_fresh_checkout_does_not_expire(ctx: Context) -> None:
     await create_purchase(ctx, family.actor, coupons=5, now=ctx.clock.now())
     report = await run_periodic_tick(ctx, now=ctx.clock.now())
     assert report.expired_checkouts == 0
+
+
+async def test_the_embedded_app_expires_checkouts_by_itself(ctx: Context, settings, clock, app_for) -> None:
+    """Without Redis, `carnet serve` runs the periodic work in its lifespan (CARNET_PERIODIC_IN_APP)."""
+    family = await a_family(ctx, 0)
+    purchase = await create_purchase(ctx, family.actor, coupons=5, now=ctx.clock.now())
+    clock.advance(hours=25)
+    app = app_for(Context(replace(settings, periodic_in_app=True), clock=clock))
+    status = "pending"
+    async with AsyncTestClient(app=app):
+        for _ in range(200):
+            async with ctx.db.read() as db:
+                stored = await db.get(Purchase, purchase.id)
+            assert stored is not None
+            status = stored.status
+            if status != "pending":
+                break
+            await anyio.sleep(0.05)
+    assert status == "failed"

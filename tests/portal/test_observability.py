@@ -18,21 +18,20 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from booking.services import book_session
-from portal.app import create_app
 from portal.context import Context
 from portal.mail import MailMessage
 from portal.observability import STATIC_DIR, JsonFormatter, request_id
 from tests.booking.factories import a_family, a_session
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, production_backend
 
 METRICS_TOKEN = "jeton-de-supervision-0123456789"
 
 
 @pytest.fixture
-async def ops_client(ctx: Context) -> AsyncIterator[AsyncTestClient[Any]]:
+async def ops_client(ctx: Context, app_for: Any) -> AsyncIterator[AsyncTestClient[Any]]:
     """The app with CARNET_METRICS_TOKEN set (the test client is not a loopback address)."""
     settings = dataclasses.replace(ctx.settings, metrics_token=METRICS_TOKEN)
-    app = create_app(ctx=Context(settings, clock=ctx.clock))
+    app = app_for(Context(settings, clock=ctx.clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         yield client
 
@@ -117,6 +116,7 @@ def test_the_json_formatter_writes_one_object_with_the_request_id() -> None:
     assert entry["time"].endswith("+00:00")
 
 
+@production_backend
 async def test_carnet_serve_logs_json_lines_with_the_request_id(
     live_server_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -3,11 +3,8 @@ safely, and any failure while sending is noted on the message and retried."""
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import replace
 
-import anyio
 import pytest
 from sqlalchemy import func, select
 
@@ -18,7 +15,8 @@ from portal.mail import MailMessage, send_mail
 from portal.text import ONE_LINE_DETAIL, header_text
 from tests.catalog.factories import activity_body, create_partner, create_reference_data
 from tests.catalog.test_pages import csrf, login
-from tests.conftest import ROOT, TEST_SECRET, free_port
+from tests.cli import run_carnet
+from tests.conftest import TEST_SECRET, free_port
 from tests.factories import create_user
 from tests.portal.accounts.test_mail import smtp_peer_on
 
@@ -160,18 +158,15 @@ async def test_any_failure_while_sending_is_noted_and_carnet_mail_resend_deliver
         assert stored.last_error and "ValueError" in stored.last_error
         monkeypatch.undo()
 
-        env = {
-            **os.environ,
+        env: dict[str, str | None] = {
             "CARNET_DATABASE_URL": settings.database_url,
             "CARNET_DATA_DIR": str(settings.data_dir),
             "CARNET_SECRET_KEY": TEST_SECRET,
             "CARNET_SMTP_URL": smtp_url,
+            "CARNET_REDIS_URL": None,
         }
-        env.pop("CARNET_REDIS_URL", None)
-        resend = await anyio.run_process(
-            [sys.executable, "-m", "portal.cli", "mail", "resend"], cwd=ROOT, env=env, check=False
-        )
-        assert resend.returncode == 0, resend.stderr.decode()[-2000:]
+        resend = run_carnet(env, "mail", "resend")
+        assert resend.returncode == 0, resend.stderr[-2000:]
         (received,) = inbox.to("echec@exemple.fr")
         assert received["Subject"] == "Réservation confirmée : Judo"
         async with ctx.db.read() as db:

@@ -9,7 +9,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from portal.accounts import services
-from portal.app import create_app
 from portal.context import Context
 from portal.errors import TooManyRequests
 from portal.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_PER_CLIENT, MAILS_PER_ADDRESS, limiter_for
@@ -50,16 +49,16 @@ async def test_limits_per_client_address_fail_open_when_redis_is_down(down: Cont
         await limiter.enforce(LOGIN_PER_CLIENT, "198.51.100.7", clock.now())  # never refused
 
 
-async def test_health_says_redis_is_unavailable_and_stays_200(down: Context, clock) -> None:
-    app = create_app(ctx=Context(down.settings, clock=clock))
+async def test_health_says_redis_is_unavailable_and_stays_200(down: Context, clock, app_for) -> None:
+    app = app_for(Context(down.settings, clock=clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
         answer = await http.get("/health")
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok", "redis": "unavailable"}
 
 
-async def test_health_says_redis_is_ok_when_it_answers(settings, clock, redis_url) -> None:
-    app = create_app(ctx=Context(replace(settings, redis_url=redis_url), clock=clock))
+async def test_health_says_redis_is_ok_when_it_answers(settings, clock, redis_url, app_for) -> None:
+    app = app_for(Context(replace(settings, redis_url=redis_url), clock=clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
         answer = await http.get("/health")
     assert answer.status_code == 200 and answer.json() == {"status": "ok", "redis": "ok"}

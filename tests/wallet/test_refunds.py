@@ -235,11 +235,9 @@ async def test_refunds_delivered_before_their_payment_are_all_applied(
 
 
 async def test_a_payment_stripe_will_not_confirm_is_not_stored_and_stripe_retries(
-    stripe_ctx: Context, fake_stripe: FakeStripe, clock: Any
+    stripe_ctx: Context, fake_stripe: FakeStripe, clock: Any, app_for: Any
 ) -> None:
     from litestar.testing import AsyncTestClient
-
-    from portal.app import create_app
 
     ctx = stripe_ctx
     _, actor = await create_family(ctx)
@@ -250,7 +248,7 @@ async def test_a_payment_stripe_will_not_confirm_is_not_stored_and_stripe_retrie
     hidden = fake_stripe.sessions.pop(reference)  # Stripe answers "No such checkout.session"
     with pytest.raises(PaymentProviderUnavailable):
         await deliver(ctx, payload)
-    app = create_app(ctx=Context(ctx.settings, clock=clock))
+    app = app_for(Context(ctx.settings, clock=clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
         answer = await http.post(
             "/api/v1/payments/stripe/webhook",

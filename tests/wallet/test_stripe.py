@@ -243,15 +243,14 @@ async def test_parallel_deliveries_of_the_same_event_credit_once(
 
 
 async def test_the_http_webhook_credits_a_purchase_bought_through_the_api(
-    stripe_ctx: Context, fake_stripe: FakeStripe, clock: Any
+    stripe_ctx: Context, fake_stripe: FakeStripe, clock: Any, app_for: Any
 ) -> None:
     from litestar.testing import AsyncTestClient
 
-    from portal.app import create_app
     from tests.factories import create_user
 
     _, headers = await create_user(stripe_ctx)
-    app = create_app(ctx=Context(stripe_ctx.settings, clock=clock))
+    app = app_for(Context(stripe_ctx.settings, clock=clock))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as http:
         created = await http.post("/api/v1/wallet/purchases", json={"coupons": 3}, headers=headers)
         assert created.status_code == 201

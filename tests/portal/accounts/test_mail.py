@@ -20,7 +20,8 @@ from portal.accounts import services
 from portal.accounts.models import Account, AuthToken
 from portal.context import Context
 from portal.mail import MailMessage, resend_unsent, send_mail
-from tests.conftest import ROOT, TEST_SECRET, free_port
+from tests.cli import run_carnet
+from tests.conftest import ROOT, TEST_SECRET, free_port, production_backend
 from tests.factories import DEFAULT_PASSWORD, create_account
 from tests.portal.accounts.helpers import LINK, actor_of, mails_to
 
@@ -132,6 +133,7 @@ async def test_mail_refused_while_smtp_is_down_is_delivered_once_it_is_back(sett
         await ctx.close()
 
 
+@production_backend
 async def test_with_redis_a_failed_mail_is_retried_then_resent(settings, clock, redis_url) -> None:
     from redis import Redis
     from rq import Queue
@@ -166,10 +168,8 @@ async def test_with_redis_a_failed_mail_is_retried_then_resent(settings, clock, 
         assert job is not None and job.retries_left == len(RETRY_INTERVALS) - 1
 
         inbox, controller = smtp_peer_on(port)
-        resend = await anyio.run_process(
-            [sys.executable, "-m", "portal.cli", "mail", "resend"], cwd=ROOT, env=env, check=False
-        )
-        assert resend.returncode == 0 and b"1 message(s)" in resend.stdout
+        resend = run_carnet({k: v for k, v in env.items() if k.startswith("CARNET_")}, "mail", "resend")
+        assert resend.returncode == 0 and "1 message(s)" in resend.stdout, resend.stderr[-2000:]
         assert (await anyio.run_process(worker, cwd=ROOT, env=env, check=False)).returncode == 0
         (received,) = inbox.to("rqpanne@exemple.fr")
         assert "verify-email?token=" in text_of(received)
@@ -181,6 +181,7 @@ async def test_with_redis_a_failed_mail_is_retried_then_resent(settings, clock, 
         await ctx.close()
 
 
+@production_backend
 async def test_with_redis_a_carnet_worker_process_sends_the_mail(settings, clock, smtp, redis_url) -> None:
     inbox, smtp_url = smtp
     ctx = Context(replace(settings, smtp_url=smtp_url, redis_url=redis_url), clock=clock)

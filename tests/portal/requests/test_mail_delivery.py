@@ -11,12 +11,13 @@ import anyio
 
 from portal.context import Context
 from portal.requests import services
-from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import ROOT, TEST_SECRET, production_backend
 from tests.portal.accounts.test_mail import smtp, text_of  # noqa: F401  (the aiosmtpd fixture)
 from tests.portal.requests.conftest import World
 from tests.portal.towns.test_towns import actor_of
 
 
+@production_backend
 async def test_a_submitted_request_is_mailed_by_carnet_worker_to_a_real_smtp_server(
     ctx: Context,
     world: World,
