@@ -237,7 +237,8 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
         )
         purchases = [
             _PurchaseRow._make(row)
-            for row in await session.execute(
+            # Core, not the ORM session: columns only, without the ORM's per-row loading layer.
+            for row in await (await session.connection()).execute(
                 select(
                     Purchase.id,
                     Purchase.family_account_id,
@@ -618,7 +619,7 @@ async def coupon_flows(ctx: Context, actor: Actor, period: Period) -> dict[str, 
             # PostgreSQL sums per local day and code: a whole history of 10^6 transfers comes back
             # as a few thousand rows instead of streaming every transfer through Python.
             local_day = func.date(func.timezone(ctx.settings.timezone, Transfer.created_at))
-            grouped = await session.execute(
+            grouped = await (await session.connection()).execute(
                 select(
                     local_day,
                     Transfer.code,
@@ -781,7 +782,7 @@ async def partner_statement(
         other = ranked.c.code != TransferCode.REDEEM
         returned = ranked.c.code == TransferCode.FORFEIT_RETURN
         bookings_rows = (
-            await session.execute(
+            await (await session.connection()).execute(
                 select(
                     ranked.c.booking_id,
                     func.max(case((redeem, ranked.c.memo), else_=None)),
