@@ -18,7 +18,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pendulum
-from sqlalchemy import and_, case, func, or_, select, text, union
+from sqlalchemy import Uuid, and_, case, func, or_, select, text, type_coerce, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -115,6 +115,12 @@ async def _report_snapshot(ctx: Context, session: AsyncSession, *, snapshot: boo
     if snapshot:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+
+
+def _uuid(ctx: Context, column: Any) -> Any:
+    """On PostgreSQL, asyncpg already returns UUIDs: read them as such, without GUID's per-value
+    conversion (10^5 ids a whole history). SQLite stores them its own way: GUID reads them."""
+    return column if ctx.db.is_sqlite else type_coerce(column, Uuid()).label(column.key)
 
 
 def _in(column: Any, period: Period) -> Any:
@@ -240,8 +246,8 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
             # Core, not the ORM session: columns only, without the ORM's per-row loading layer.
             for row in await (await session.connection()).execute(
                 select(
-                    Purchase.id,
-                    Purchase.family_account_id,
+                    _uuid(ctx, Purchase.id),
+                    _uuid(ctx, Purchase.family_account_id),
                     Purchase.created_at,
                     Purchase.paid_at,
                     Purchase.status,
@@ -784,7 +790,7 @@ async def partner_statement(
         bookings_rows = (
             await (await session.connection()).execute(
                 select(
-                    ranked.c.booking_id,
+                    _uuid(ctx, ranked.c.booking_id),
                     func.max(case((redeem, ranked.c.memo), else_=None)),
                     func.max(case((redeem, ranked.c.amount), else_=None)),
                     func.max(case((and_(other, ranked.c.first == 1), ranked.c.amount), else_=None)),
