@@ -125,3 +125,16 @@ class BookingOnRequestRequired(Conflict):
 class RequestNotPending(Conflict):
     code = "request_not_pending"
     message = "Cette demande a déjà reçu une réponse."
+
+
+class AttendanceBlocked(Conflict):
+    code = "attendance_blocked"
+    message = (
+        "Ce participant ne peut plus réserver les séances de ce programme pour le moment : "
+        "trop d'absences non excusées."
+    )
+
+
+class AbsenceNotRecorded(Conflict):
+    code = "absence_not_recorded"
+    message = "Aucune absence n'est enregistrée pour cette réservation."

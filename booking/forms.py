@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.attendance import blocked_reason
 from booking.errors import AgeNotEligible
 from booking.rules import check_age, session_date
 from booking.services import DUO_CHILD_KIND, paired_session, sessions_held_for_waitlist
@@ -152,6 +153,9 @@ async def booking_form(ctx: Context, actor: Actor, session_id: UUID, *, now: dat
             candidates, excluded = [], []
             for p in participants:
                 reason = _eligibility(p, s, activity, day)
+                if reason is None and activity.programme_id is not None:
+                    # Too many unexcused absences: named, with until when, not offered.
+                    reason = await blocked_reason(db, p, activity.programme_id, now, tz)
                 if reason is not None:
                     excluded.append((p, reason))
                     continue

@@ -18,14 +18,17 @@ from booking.rules import session_date
 from catalog.models import Activity, ActivitySession, SessionStatus
 from participants.models import Participant, ProofDocument
 from participants.services import document_kind_labels, missing_documents
+from portal.alerts.services import list_alerts
 from portal.associations.models import Association, AssociationStatus
 from portal.associations.services import list_my_associations
 from portal.auth import Actor
 from portal.context import Context
+from portal.onboarding import STEPS, Onboarding, register_progress
 from wallet.checkouts import is_stale
 from wallet.models import LedgerAccount, Purchase, PurchaseStatus
 
-STEPS = ["Compte", "Référent", "Participants", "Justificatifs", "Coupons", "Réservation"]
+# The family home lists this many unread alerts, then links to all of them.
+HOME_ALERTS = 5
 
 
 @dataclass
@@ -41,6 +44,58 @@ class FamilyHome:
     next_bookings: list[tuple[Booking, ActivitySession, Activity, Participant]]
     todos: list[Todo] = field(default_factory=list)
     step: int = 0  # index in STEPS of the first step not done (len(STEPS): all done)
+    done: list[bool] = field(default_factory=list)  # one per step of STEPS
+    alerts: Any = None  # portal.alerts' AlertPage of the newest unread alerts
+
+
+async def _progress(db: Any, actor: Actor, participants: list[Participant], balance: int) -> list[bool]:
+    """Which onboarding steps the family has done, from its state (the account exists: step 1)."""
+    has_documents = bool(
+        participants
+        and await db.scalar(
+            select(func.count(ProofDocument.id)).where(
+                ProofDocument.participant_id.in_([p.id for p in participants]),
+                ProofDocument.archived_at.is_(None),
+            )
+        )
+    )
+    ever_booked = bool(
+        await db.scalar(select(func.count(Booking.id)).where(Booking.family_account_id == actor.account_id))
+    )
+    ever_credited = balance > 0 or bool(
+        await db.scalar(
+            select(func.count(Purchase.id)).where(
+                Purchase.family_account_id == actor.account_id,
+                Purchase.status.in_([PurchaseStatus.PAID, PurchaseStatus.REFUNDED]),
+            )
+        )
+    )
+    referent = any(p.is_referent for p in participants)
+    return [True, referent, len(participants) > 0, has_documents, ever_credited, ever_booked]
+
+
+async def family_progress(ctx: Context, actor: Actor) -> list[bool]:
+    """portal.onboarding's source for the pages of participants, wallet and booking."""
+    async with ctx.db.read() as db:
+        balance = (
+            await db.scalar(
+                select(LedgerAccount.balance).where(LedgerAccount.owner_account_id == actor.account_id)
+            )
+            or 0
+        )
+        participants = list(
+            (
+                await db.execute(
+                    select(Participant).where(
+                        Participant.family_account_id == actor.account_id, Participant.archived_at.is_(None)
+                    )
+                )
+            ).scalars()
+        )
+        return await _progress(db, actor, participants, balance)
+
+
+register_progress(family_progress)
 
 
 async def family_home(ctx: Context, actor: Actor, *, now: datetime) -> FamilyHome:
@@ -122,31 +177,10 @@ async def family_home(ctx: Context, actor: Actor, *, now: datetime) -> FamilyHom
                         "Reprendre ou abandonner",
                     )
                 )
-        has_documents = bool(
-            participants
-            and await db.scalar(
-                select(func.count(ProofDocument.id)).where(
-                    ProofDocument.participant_id.in_([p.id for p in participants]),
-                    ProofDocument.archived_at.is_(None),
-                )
-            )
-        )
-        ever_booked = bool(
-            await db.scalar(
-                select(func.count(Booking.id)).where(Booking.family_account_id == actor.account_id)
-            )
-        )
-        ever_credited = balance > 0 or bool(
-            await db.scalar(
-                select(func.count(Purchase.id)).where(
-                    Purchase.family_account_id == actor.account_id,
-                    Purchase.status.in_([PurchaseStatus.PAID, PurchaseStatus.REFUNDED]),
-                )
-            )
-        )
-    done = [True, referent is not None, len(participants) > 0, has_documents, ever_credited, ever_booked]
+        done = await _progress(db, actor, participants, balance)
     step = next((i for i, ok in enumerate(done) if not ok), len(STEPS))
-    return FamilyHome(balance, list(upcoming[:5]), todos, step)  # type: ignore[arg-type]
+    alerts = await list_alerts(ctx, actor, unread_only=True, limit=HOME_ALERTS)
+    return FamilyHome(balance, list(upcoming[:5]), todos, step, done, alerts)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -202,7 +236,10 @@ async def home(ctx: Context, actor: Actor | None) -> Template:
     context: dict[str, Any] = {"actor": actor, "steps": STEPS}
     if actor is not None:
         now = ctx.clock.now()
-        context["family"] = await family_home(ctx, actor, now=now) if actor.is_family else None
+        family = await family_home(ctx, actor, now=now) if actor.is_family else None
+        context["family"] = family
+        if family is not None and family.step < len(STEPS):
+            context["onboarding"] = Onboarding(done=family.done, current=family.step)
         context["partner"] = await partner_home(ctx, actor, now=now)
         context["queue"] = await staff_queue(ctx, actor) if actor.is_staff else None
     return Template("portal/home.html", context=context)

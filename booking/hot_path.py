@@ -19,7 +19,8 @@ they allow, because this is the request a programme's opening morning sends by t
 
 Statements are built once at import, so SQLAlchemy's compiled cache and asyncpg's prepared
 statements serve every request. Anything unusual — a DUO or family activity, required proof
-documents, a free session, a family without a wallet yet, staff — goes through the general path
+documents, a session of a programme (its opening, lottery and attendance rules), a free session, a
+family without a wallet yet, staff — goes through the general path
 (`book_session`'s `_book`), in the same transaction when the wallet is already locked.
 """
 
@@ -50,6 +51,7 @@ from participants.models import Participant
 from portal import audit
 from portal.accounts.models import FAMILY_ROLE, Account, AuthToken, TokenKind
 from portal.accounts.security import hash_token
+from portal.alerts.models import MailPreference
 from portal.alerts.services import notify
 from portal.auth import Actor, actor_for_token
 from portal.clock import iso_local
@@ -69,6 +71,7 @@ _participants = cast(Table, Participant.__table__)
 _bookings = cast(Table, Booking.__table__)
 _waitlist = cast(Table, WaitlistEntry.__table__)
 _transfers = cast(Table, Transfer.__table__)
+_preferences = cast(Table, MailPreference.__table__)
 _keys = cast(Table, IdempotencyKey.__table__)
 
 # 1. Who asks, and their wallet, locked.
@@ -81,6 +84,11 @@ _WHO = (
         _accounts.c.staff_role,
         _wallets.c.id.label("wallet_id"),
         _wallets.c.balance,
+        # The family's choice for booking e-mails (NULL: none stored, the e-mail is wanted).
+        select(_preferences.c.mail_enabled)
+        .where(_preferences.c.account_id == _accounts.c.id, _preferences.c.kind == "booking")
+        .scalar_subquery()
+        .label("booking_mail"),
     )
     .select_from(
         _tokens.join(_accounts, _accounts.c.id == _tokens.c.account_id).join(
@@ -297,7 +305,9 @@ async def book_with_token(
                 or what.family
                 or what.required_document_kinds
                 or what.on_request  # refused there (booking_on_request): the partner agrees first
-                or what.programme_id is not None  # its opening and lottery window bind it
+                # Its opening, lottery window and attendance rules (booking/attendance.py: a
+                # participant blocked for unexcused absences) bind it: the general path checks them.
+                or what.programme_id is not None
                 or what.price_coupons <= 0
                 or what.held_account_id is None
             ):
@@ -423,6 +433,7 @@ async def _book_plain(
         link=f"/reservations/{booking_id}",
         mail_to=who.email or None,
         template="booking/confirmation" if who.email else None,
+        wants_mail=who.booking_mail is not False,
         lines=[line],
         total=price,
     )

@@ -57,6 +57,8 @@ from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, NotFound
 from portal.exports import Column, french_csv
+from portal.forms import FormErrors
+from portal.onboarding import BOOKING, onboarding
 from portal.pdf import render_pdf
 from wallet.services import wallet_balance
 
@@ -336,7 +338,8 @@ def _page(name: str, actor: Actor, status_code: int = 200, **context: Any) -> Te
 
 
 async def _new_booking_context(ctx: Context, actor: Actor, session_id: UUID) -> dict[str, Any]:
-    return await booking_form(ctx, actor, session_id, now=ctx.clock.now())
+    context = await booking_form(ctx, actor, session_id, now=ctx.clock.now())
+    return {**context, "onboarding": await onboarding(ctx, actor, BOOKING)}
 
 
 @get("/reservations/nouvelle", include_in_schema=False, media_type=MediaType.HTML)
@@ -429,7 +432,9 @@ async def bookings_page(
     liste: str | None = None,
     quitte: str | None = None,
     demande: str | None = None,
+    agenda: str | None = None,
 ) -> Template:
+    from booking.calendar_feed import my_feed_url
     from booking.on_request import family_requests
 
     bookings = await list_family_bookings(ctx, account)
@@ -445,6 +450,8 @@ async def bookings_page(
         flash = f"Inscription sur la liste complémentaire enregistrée (position {liste})."
     elif quitte:
         flash = "Vous avez quitté la liste complémentaire."
+    elif agenda:
+        flash = "L'ancien lien d'agenda ne fonctionne plus : abonnez-vous avec le nouveau."
     now = ctx.clock.now()
     confirmed = [b for b in bookings if b["status"] == "confirmed"]
     # « À venir » is what has not begun, soonest first; a session under way is « En cours »; the
@@ -467,6 +474,7 @@ async def bookings_page(
         closed_waitlists=closed_waitlists,
         skip_reasons=SKIP_REASONS,
         requests=requests,
+        calendar_url=await my_feed_url(ctx, account, now=now) if account.is_family else None,
         flash=flash,
         parse=_parse,
     )
@@ -724,7 +732,9 @@ async def partner_cancel_submit(
             reason=reason,
             errors=None
             if reason.strip()
-            else "Indiquez le motif de l'annulation : il est envoyé aux familles.",
+            else FormErrors.of(
+                "Indiquez le motif de l'annulation : il est envoyé aux familles.", field="reason"
+            ),
         )
     action = cancel_session(ctx, account, session_id, reason=reason, now=ctx.clock.now())
     return await _partner_action(
@@ -770,17 +780,31 @@ page_routes = [
 ]
 
 # Family-group waiting lists and partner additions live in their own file.
+import booking.participant_activity  # noqa: E402, F401  (registers the participant page's section)
+from booking.http_attendance import api_routes as _attendance_api  # noqa: E402
+from booking.http_attendance import page_routes as _attendance_pages  # noqa: E402
+from booking.http_calendar import page_routes as _calendar_pages  # noqa: E402
 from booking.http_desk import api_routes as _desk_api  # noqa: E402
 from booking.http_desk import page_routes as _desk_pages  # noqa: E402
 from booking.http_programmes import api_routes as _programme_api  # noqa: E402
 from booking.http_programmes import page_routes as _programme_pages  # noqa: E402
 from booking.http_requests import api_routes as _request_api  # noqa: E402
 from booking.http_requests import page_routes as _request_pages  # noqa: E402
+from booking.http_series import api_routes as _series_api  # noqa: E402
+from booking.http_series import page_routes as _series_pages  # noqa: E402
 from booking.http_waitlist import api_routes as _waitlist_api  # noqa: E402
 from booking.http_waitlist import page_routes as _waitlist_pages  # noqa: E402
 
-api_routes += _waitlist_api + _programme_api + _request_api + _desk_api
-page_routes += _waitlist_pages + _programme_pages + _request_pages + _desk_pages
+api_routes += _waitlist_api + _programme_api + _request_api + _desk_api + _series_api + _attendance_api
+page_routes += (
+    _waitlist_pages
+    + _programme_pages
+    + _request_pages
+    + _desk_pages
+    + _series_pages
+    + _attendance_pages
+    + _calendar_pages
+)
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
 lifespans = [periodic_lifespan]

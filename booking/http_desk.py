@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
-from litestar import MediaType, Request, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.response import Redirect, Template
 
@@ -19,6 +19,8 @@ from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.staff import Power
 from wallet.counter import sell_at_counter
+from wallet.http import receipt_response
+from wallet.receipts import purchase_receipt
 
 
 @dataclass
@@ -101,7 +103,9 @@ def _page(actor: Actor, status_code: int = 200, **context: Any) -> Template:
 
 
 @get("/guichet", include_in_schema=False, media_type=MediaType.HTML)
-async def desk_page(ctx: Context, account: Actor, q: str = "", message: str | None = None) -> Template:
+async def desk_page(
+    ctx: Context, account: Actor, q: str = "", message: str | None = None, recu: UUID | None = None
+) -> Template:
     account.require_power(Power.ACT_FOR_FAMILIES)
     families: list[dict[str, Any]] = []
     errors = None
@@ -110,7 +114,15 @@ async def desk_page(ctx: Context, account: Actor, q: str = "", message: str | No
             families = await find_families(ctx, account, q[:100])
         except DomainError as refusal:
             errors = refusal.detail
-    return _page(account, q=q, families=families, flash=message, errors=errors, key=str(uuid4()))
+    return _page(
+        account, q=q, families=families, flash=message, errors=errors, key=str(uuid4()), receipt_id=recu
+    )
+
+
+@get("/guichet/ventes/{purchase_id:uuid}/recu.pdf", include_in_schema=False)
+async def desk_receipt_pdf(ctx: Context, account: Actor, purchase_id: UUID) -> Response[bytes]:
+    """The receipt of a counter sale, to print for the family at the desk."""
+    return receipt_response(ctx, await purchase_receipt(ctx, account, purchase_id))
 
 
 @post("/guichet/familles/{account_id:uuid}/{action:str}", include_in_schema=False, media_type=MediaType.HTML)
@@ -119,6 +131,7 @@ async def desk_submit(
 ) -> Any:
     form = await request.form()
     q = str(form.get("q", ""))[:100]
+    sold = ""  # a sale adds its receipt link to the page it comes back to
     try:
         if action == "reserver":
             try:
@@ -149,6 +162,7 @@ async def desk_submit(
                 now=ctx.clock.now(),
             )
             done = f"Vente enregistrée : {sale['coupons']} coupons crédités, reçu envoyé (n° {sale['id']})."
+            sold = f"&recu={sale['id']}"
         elif action == "corriger":
             try:
                 delta = int(str(form.get("delta", "")))
@@ -178,8 +192,8 @@ async def desk_submit(
             errors=refusal.detail,
             key=str(uuid4()),
         )
-    return Redirect(f"/guichet?q={quote(q)}&message={quote(done)}", status_code=303)
+    return Redirect(f"/guichet?q={quote(q)}&message={quote(done)}{sold}", status_code=303)
 
 
 api_routes = [api_find, api_book, api_sell, api_cancel, api_adjust]
-page_routes = [desk_page, desk_submit]
+page_routes = [desk_page, desk_submit, desk_receipt_pdf]

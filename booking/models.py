@@ -114,6 +114,66 @@ class Booking(Base):
     cancelled_by_account_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
+    # An absence the partner or staff excused (booking/attendance.py): it no longer counts
+    # towards the programme's attendance rules. The family's own justification waits beside it.
+    absence_excused_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    absence_excuse_reason: Mapped[str | None] = mapped_column(String(1000))
+    absence_excused_by_account_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    absence_justification: Mapped[str | None] = mapped_column(String(1000))
+    absence_justified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class AttendanceRule(Base):
+    """The town's absence rule for one programme: after `warn_after` unexcused absences of a
+    participant in the programme the family is warned; after `block_after`, the participant may
+    not book the programme's sessions for `block_days` days (booking/attendance.py)."""
+
+    __tablename__ = "booking_attendance_rules"
+    __table_args__ = (
+        CheckConstraint("warn_after >= 1", name="warn_after"),
+        CheckConstraint("block_after >= warn_after", name="block_after"),
+        CheckConstraint("block_days >= 1", name="block_days"),
+    )
+
+    programme_id: Mapped[UUID] = mapped_column(
+        ForeignKey("catalog_programmes.id", ondelete="CASCADE"), unique=True
+    )
+    warn_after: Mapped[int] = mapped_column(Integer)
+    block_after: Mapped[int] = mapped_column(Integer)
+    block_days: Mapped[int] = mapped_column(Integer)
+
+
+class SanctionKind(enum.StrEnum):
+    WARNING = "warning"
+    BLOCK = "block"
+
+
+class AttendanceSanction(Base):
+    """A warning sent, or a booking block, for a participant's unexcused absences in a programme.
+
+    Unique on (participant, programme, kind, absences): marking the same list twice, or a job
+    run twice, never warns or blocks twice for the same count."""
+
+    __tablename__ = "booking_attendance_sanctions"
+    __table_args__ = (
+        CheckConstraint("kind in ('warning', 'block')", name="kind"),
+        UniqueConstraint(
+            "participant_id", "programme_id", "kind", "absences", name="uq_booking_attendance_sanctions_count"
+        ),
+        Index("ix_booking_attendance_sanctions_participant", "participant_id", "programme_id", "kind"),
+    )
+
+    participant_id: Mapped[UUID] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    programme_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_programmes.id", ondelete="CASCADE"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    absences: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    lifted_by_account_id: Mapped[UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    lift_reason: Mapped[str | None] = mapped_column(String(1000))
 
 
 class WaitlistEntry(Base):

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 
+from booking.attendance import apply_rules_to_bookings
 from booking.errors import SessionNotStarted
 from booking.models import Attendance, Booking, BookingStatus
 from booking.services import _partner_session, list_attendees
@@ -87,6 +88,7 @@ async def mark_attendances(
                     .values(attendance=value, attendance_marked_at=now)
                     .execution_options(synchronize_session=False)
                 )
+        await apply_rules_to_bookings(ctx, uow, confirmed, actor_id=actor.account_id, now=now)
         await audit.record(
             uow,
             at=now,

@@ -143,6 +143,13 @@ async def release_account(ctx: Context, uow: UnitOfWork, account_id: UUID, now: 
             .values(status=WaitlistStatus.LEFT, closed_at=now, skip_code="account_deleted")
             .execution_options(synchronize_session=False)
         )
+    # The family's own words about an absence may carry health reasons: they go with the account.
+    await db.execute(
+        update(Booking)
+        .where(Booking.family_account_id == account_id, Booking.absence_justification.is_not(None))
+        .values(absence_justification="")
+        .execution_options(synchronize_session=False)
+    )
     for session_id in sorted(seats):
         ctx.jobs.enqueue(uow, PROMOTE_JOB, str(session_id))
     await audit.record_many(
@@ -212,6 +219,9 @@ async def export_account(session: AsyncSession, account_id: UUID, tz: str) -> di
                 "booked_at": iso_local(b.created_at, tz),
                 "cancelled_at": iso_local(b.cancelled_at, tz),
                 "attendance": b.attendance,
+                "absence_excused": b.absence_excused_at is not None,
+                "absence_excuse_reason": b.absence_excuse_reason,
+                "absence_justification": b.absence_justification,
             }
             for b, s, a in bookings
         ],

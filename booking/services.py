@@ -21,6 +21,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from booking.attendance import apply_rules_to_bookings, check_not_blocked
 from booking.errors import (
     AgeNotEligible,
     AlreadyBooked,
@@ -348,6 +349,8 @@ async def _book(
         if activity.programme_id is not None:  # a programme's opening (and lottery) binds it too
             await check_programme_open(db, activity.programme_id, now, tz)
         participant = participants[request.participant_id]
+        if activity.programme_id is not None:  # too many unexcused absences (booking/attendance.py)
+            await check_not_blocked(db, participant, activity.programme_id, now, tz)
         day = session_date(session.starts_at, tz)
         companion = check_eligibility(request, session, activity, participants, day)
         await _check_documents(db, document_check, activity, participant, companion, day)
@@ -1318,6 +1321,9 @@ async def list_attendees(ctx: Context, actor: Actor, session_id: UUID) -> list[d
                 "family_email": account.email if confirmed else "",
                 "status": booking.status,
                 "attendance": booking.attendance,
+                "absence_excused": booking.absence_excused_at is not None,
+                "absence_excuse_reason": booking.absence_excuse_reason or "",
+                "absence_justification": booking.absence_justification or "",
                 "health_notes": participant.health_notes if confirmed else "",
                 "emergency_contact_name": participant.emergency_contact_name if confirmed else "",
                 "emergency_contact_phone": participant.emergency_contact_phone if confirmed else "",
@@ -1341,6 +1347,8 @@ async def mark_attendance(
             raise NotFound("Réservation introuvable pour cette séance.")
         booking.attendance = attendance
         booking.attendance_marked_at = now
+        await uow.session.flush()
+        await apply_rules_to_bookings(ctx, uow, [booking_id], actor_id=actor.account_id, now=now)
     return {"booking_id": str(booking_id), "attendance": attendance}
 
 

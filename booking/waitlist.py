@@ -320,6 +320,7 @@ async def family_waitlists(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
                     "id": str(entry.id),
                     "position": await _position(db, entry),
                     "participant": participant.full_name,
+                    "participant_id": str(participant.id),
                     "session": session,
                     "activity": activity,
                     "skip_code": entry.skip_code,

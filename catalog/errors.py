@@ -69,3 +69,16 @@ class SessionHasBookings(Conflict):
         "Des familles ont déjà réservé cette séance : sa date, ses horaires, son public et son tarif ne "
         "peuvent plus changer. Annulez-la (les familles sont remboursées) et créez-en une autre."
     )
+
+
+class SeriesNotFound(NotFound):
+    message = "Série de séances introuvable."
+
+
+class SeriesCancelled(Conflict):
+    code = "series_cancelled"
+    message = "Cette série est annulée : ses séances ne peuvent plus changer."
+
+
+class NotInSeries(InvalidRequest):
+    message = "Cette date n'est pas un jour de la série."

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.db import Base
@@ -170,6 +171,53 @@ class Activity(Base):
     )
 
 
+class SeriesStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class SessionSeries(Base):
+    """A series of sessions kept as such (« tous les mardis de 10 h à 12 h, du 6 juillet au 24 août,
+    sauf le 14 juillet »): the rule its sessions were made from, so the partner edits the times,
+    seats or price of every session to come at once, cancels the whole series, or skips a date.
+
+    Times are local wall-clock times in `timezone` (the town's when it was made): each session is
+    placed in that zone on its own date, 10:00 staying 10:00 across a DST change. `exceptions`
+    holds the skipped dates (ISO strings, sorted). For a family activity made without an audience,
+    each date has an adults' and a children's session; `child_capacity`/`child_price_coupons` are
+    the children's.
+    """
+
+    __tablename__ = "catalog_series"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1", name="capacity"),
+        CheckConstraint("price_coupons >= 0", name="price"),
+        CheckConstraint("duration_minutes >= 1 AND duration_minutes <= 1440", name="duration"),
+        CheckConstraint("last_date >= first_date", name="dates"),
+    )
+
+    activity_id: Mapped[UUID] = mapped_column(
+        ForeignKey("catalog_activities.id", ondelete="CASCADE"), index=True
+    )
+    weekdays: Mapped[list[int]] = mapped_column(JSON)  # 0 = Monday … 6 = Sunday
+    start_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", local
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    first_date: Mapped[date] = mapped_column(Date)
+    last_date: Mapped[date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64))
+    exceptions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    audience: Mapped[str | None] = mapped_column(String(10))  # None: family, adults' and children's
+    capacity: Mapped[int] = mapped_column(Integer)
+    price_coupons: Mapped[int] = mapped_column(Integer)
+    child_capacity: Mapped[int | None] = mapped_column(Integer)
+    child_price_coupons: Mapped[int | None] = mapped_column(Integer)
+    booking_opens_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default=SeriesStatus.ACTIVE)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(1000))
+
+
 class ActivitySession(Base):
     """A dated session of an activity (« séance »): seats, price, deadlines.
 
@@ -188,6 +236,15 @@ class ActivitySession(Base):
         CheckConstraint("audience in ('all', 'adult', 'child')", name="audience"),
         Index("ix_catalog_sessions_activity_starts", "activity_id", "starts_at"),
         Index("ix_catalog_sessions_starts", "starts_at"),
+        # The public search's per-activity aggregate (catalog/search.py), index-only on PostgreSQL.
+        Index(
+            "ix_catalog_sessions_upcoming",
+            "activity_id",
+            "starts_at",
+            postgresql_include=["capacity", "taken", "booking_closes_at", "price_coupons"],
+            postgresql_where=sql_text("status = 'scheduled'"),
+            sqlite_where=sql_text("status = 'scheduled'"),
+        ),
     )
 
     activity_id: Mapped[UUID] = mapped_column(ForeignKey("catalog_activities.id", ondelete="CASCADE"))
@@ -207,6 +264,10 @@ class ActivitySession(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(1000))
     # When the session's coupons were settled to the partner (after it began).
     settled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # The series it was made from (catalog/series.py), if any.
+    series_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("catalog_series.id", ondelete="SET NULL"), index=True
+    )
 
     activity: Mapped[Activity] = relationship(back_populates="sessions", lazy="raise")
 

@@ -6,6 +6,7 @@ is shown again with the values typed and the errors in French. The same services
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import date, datetime, time
@@ -16,17 +17,21 @@ import pendulum
 from icalendar import Calendar, Event
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from markupsafe import Markup
 
 from catalog import services
-from catalog.cards import card_extras
-from catalog.models import ActivityStatus, Audience
-from portal.associations.models import Association, AssociationStatus
+from catalog.cards import CardExtras
+from catalog.models import Audience, SessionStatus
+from catalog.series_http import rule_fr
+from portal.associations.models import Association
 from portal.auth import Actor
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.downloads import attachment
 from portal.errors import DomainError, InvalidRequest, LocalTimeDoesNotExist
+from portal.forms import FormErrors
 from portal.staff import Power
+from portal.templating import make_environment
 
 NOTICES = {
     "creee": "L'activité a été créée en brouillon. Ajoutez ses séances puis publiez-la.",
@@ -51,34 +56,26 @@ def _notice(request: Request) -> str | None:
     return NOTICES.get(request.query_params.get("ok", ""))
 
 
-def _form_errors(exc: DomainError) -> list[str]:
+def _form_errors(exc: DomainError) -> FormErrors:
     if exc.status_code in (401, 403, 404):
         raise exc
-    return [exc.detail]
+    return FormErrors.of(exc)
 
 
 # ---------------------------------------------------------------------------------------------
 # Public catalogue
 
 
-async def _partners_with_activities(ctx: Context) -> list[Association]:
-    async with ctx.db.read() as session:
-        from catalog.models import Activity
-
-        return list(
-            (
-                await session.execute(
-                    select(Association)
-                    .where(
-                        Association.status == AssociationStatus.VALIDATED,
-                        Association.id.in_(
-                            select(Activity.association_id).where(Activity.status == ActivityStatus.PUBLISHED)
-                        ),
-                    )
-                    .order_by(Association.name)
-                )
-            ).scalars()
+@functools.lru_cache(maxsize=512)
+def _options(choices: tuple[services.FilterOption, ...], value: str) -> Markup:
+    """A select's <option>s, the one given by id or name selected: rendered once per list and
+    value, not per option and request by the template (they were most of the page's time)."""
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            option.id, Markup(" selected") if value in (option.id, option.name) else "", option.name
         )
+        for option in choices
+    )
 
 
 def _opt_int(value: str | None, low: int, high: int) -> int | None:
@@ -126,14 +123,20 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
     if filters.page > pages:  # a page past the end (an old link, a typed number) shows the last one
         filters.page = pages
         items, total = await services.search_activities(ctx, filters, now=now)
-    reference = await services.list_reference_data(ctx)
-    partners = await _partners_with_activities(ctx)
+    choices = await services.catalogue_filters(ctx)
     query = {k: v for k, v in params.items() if k != "page" and v}
+    results = _results_html(
+        ctx.settings.timezone,
+        tuple(tuple(vars(item).values()) for item in items),
+        total,
+        filters.page,
+        pages,
+        tuple(query.items()),
+    )
     return _page(
         "catalogue.html",
         actor,
-        items=items,
-        extras=await card_extras(ctx, [item.id for item in items], now=now),
+        results=results,
         total=total,
         filters=filters,
         values={
@@ -142,11 +145,32 @@ async def catalogue(ctx: Context, actor: Actor | None, request: Request) -> Temp
             "from": params.get("from", ""),
             "to": params.get("to", ""),
         },
-        reference=reference,
-        partners=partners,
-        page=filters.page,
-        pages=pages,
-        query=query,
+        options={
+            name: _options(tuple(getattr(choices, f"{name}s")), text[name])
+            for name in ("domain", "theme", "place", "partner")
+        },
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _results_html(
+    tz: str, rows: tuple[tuple[Any, ...], ...], total: int, page: int, pages: int, query: tuple[Any, ...]
+) -> Markup:
+    """The count, the cards and the pagination, rendered once per search result (its rows are the
+    key: a result the cache serves again is the same HTML) rather than at every request."""
+    items = [services.CatalogItem(*row) for row in rows]
+    # The output of an autoescaped template (.html) is safe HTML.
+    return Markup(  # noqa: S704
+        make_environment(tz)
+        .get_template("catalog/_catalogue_results.html")
+        .render(
+            items=items,
+            extras={item.id: CardExtras.of(item) for item in items if item.sessions},
+            total=total,
+            page=page,
+            pages=pages,
+            query=dict(query),
+        )
     )
 
 
@@ -269,14 +293,16 @@ INT_LABELS = {
 }
 
 
-def _int_field(value: str, label: str, low: int, high: int, errors: list[str]) -> int | None:
+def _int_field(
+    value: str, label: str, low: int, high: int, errors: FormErrors, field: str | None = None
+) -> int | None:
     try:
         number = int(value.strip())
     except ValueError:
-        errors.append(f"« {label} » doit être un nombre entier.")
+        errors.add(field, f"« {label} » doit être un nombre entier.")
         return None
     if not low <= number <= high:
-        errors.append(f"« {label} » doit être compris entre {low} et {high}.")
+        errors.add(field, f"« {label} » doit être compris entre {low} et {high}.")
         return None
     return number
 
@@ -292,18 +318,18 @@ def _activity_form_values(form: Any) -> dict[str, Any]:
     return values
 
 
-def _activity_changes(values: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+def _activity_changes(values: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if not values["title"]:
-        errors.append("Le titre est obligatoire.")
+        errors.add("title", "Le titre est obligatoire.")
     if not values["domain"]:
-        errors.append("Choisissez un domaine.")
+        errors.add("domain", "Choisissez un domaine.")
     for key in ("title", "description", "domain", "contact_name", "contact_email", "contact_phone"):
         changes[key] = values[key]
     changes["theme"] = values["theme"] or None
     changes["place"] = values["place"] or None
     for key, (label, low, high) in INT_LABELS.items():
-        number = _int_field(values[key] or "0", label, low, high, errors)
+        number = _int_field(values[key] or "0", label, low, high, errors, key)
         if number is not None:
             changes[key] = number
     # Checkboxes of the configured kinds; the service refuses a code that is not one of them.
@@ -339,7 +365,7 @@ async def _activity_form(
     actor: Actor,
     *,
     values: dict[str, Any],
-    errors: list[str],
+    errors: FormErrors,
     activity_id: UUID | None = None,
     status_code: int = 200,
 ) -> Template:
@@ -385,20 +411,20 @@ EMPTY_ACTIVITY = {
 
 @get("/partenaire/activites/nouvelle", include_in_schema=False)
 async def partner_new_activity(ctx: Context, account: Actor) -> Template:
-    return await _activity_form(ctx, account, values=dict(EMPTY_ACTIVITY), errors=[])
+    return await _activity_form(ctx, account, values=dict(EMPTY_ACTIVITY), errors=FormErrors())
 
 
 @post("/partenaire/activites/nouvelle", include_in_schema=False)
 async def partner_create_activity(ctx: Context, account: Actor, request: Request) -> Response[Any]:
     form = await request.form()
     values = _activity_form_values(form)
-    errors: list[str] = []
+    errors = FormErrors()
     changes = _activity_changes(values, errors)
     association_id: UUID | None = None
     try:
         association_id = UUID(values["association_id"])
     except ValueError:
-        errors.append("Choisissez l'association qui propose l'activité.")
+        errors.add("association_id", "Choisissez l'association qui propose l'activité.")
     if not errors and association_id is not None:
         try:
             activity = await services.create_activity(
@@ -417,6 +443,7 @@ async def partner_activity(ctx: Context, account: Actor, activity_id: UUID, requ
         "partner_activity.html",
         account,
         found=found,
+        series_fr=rule_fr,
         status_fr=STATUS_FR,
         audience_fr=AUDIENCE_FR,
         now=ctx.clock.now(),
@@ -447,7 +474,7 @@ async def partner_edit_activity(ctx: Context, account: Actor, activity_id: UUID)
         "duo": a.duo,
         "association_id": str(a.association_id),
     }
-    return await _activity_form(ctx, account, values=values, errors=[], activity_id=activity_id)
+    return await _activity_form(ctx, account, values=values, errors=FormErrors(), activity_id=activity_id)
 
 
 @post("/partenaire/activites/{activity_id:uuid}/modifier", include_in_schema=False)
@@ -456,7 +483,7 @@ async def partner_update_activity(
 ) -> Response[Any]:
     form = await request.form()
     values = _activity_form_values(form)
-    errors: list[str] = []
+    errors = FormErrors()
     changes = _activity_changes(values, errors)
     if not errors:
         try:
@@ -475,22 +502,72 @@ async def partner_publish_activity(ctx: Context, account: Actor, activity_id: UU
     return Redirect(f"/partenaire/activites/{activity_id}?ok=publiee", status_code=303)
 
 
+def _count(n: int, singular: str, plural_form: str) -> str:
+    return f"{n} {singular if n <= 1 else plural_form}"
+
+
 @post("/partenaire/activites/{activity_id:uuid}/archiver", include_in_schema=False)
-async def partner_archive_activity(ctx: Context, account: Actor, activity_id: UUID) -> Redirect:
+async def partner_archive_activity(
+    ctx: Context, account: Actor, activity_id: UUID, request: Request
+) -> Response[Any]:
+    if not is_confirmed(await request.form()):
+        # First what archiving does (and whether it can be done now), then the act.
+        found = await services.get_partner_activity(ctx, account, activity_id)
+        now = ctx.clock.now()
+        upcoming = [s for s in found.sessions if s.status == SessionStatus.SCHEDULED and s.ends_at > now]
+        booked = [s for s in upcoming if s.taken > 0]
+        title = found.activity.title
+        consequences = [
+            f"« {title} » n'apparaîtra plus dans le catalogue : aucune famille ne pourra plus la réserver.",
+            _count(
+                len(upcoming),
+                "séance à venir ne sera plus proposée.",
+                "séances à venir ne seront plus proposées.",
+            )
+            if upcoming
+            else "Elle n'a aucune séance à venir.",
+            "Vous pourrez la publier à nouveau plus tard, depuis cette page.",
+        ]
+        blocked = None
+        if booked:
+            blocked = (
+                "Impossible pour l'instant : "
+                f"{_count(len(booked), 'séance à venir a', 'séances à venir ont')}"
+                f" encore des réservations ({sum(s.taken for s in booked)} au total)."
+                " Annulez d'abord ces séances "
+                "(les familles sont remboursées et prévenues), puis archivez l'activité."
+            )
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Archiver l'activité : {title}",
+                question=f"Archiver « {title} » ?",
+                consequences=consequences,
+                action=f"/partenaire/activites/{activity_id}/archiver",
+                confirm_label="Confirmer l'archivage",
+                back=f"/partenaire/activites/{activity_id}",
+                back_label="Garder l'activité",
+                subject=f"{title} · {found.association.name}",
+                blocked=blocked,
+            ),
+            status_code=409 if blocked else 200,
+        )
     await services.archive_activity(ctx, account, activity_id, now=ctx.clock.now())
     return Redirect(f"/partenaire/activites/{activity_id}?ok=archivee", status_code=303)
 
 
-def _local_moment(ctx: Context, day: str, clock_time: str, label: str, errors: list[str]) -> datetime | None:
+def _local_moment(
+    ctx: Context, day: str, clock_time: str, label: str, errors: FormErrors, field: str
+) -> datetime | None:
     try:
         moment = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(clock_time.strip()))
     except ValueError:
-        errors.append(f"« {label} » : date ou heure invalide.")
+        errors.add("day" if not day.strip() else field, f"« {label} » : date ou heure invalide.")
         return None
     try:
         return ctx.clock.from_local(moment)
     except LocalTimeDoesNotExist as gap:
-        errors.append(f"« {label} » : {gap.detail}")
+        errors.add(field, f"« {label} » : {gap.detail}")
         return None
 
 
@@ -505,7 +582,7 @@ async def _session_form(
     found: services.PartnerActivity,
     *,
     values: dict[str, str],
-    errors: list[str],
+    errors: FormErrors,
     session_id: UUID | None = None,
     status_code: int = 200,
 ) -> Template:
@@ -533,16 +610,18 @@ async def partner_new_session(ctx: Context, account: Actor, activity_id: UUID) -
         "price_coupons": "3",
         "audience": "adult" if found.activity.family else "all",
     }
-    return await _session_form(ctx, account, found, values=values, errors=[])
+    return await _session_form(ctx, account, found, values=values, errors=FormErrors())
 
 
 def _session_input(
-    ctx: Context, values: dict[str, str], errors: list[str], *, min_capacity: int
+    ctx: Context, values: dict[str, str], errors: FormErrors, *, min_capacity: int
 ) -> services.SessionInput | None:
-    starts = _local_moment(ctx, values["day"], values["start"], "Début", errors)
-    ends = _local_moment(ctx, values["day"], values["end"], "Fin", errors)
-    capacity = _int_field(values["capacity"] or "", "Nombre de places", min_capacity, 10_000, errors)
-    price = _int_field(values["price_coupons"] or "", "Tarif en coupons", 0, 1_000, errors)
+    starts = _local_moment(ctx, values["day"], values["start"], "Début", errors, "start")
+    ends = _local_moment(ctx, values["day"], values["end"], "Fin", errors, "end")
+    capacity = _int_field(
+        values["capacity"] or "", "Nombre de places", min_capacity, 10_000, errors, "capacity"
+    )
+    price = _int_field(values["price_coupons"] or "", "Tarif en coupons", 0, 1_000, errors, "price_coupons")
     if errors or starts is None or ends is None or capacity is None or price is None:
         return None
     return services.SessionInput(starts, ends, values["label"], capacity, price, values["audience"] or None)
@@ -554,7 +633,7 @@ async def partner_create_session(
 ) -> Response[Any]:
     found = await services.get_partner_activity(ctx, account, activity_id)
     values = _session_values(await request.form())
-    errors: list[str] = []
+    errors = FormErrors()
     data = _session_input(ctx, values, errors, min_capacity=1)
     if data is not None:
         try:
@@ -581,7 +660,7 @@ async def partner_edit_session(ctx: Context, account: Actor, activity_id: UUID, 
         "price_coupons": str(row.price_coupons),
         "audience": row.audience,
     }
-    return await _session_form(ctx, account, found, values=values, errors=[], session_id=session_id)
+    return await _session_form(ctx, account, found, values=values, errors=FormErrors(), session_id=session_id)
 
 
 @post("/partenaire/activites/{activity_id:uuid}/seances/{session_id:uuid}/modifier", include_in_schema=False)
@@ -590,7 +669,7 @@ async def partner_update_session(
 ) -> Response[Any]:
     found = await services.get_partner_activity(ctx, account, activity_id)
     values = _session_values(await request.form())
-    errors: list[str] = []
+    errors = FormErrors()
     data = _session_input(ctx, values, errors, min_capacity=0)
     if data is not None:
         try:
@@ -605,7 +684,7 @@ async def partner_update_session(
     )
 
 
-def _parse_dates(text: str, errors: list[str]) -> list[date]:
+def _parse_dates(text: str, errors: FormErrors) -> list[date]:
     days = []
     for part in re.split(r"[,;\s]+", text.strip()):
         if not part:
@@ -617,7 +696,7 @@ def _parse_dates(text: str, errors: list[str]) -> list[date]:
             else:
                 days.append(date.fromisoformat(part))
         except ValueError:
-            errors.append(f"« {part} » n'est pas une date (JJ/MM/AAAA).")
+            errors.add("except_dates", f"« {part} » n'est pas une date (JJ/MM/AAAA).")
     return days
 
 
@@ -641,7 +720,7 @@ async def _series_form(
     found: services.PartnerActivity,
     *,
     values: dict[str, Any],
-    errors: list[str],
+    errors: FormErrors,
     status_code: int = 200,
 ) -> Template:
     return _page(
@@ -671,7 +750,7 @@ async def partner_new_series(ctx: Context, account: Actor, activity_id: UUID) ->
         "child_price_coupons": "",
         "weekdays": [],
     }
-    return await _series_form(ctx, account, found, values=values, errors=[])
+    return await _series_form(ctx, account, found, values=values, errors=FormErrors())
 
 
 @post("/partenaire/activites/{activity_id:uuid}/series/nouvelle", include_in_schema=False)
@@ -682,32 +761,32 @@ async def partner_create_series(
     form = await request.form()
     values: dict[str, Any] = {key: (form.get(key) or "").strip() for key in SERIES_KEYS}
     values["weekdays"] = [w for w in form.getall("weekdays", []) if w.isdigit()]
-    errors: list[str] = []
+    errors = FormErrors()
     weekdays = [int(w) for w in values["weekdays"] if 0 <= int(w) <= 6]
     if not weekdays:
-        errors.append("Cochez au moins un jour de la semaine.")
+        errors.add("weekday-0", "Cochez au moins un jour de la semaine.")
     times = []
     for key, label in (("start", "Heure de début"), ("end", "Heure de fin")):
         try:
             times.append(time.fromisoformat(values[key]))
         except ValueError:
-            errors.append(f"« {label} » : heure invalide (HH:MM).")
+            errors.add(key, f"« {label} » : heure invalide (HH:MM).")
     dates = []
     for key, label in (("first_date", "Du"), ("last_date", "Au")):
         try:
             dates.append(date.fromisoformat(values[key]))
         except ValueError:
-            errors.append(f"« {label} » : date invalide.")
+            errors.add(key, f"« {label} » : date invalide.")
     except_dates = _parse_dates(values["except_dates"], errors)
-    capacity = _int_field(values["capacity"], "Nombre de places", 1, 10_000, errors)
-    price = _int_field(values["price_coupons"], "Tarif en coupons", 0, 1_000, errors)
+    capacity = _int_field(values["capacity"], "Nombre de places", 1, 10_000, errors, "capacity")
+    price = _int_field(values["price_coupons"], "Tarif en coupons", 0, 1_000, errors, "price_coupons")
     child_capacity = (
-        _int_field(values["child_capacity"], "Places enfants", 1, 10_000, errors)
+        _int_field(values["child_capacity"], "Places enfants", 1, 10_000, errors, "child_capacity")
         if values["child_capacity"]
         else None
     )
     child_price = (
-        _int_field(values["child_price_coupons"], "Tarif enfants", 0, 1_000, errors)
+        _int_field(values["child_price_coupons"], "Tarif enfants", 0, 1_000, errors, "child_price_coupons")
         if values["child_price_coupons"]
         else None
     )
@@ -746,7 +825,7 @@ KIND_FR = {"domains": "domaine", "themes": "thème", "places": "lieu"}
 
 
 async def _referentiel(
-    ctx: Context, actor: Actor, *, errors: list[str], flash: str | None, status_code: int = 200
+    ctx: Context, actor: Actor, *, errors: FormErrors, flash: str | None, status_code: int = 200
 ) -> Template:
     actor.require_power(Power.MANAGE_REFERENCE_DATA)
     reference = await services.list_reference_data(ctx)
@@ -764,7 +843,7 @@ async def _referentiel(
 
 @get("/admin/referentiel", include_in_schema=False)
 async def referentiel(ctx: Context, account: Actor, request: Request) -> Template:
-    return await _referentiel(ctx, account, errors=[], flash=_notice(request))
+    return await _referentiel(ctx, account, errors=FormErrors(), flash=_notice(request))
 
 
 def _reference_form_fields(form: Any) -> dict[str, Any]:
@@ -813,8 +892,34 @@ async def referentiel_approve(ctx: Context, account: Actor, kind: str, reference
 
 
 @post("/admin/referentiel/{kind:str}/{reference_id:uuid}/supprimer", include_in_schema=False)
-async def referentiel_delete(ctx: Context, account: Actor, kind: str, reference_id: UUID) -> Response[Any]:
+async def referentiel_delete(
+    ctx: Context, account: Actor, kind: str, reference_id: UUID, request: Request
+) -> Response[Any]:
     account.require_power(Power.MANAGE_REFERENCE_DATA)
+    if not is_confirmed(await request.form()):
+        row, used = await services.reference_usage(ctx, account, kind, reference_id)
+        what = KIND_FR.get(kind, "élément")
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Supprimer le {what} : {row.name}",
+                question=f"Supprimer le {what} « {row.name} » ?",
+                consequences=[
+                    f"Le {what} « {row.name} » sera supprimé définitivement du référentiel : "
+                    "il ne sera plus proposé aux partenaires ni dans les filtres du catalogue.",
+                    "Cette suppression ne peut pas être annulée.",
+                ],
+                action=f"/admin/referentiel/{kind}/{reference_id}/supprimer",
+                confirm_label="Confirmer la suppression",
+                back="/admin/referentiel",
+                back_label="Garder ce " + what,
+                blocked=f"Impossible : « {row.name} » est utilisé par "
+                f"{_count(used, 'activité', 'activités')}. Rattachez-les d'abord à un autre " + what + "."
+                if used
+                else None,
+            ),
+            status_code=409 if used else 200,
+        )
     try:
         await services.delete_reference(ctx, account, kind, reference_id)
     except DomainError as exc:

@@ -119,9 +119,13 @@ def encode_items(items: list[Any], total: int) -> dict[str, Any]:
     for item in items:
         row = asdict(item)
         row["id"] = str(item.id)
-        row["next_session_at"] = item.next_session_at.isoformat() if item.next_session_at else None
+        for name in _MOMENTS:
+            row[name] = row[name].isoformat() if row.get(name) else None
         rows.append(row)
     return {"items": rows, "total": total}
+
+
+_MOMENTS = ("next_session_at", "first_at", "last_at")  # CatalogItem's datetimes
 
 
 def decode_items(value: dict[str, Any], item_type: Any) -> tuple[list[Any], int]:
@@ -129,8 +133,7 @@ def decode_items(value: dict[str, Any], item_type: Any) -> tuple[list[Any], int]
     for row in value["items"]:
         row = dict(row)
         row["id"] = UUID(row["id"])
-        row["next_session_at"] = (
-            datetime.fromisoformat(row["next_session_at"]) if row["next_session_at"] else None
-        )
+        for name in _MOMENTS:
+            row[name] = datetime.fromisoformat(row[name]) if row.get(name) else None
         items.append(item_type(**row))
     return items, int(value["total"])

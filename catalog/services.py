@@ -22,10 +22,10 @@ from typing import Any
 from uuid import UUID
 
 import pendulum
-from dateutil.rrule import WEEKLY, rrule, rruleset
-from sqlalchemy import column, func, or_, select, table, update
+from sqlalchemy import column, func, literal, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalog import search as catalog_search
 from catalog.errors import (
     ActivityHasBookings,
     ActivityNotFound,
@@ -51,6 +51,8 @@ from catalog.models import (
     Domain,
     Place,
     Programme,
+    SeriesStatus,
+    SessionSeries,
     SessionStatus,
     Theme,
     normalize,
@@ -101,6 +103,55 @@ async def list_reference_data(ctx: Context) -> ReferenceData:
         themes = list((await session.execute(select(Theme).order_by(Theme.name))).scalars())
         places = list((await session.execute(select(Place).order_by(Place.name))).scalars())
     return ReferenceData(domains, themes, places)
+
+
+@dataclass(frozen=True)
+class FilterOption:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    """The public catalogue's choices: domains, themes, places, partners with a published activity."""
+
+    domains: list[FilterOption]
+    themes: list[FilterOption]
+    places: list[FilterOption]
+    partners: list[FilterOption]
+
+
+async def catalogue_filters(ctx: Context) -> CatalogueFilters:
+    """The catalogue form's choices, through the search's short cache (they change with the
+    reference data and the publications, far less often than the page is read)."""
+
+    async def compute() -> dict[str, list[list[str]]]:
+        async with ctx.db.read() as session:
+            lists = {}
+            for name, model in (("domains", Domain), ("themes", Theme), ("places", Place)):
+                rows = await session.execute(select(model.id, model.name).order_by(model.name))
+                lists[name] = [[str(row[0]), row[1]] for row in rows]
+            rows = await session.execute(
+                select(Association.id, Association.name)
+                .where(
+                    Association.status == AssociationStatus.VALIDATED,
+                    Association.id.in_(
+                        select(Activity.association_id).where(Activity.status == ActivityStatus.PUBLISHED)
+                    ),
+                )
+                .order_by(Association.name)
+            )
+            lists["partners"] = [[str(row[0]), row[1]] for row in rows]
+        return lists
+
+    cache = cache_for(ctx)
+    now = ctx.clock.now().timestamp()
+    value = (
+        await cache.get_or_compute("catalogue-filters", compute, now=now, not_before=ctx.db.last_commit_at)
+        if cache is not None
+        else await compute()
+    )
+    return CatalogueFilters(**{name: [FilterOption(*row) for row in rows] for name, rows in value.items()})
 
 
 async def ensure_default_domains(ctx: Context) -> None:
@@ -200,6 +251,21 @@ async def save_reference(
         if reference_id is not None:
             await _refresh_search_texts(uow.session, model, reference_id)
     return row
+
+
+async def reference_usage(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> tuple[Any, int]:
+    """A domain, theme or place and how many activities use it: what its deletion would do."""
+    actor.require_power(Power.MANAGE_REFERENCE_DATA)
+    model = REFERENCE_MODELS.get(kind)
+    if model is None:
+        raise ReferenceNotFound()
+    column = {Domain: Activity.domain_id, Theme: Activity.theme_id, Place: Activity.place_id}[model]
+    async with ctx.db.read() as session:
+        row: Any = await session.get(model, reference_id)
+        if row is None:
+            raise ReferenceNotFound()
+        used = int(await session.scalar(select(func.count()).where(column == reference_id)) or 0)
+    return row, used
 
 
 async def delete_reference(ctx: Context, actor: Actor, kind: str, reference_id: UUID) -> None:
@@ -597,6 +663,7 @@ class PartnerActivity:
     place: Place | None
     sessions: list[ActivitySession]
     programme: Programme | None = None
+    series: list[SessionSeries] = field(default_factory=list)
 
 
 async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) -> PartnerActivity:
@@ -621,6 +688,15 @@ async def get_partner_activity(ctx: Context, actor: Actor, activity_id: UUID) ->
             place=await session.get(Place, activity.place_id) if activity.place_id else None,
             sessions=sessions,
             programme=await session.get(Programme, activity.programme_id) if activity.programme_id else None,
+            series=list(
+                (
+                    await session.execute(
+                        select(SessionSeries)
+                        .where(SessionSeries.activity_id == activity_id)
+                        .order_by(SessionSeries.first_date, SessionSeries.created_at)
+                    )
+                ).scalars()
+            ),
         )
 
 
@@ -933,10 +1009,23 @@ class SeriesInput:
     booking_opens_at: datetime | None = None  # the programme's opening, for every session
 
 
+def series_dates(weekdays: list[int], first: date, last: date) -> list[date]:
+    """The local dates from `first` to `last` that fall on one of `weekdays` (0 = Monday), walked
+    day by day with pendulum: a date, not an instant, so a DST change cannot shift it."""
+    wanted = set(weekdays)
+    days: list[date] = []
+    day = pendulum.Date(first.year, first.month, first.day)
+    while day <= last:
+        if day.weekday() in wanted:
+            days.append(date(day.year, day.month, day.day))
+        day = day.add(days=1)
+    return days
+
+
 def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, datetime]]:
-    """The (start, end) of each occurrence, in UTC. The recurrence is computed on local wall-clock
-    times (dateutil rrule on naive datetimes), then each is placed in the zone: 10:00 stays 10:00
-    in Paris on both sides of a DST change."""
+    """The (start, end) of each occurrence, in UTC. The dates are local calendar dates, then each
+    start and end is placed in the zone on its own date (portal.clock.local_to_utc): 10:00 stays
+    10:00 in Paris on both sides of a DST change, and an hour the zone skips is refused."""
     check_date(series.first_date, "Du")
     check_date(series.last_date, "Au")
     if not series.weekdays or any(not (0 <= day <= 6) for day in series.weekdays):
@@ -947,21 +1036,12 @@ def series_occurrences(series: SeriesInput, tz: str) -> list[tuple[datetime, dat
         raise InvalidSessionData("L'heure de fin doit être après l'heure de début.")
     if (series.last_date - series.first_date).days > 366:
         raise InvalidSessionData("Une série couvre au plus un an.")
-    rules = rruleset()
-    rules.rrule(
-        rrule(
-            WEEKLY,
-            byweekday=sorted(set(series.weekdays)),
-            dtstart=datetime.combine(series.first_date, series.start_time),
-            until=datetime.combine(series.last_date, series.start_time),
-        )
-    )
-    for day in series.except_dates:
-        rules.exdate(datetime.combine(day, series.start_time))
     zone = pendulum.timezone(tz)
     occurrences: list[tuple[datetime, datetime]] = []
-    for local_start in rules:
-        day = local_start.date()
+    skipped = set(series.except_dates)
+    for day in series_dates(series.weekdays, series.first_date, series.last_date):
+        if day in skipped:
+            continue
         start = local_to_utc(datetime.combine(day, series.start_time), zone)
         end = local_to_utc(datetime.combine(day, series.end_time), zone)
         occurrences.append((start, end))
@@ -998,6 +1078,33 @@ async def create_series(
             variants = [(series.audience, series.capacity, series.price_coupons)]
         if len(occurrences) * len(variants) > MAX_SERIES_SESSIONS:
             raise TooManySessions()
+        # The series is kept as such (catalog/series.py edits, cancels, skips dates of it).
+        duration = (
+            datetime.combine(series.first_date, series.end_time)
+            - datetime.combine(series.first_date, series.start_time)
+        ) // pendulum.duration(minutes=1)
+        record = SessionSeries(
+            activity_id=activity.id,
+            weekdays=sorted(set(series.weekdays)),
+            start_time=series.start_time.strftime("%H:%M"),
+            duration_minutes=max(int(duration), 1),
+            first_date=series.first_date,
+            last_date=series.last_date,
+            timezone=ctx.settings.timezone,
+            exceptions=sorted(
+                {d.isoformat() for d in series.except_dates if series.first_date <= d <= series.last_date}
+            ),
+            label=series.label.strip(),
+            audience=None if len(variants) > 1 else (series.audience or Audience.ALL),
+            capacity=series.capacity,
+            price_coupons=series.price_coupons,
+            child_capacity=variants[1][1] if len(variants) > 1 else None,
+            child_price_coupons=variants[1][2] if len(variants) > 1 else None,
+            booking_opens_at=series.booking_opens_at,
+            status=SeriesStatus.ACTIVE,
+        )
+        uow.session.add(record)
+        await uow.session.flush()
         created = []
         for start, end in occurrences:
             if start <= now:
@@ -1015,6 +1122,7 @@ async def create_series(
                 checked = _check_session(activity, data)
                 _check_new_capacity(capacity)
                 row = _new_session(activity, data, checked, ctx.settings.timezone)
+                row.series_id = record.id
                 uow.session.add(row)
                 created.append(row)
     return created
@@ -1053,6 +1161,12 @@ class CatalogItem:
     duo: bool
     next_session_at: datetime | None
     seats_left: int
+    # What a card shows besides (all the sessions to come, whatever the dates asked).
+    min_price: int | None = None
+    max_price: int | None = None
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    sessions: int = 0
 
 
 async def _reference_id(session: AsyncSession, model: Any, value: str) -> UUID | bool | None:
@@ -1103,37 +1217,27 @@ async def search_activities(
 async def _search_activities(
     ctx: Context, filters: SearchFilters, *, now: datetime
 ) -> tuple[list[CatalogItem], int]:
-    """Published activities matching the filters, with their next session and the seats left in
-    sessions still open for booking, computed in SQL (one query for the page, one for the total).
+    """Published activities matching the filters, with their next session, the seats left in
+    sessions still open for booking and what a card shows, in one query (the total is a window
+    count over the same rows). With `q`, the most relevant first (catalog/search.py); then by
+    next session.
 
-    The next session and the seats are correlated subqueries on the sessions' (activity_id,
-    starts_at) index: each costs an index range scan per matching activity, where a GROUP BY over
-    every session to come would be rebuilt for each activity by PostgreSQL's planner."""
+    The derived values are read from the sessions themselves, never stored beside them: each is
+    an aggregate over the activity's range of ix_catalog_sessions_upcoming, so it is always
+    equal to the truth (the booking path's seat updates included) at the cost of one index range
+    scan per matching activity."""
     tz = ctx.settings.timezone
     if filters.date_from is not None:
         check_date(filters.date_from, "from")
     if filters.date_to is not None:
         check_date(filters.date_to, "to")
-    upcoming = [
-        ActivitySession.activity_id == Activity.id,
-        ActivitySession.starts_at > now,
-        ActivitySession.status == SessionStatus.SCHEDULED,
-    ]
-    if filters.date_from is not None:
-        upcoming.append(ActivitySession.starts_at >= _local_day_start(filters.date_from, tz))
-    if filters.date_to is not None:
-        upcoming.append(
-            ActivitySession.starts_at < _local_day_start(filters.date_to, tz).add(days=1)  # type: ignore[attr-defined]
-        )
-    next_session_at = (
-        select(func.min(ActivitySession.starts_at)).where(*upcoming).correlate(Activity).scalar_subquery()
+    starts_from = _local_day_start(filters.date_from, tz) if filters.date_from is not None else None
+    starts_before = (
+        _local_day_start(filters.date_to, tz).add(days=1)  # type: ignore[attr-defined]
+        if filters.date_to is not None
+        else None
     )
-    seats_left = (
-        select(func.coalesce(func.sum(ActivitySession.capacity - ActivitySession.taken), 0))
-        .where(*upcoming, ActivitySession.booking_closes_at > now)
-        .correlate(Activity)
-        .scalar_subquery()
-    )
+    postgresql = not ctx.db.is_sqlite
     conditions: list[Any] = [Activity.status == ActivityStatus.PUBLISHED]
     async with ctx.db.read() as session:
         for value, model, column in (
@@ -1151,28 +1255,18 @@ async def _search_activities(
             conditions.append(Activity.programme_id == filters.programme)
         if filters.age is not None:
             conditions += [Activity.min_age <= filters.age, Activity.max_age >= filters.age]
-        if filters.q:
-            for word in normalize(filters.q).split()[:8]:
-                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                conditions.append(Activity.search_text.like(f"%{escaped}%", escape="\\"))
-        matching = (
-            select(
-                Activity.id.label("id"),
-                next_session_at.label("next_session_at"),
-                seats_left.label("seats_left"),
-            )
-            .where(*conditions)
-            .subquery("matching")
-        )
-        extra: list[Any] = []
-        if filters.available:
-            extra.append(matching.c.seats_left > 0)
-        if filters.date_from is not None or filters.date_to is not None:
-            extra.append(matching.c.next_session_at.is_not(None))
-        total = await session.scalar(select(func.count()).select_from(matching).where(*extra)) or 0
+        text = catalog_search.text_query(filters.q, postgresql=postgresql)
         page = max(filters.page, 1)
-        rows = (
-            await session.execute(
+
+        async def run(text: catalog_search.TextQuery | None) -> tuple[list[Any], int]:
+            upcoming = catalog_search.upcoming_sessions(now, starts_from, starts_before, lateral=postgresql)
+            where = [*conditions, *(text.match if text else [])]
+            if filters.available:
+                where.append(upcoming.c.seats_left > 0)
+            if starts_from is not None or starts_before is not None:
+                where.append(upcoming.c.next_session_at.is_not(None))
+            order: list[Any] = [text.relevance.desc()] if text and text.relevance is not None else []
+            query = (
                 select(
                     Activity.id,
                     Activity.title,
@@ -1184,26 +1278,52 @@ async def _search_activities(
                     Activity.max_age,
                     Activity.family,
                     Activity.duo,
-                    matching.c.next_session_at,
-                    matching.c.seats_left,
+                    upcoming.c.next_session_at,
+                    upcoming.c.seats_left,
+                    upcoming.c.min_price,
+                    upcoming.c.max_price,
+                    upcoming.c.first_at,
+                    upcoming.c.last_at,
+                    upcoming.c.sessions,
+                    func.count().over().label("total"),
                 )
-                .select_from(matching)
-                .join(Activity, Activity.id == matching.c.id)
+                .select_from(Activity)
                 .join(Association, Association.id == Activity.association_id)
                 .outerjoin(Domain, Domain.id == Activity.domain_id)
                 .outerjoin(Theme, Theme.id == Activity.theme_id)
                 .outerjoin(Place, Place.id == Activity.place_id)
-                .where(*extra)
+            )
+            if postgresql:
+                query = query.join(upcoming, literal(True))
+            else:
+                query = query.outerjoin(upcoming, upcoming.c.activity_id == Activity.id)
+            query = (
+                query.where(*where)
                 .order_by(
-                    matching.c.next_session_at.is_(None),
-                    matching.c.next_session_at,
+                    *order,
+                    upcoming.c.next_session_at.is_(None),
+                    upcoming.c.next_session_at,
                     Activity.title,
                     Activity.id,
                 )
                 .limit(PAGE_SIZE)
-                .offset((page - 1) * PAGE_SIZE)
             )
-        ).all()
+            rows = list((await session.execute(query.offset((page - 1) * PAGE_SIZE))).all())
+            if rows:
+                return rows, int(rows[0].total)
+            if page > 1:  # a page past the end has no row to carry the total: the first one has
+                first = (await session.execute(query.limit(1))).first()
+                return [], int(first.total) if first else 0
+            return [], 0
+
+        rows, total = await run(text)
+        if not total and text is not None and text.full_text:
+            # PostgreSQL drops the French stop words from a tsquery: « le », « de » alone match
+            # nothing there, so such a search falls back to the words as substrings.
+            words = catalog_search.search_words(filters.q)
+            nodes = await session.scalar(select(func.numnode(catalog_search.pg_prefix_query(words))))
+            if nodes == 0:
+                rows, total = await run(catalog_search.like_query(filters.q))
     items = [
         CatalogItem(
             id=row[0],
@@ -1218,10 +1338,15 @@ async def _search_activities(
             duo=row[9],
             next_session_at=_as_datetime(row[10]),
             seats_left=max(int(row[11] or 0), 0),
+            min_price=row[12],
+            max_price=row[13],
+            first_at=_as_datetime(row[14]),
+            last_at=_as_datetime(row[15]),
+            sessions=int(row[16] or 0),
         )
         for row in rows
     ]
-    return items, int(total)
+    return items, total
 
 
 @dataclass

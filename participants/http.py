@@ -11,13 +11,14 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-from litestar import Response, get, patch, post
+from litestar import Request, Response, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import JSONBody, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import UNSET
 
 from participants import services
+from participants.activity import participant_activity
 from participants.models import AUTHORISATIONS, DocumentKind, Participant
 from participants.schemas import (
     DocumentKindCreate,
@@ -27,11 +28,16 @@ from participants.schemas import (
     participant_dict,
 )
 from participants.services import DocumentFile, ParticipantChanges
+from participants.sheet import registration_sheet
 from portal.auth import Actor
 from portal.clock import iso_local
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
 from portal.files import MAX_FILE_BYTES
+from portal.forms import FormErrors
+from portal.onboarding import DOCUMENTS, PARTICIPANTS, REFERENT, onboarding
+from portal.pdf import render_pdf
 from portal.staff import Power
 
 Multipart = MultipartBody[dict[str, Any]]
@@ -259,7 +265,29 @@ async def api_admin_document_downloads(
     ]
 
 
+async def _sheet_pdf(ctx: Context, account: Actor, participant_id: UUID) -> Response[bytes]:
+    sheet = await registration_sheet(ctx, account, participant_id, now=ctx.clock.now(), today=_today(ctx))
+    name = f"fiche-inscription-{sheet['participant'].first_name}-{sheet['participant'].last_name}.pdf"
+    return Response(
+        render_pdf(ctx, "participants/registration_sheet.html", **sheet),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
+            # Health data: never kept by a shared cache or the browser's.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@get("/participants/{participant_id:uuid}/registration-sheet.pdf", tags=["participants"])
+async def api_registration_sheet(ctx: Context, account: Actor, participant_id: UUID) -> Response[bytes]:
+    """The registration sheet (« fiche d'inscription ») as a PDF: the family's own participant, or
+    any for staff who may read participants. It carries the health notes."""
+    return await _sheet_pdf(ctx, account, participant_id)
+
+
 api_routes = [
+    api_registration_sheet,
     api_create_participant,
     api_list_participants,
     api_get_participant,
@@ -289,6 +317,7 @@ NOTICES = {
     "retire": "Le justificatif est retiré.",
     "archive": "Le participant est archivé.",
     "type": "Le type de justificatif est enregistré.",
+    "justification": "Votre justification est envoyée au partenaire : il peut maintenant excuser l'absence.",
 }
 
 
@@ -299,6 +328,14 @@ def _notice(ok: str | None) -> str | None:
 def _field_errors(exc: DomainError) -> dict[str, str]:
     field = (exc.extra or {}).get("field") if isinstance(exc.extra, dict) else None
     return {str(field): exc.detail} if field else {}
+
+
+def _errors(fields: dict[str, str] | None, general: str | None) -> FormErrors:
+    """The page's `errors` (portal/forms.py): each field's message, then the one about no field."""
+    errors = FormErrors.of(fields or {})
+    if general:
+        errors.add(None, general)
+    return errors
 
 
 def _redirect(path: str, ok: str) -> Redirect:
@@ -324,11 +361,12 @@ async def page_participants(ctx: Context, account: Actor, ok: str | None = None)
             "referent": referent,
             "others": others,
             "today": _today(ctx),
+            "onboarding": await onboarding(ctx, account, PARTICIPANTS if referent else REFERENT),
         },
     )
 
 
-def _new_form(
+async def _new_form(
     ctx: Context,
     account: Actor,
     referent: Participant | None,
@@ -345,9 +383,9 @@ def _new_form(
         context={
             "actor": account,
             "declaring_referent": declaring_referent,
+            "onboarding": await onboarding(ctx, account, REFERENT if declaring_referent else PARTICIPANTS),
             "values": values,
-            "errors": errors,
-            "general_error": general,
+            "errors": _errors(errors, general),
             "today": _today(ctx),
         },
         status_code=status,
@@ -362,7 +400,14 @@ async def _referent(ctx: Context, account: Actor) -> Participant | None:
 @get("/participants/nouveau", include_in_schema=False)
 async def page_new_participant(ctx: Context, account: Actor) -> Template:
     account.require_family()
-    return _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
+    return await _new_form(ctx, account, await _referent(ctx, account), {}, {}, None)
+
+
+REQUIRED_IDENTITY = {
+    "first_name": "Le prénom est obligatoire.",
+    "last_name": "Le nom est obligatoire.",
+    "birth_date": "La date de naissance est obligatoire.",
+}
 
 
 @post("/participants/nouveau", include_in_schema=False)
@@ -370,6 +415,10 @@ async def page_create_participant(ctx: Context, account: Actor, data: Form) -> T
     account.require_family()
     referent = await _referent(ctx, account)
     values = {key: str(data.get(key, "")) for key in ("first_name", "last_name", "birth_date")}
+    # Every empty required field at once (the service stops at the first refusal).
+    missing = {key: message for key, message in REQUIRED_IDENTITY.items() if not values[key].strip()}
+    if missing:
+        return await _new_form(ctx, account, referent, values, missing, None, 400)
     try:
         birth_date = parse_date(data.get("birth_date"), "birth_date", "La date de naissance", required=True)
         assert birth_date is not None
@@ -384,7 +433,7 @@ async def page_create_participant(ctx: Context, account: Actor, data: Form) -> T
         )
     except DomainError as exc:
         errors = _field_errors(exc)
-        return _new_form(
+        return await _new_form(
             ctx, account, referent, values, errors, None if errors else exc.detail, exc.status_code
         )
     if participant.is_referent:
@@ -409,6 +458,7 @@ async def _detail(
     kinds = await services.list_document_kinds(ctx)
     today = _today(ctx)
     by_kind = {document.kind_code: document for document in documents}
+    activity = await participant_activity(ctx, account, participant_id, ctx.clock.now())
     return Template(
         "participants/detail.html",
         context={
@@ -420,11 +470,12 @@ async def _detail(
             "by_kind": by_kind,
             "authorisations": AUTHORISATIONS,
             "today": today,
-            "errors": errors or {},
-            "general_error": general,
+            "errors": _errors(errors, general),
             "section": section,
             "values": values or {},
             "max_mb": MAX_FILE_BYTES // (1024 * 1024),
+            **activity,
+            "onboarding": await onboarding(ctx, account, DOCUMENTS),
         },
         status_code=status,
     )
@@ -432,10 +483,17 @@ async def _detail(
 
 @get("/participants/{participant_id:uuid}", include_in_schema=False)
 async def page_participant(
-    ctx: Context, account: Actor, participant_id: UUID, ok: str | None = None
+    ctx: Context, account: Actor, participant_id: UUID, ok: str | None = None, erreur: str | None = None
 ) -> Template:
     account.require_family()
-    return await _detail(ctx, account, participant_id, ok=ok)
+    general = " ".join(erreur.split())[:300] if erreur else None
+    return await _detail(ctx, account, participant_id, ok=ok, general=general)
+
+
+@get("/participants/{participant_id:uuid}/fiche.pdf", include_in_schema=False)
+async def page_registration_sheet(ctx: Context, account: Actor, participant_id: UUID) -> Response[bytes]:
+    account.require_family()
+    return await _sheet_pdf(ctx, account, participant_id)
 
 
 @post("/participants/{participant_id:uuid}/identite", include_in_schema=False)
@@ -542,7 +600,35 @@ async def page_archive_document(
 
 
 @post("/participants/{participant_id:uuid}/archiver", include_in_schema=False)
-async def page_archive_participant(ctx: Context, account: Actor, participant_id: UUID) -> Template | Redirect:
+async def page_archive_participant(
+    ctx: Context, account: Actor, participant_id: UUID, request: Request[Any, Any, Any]
+) -> Template | Redirect:
+    if not is_confirmed(await request.form()):
+        account.require_family()
+        participant = await services.get_participant(ctx, account, participant_id)
+        who = f"{participant.first_name} {participant.last_name}"
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Archiver le participant : {who}",
+                question=f"Archiver {who} ?",
+                consequences=[
+                    f"{who} n'apparaîtra plus dans vos participants ni dans les formulaires de réservation.",
+                    "Ses réservations déjà faites ne sont pas annulées : annulez-les d'abord si "
+                    f"{participant.first_name} n'y participera pas "
+                    "(les coupons sont remboursés selon la date limite).",
+                    "Son historique reste consultable dans Mes réservations.",
+                ],
+                action=f"/participants/{participant_id}/archiver",
+                confirm_label="Confirmer l'archivage",
+                back=f"/participants/{participant_id}",
+                back_label="Garder ce participant",
+                blocked="Le référent de la famille ne peut pas être archivé."
+                if participant.is_referent
+                else None,
+            ),
+            status_code=409 if participant.is_referent else 200,
+        )
     try:
         await services.archive_participant(ctx, account, participant_id, now=ctx.clock.now())
     except DomainError as exc:
@@ -567,7 +653,7 @@ async def _kinds_page(
             "actor": account,
             "flash": _notice(ok),
             "kinds": await services.list_document_kinds(ctx, include_archived=True),
-            "general_error": error,
+            "errors": FormErrors.of(error),
             "values": values or {},
         },
         status_code=status,
@@ -622,6 +708,7 @@ page_routes = [
     page_new_participant,
     page_create_participant,
     page_participant,
+    page_registration_sheet,
     page_update_identity,
     page_update_sheet,
     page_upload_document,

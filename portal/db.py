@@ -8,7 +8,9 @@ happen once the transaction is durable (jobs: mail, waiting-list promotion) is r
 from __future__ import annotations
 
 import logging
+import re
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,6 +71,18 @@ class UnitOfWork:
                 log.exception("after-commit callback failed")
 
 
+def _words(text: str | None) -> str:
+    """The words of `text`, lower-cased without accents, each between single spaces."""
+    if not text:
+        return " "
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return " " + " ".join(_WORD.findall(folded)) + " "
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine: Engine = engine.sync_engine
 
@@ -82,6 +96,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+        # The catalog search's relevance on SQLite (catalog/search.py): whole words and prefixes.
+        dbapi_connection.create_function("carnet_words", 1, _words, deterministic=True)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

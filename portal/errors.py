@@ -15,6 +15,8 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status_code: ClassVar[int] = 400
     message: ClassVar[str] = "La demande n'a pas pu être traitée."
+    # The form field this error is about, when every page shows it on the same one (portal/forms.py).
+    field: ClassVar[str | None] = None
 
     def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
         self.detail = detail or self.message

@@ -38,9 +38,15 @@ FILE_ANSWERS: dict[str, tuple[bool, dict[str, dict[str, Any]]]] = {
         dict.fromkeys(DOCUMENT_TYPES, BINARY),
     ),
     "/api/v1/partner/sessions/{session_id}/attendees": (False, {"text/csv": CSV}),
+    "/api/v1/partner/sessions/{session_id}/attendance-report": (False, {"text/csv": CSV}),
+    "/api/v1/partner/programmes/{programme_id}/attendance-report": (False, {"text/csv": CSV}),
+    "/api/v1/participants/{participant_id}/registration-sheet.pdf": (True, {"application/pdf": BINARY}),
     "/api/v1/finance/reconciliation": (False, {"text/csv": CSV}),
     "/api/v1/finance/flows": (False, {"text/csv": CSV}),
-    "/api/v1/finance/partners/{association_id}/statement": (False, {"text/csv": CSV}),
+    "/api/v1/finance/partners/{association_id}/statement": (
+        False,
+        {"text/csv": CSV, "application/pdf": BINARY},
+    ),
 }
 # Downloads that read the account from a page session or a bearer token (their handler takes an
 # optional actor, so Litestar does not see that they need one).

@@ -41,10 +41,15 @@ def make_environment(timezone: str) -> Environment:
         lstrip_blocks=True,
     )
     tz = pendulum.timezone(timezone)
+    # The French formats are pure functions of an instant (or a day) in this zone, and pendulum's
+    # locale formatting is slow: a catalogue page formats some sixty dates, mostly the same ones
+    # from one request to the next. Memoised per environment (one per zone).
+    memo = functools.lru_cache(maxsize=8192)
 
     def local(value: datetime | None) -> pendulum.DateTime | None:
         return None if value is None else pendulum.instance(value).in_timezone(tz)
 
+    @memo
     def datetime_fr(value: datetime | None) -> str:
         moment = local(value)
         return "" if moment is None else f"{moment.format('dddd D MMMM YYYY', locale='fr')} à {_hour(moment)}"
@@ -53,6 +58,7 @@ def make_environment(timezone: str) -> Environment:
         # French typography: « 10 h 00 », « 9 h 30 » (never 10:00).
         return f"{moment.hour} h {moment.minute:02d}"
 
+    @memo
     def day_fr(value: date | datetime | None) -> str:
         """« lundi 5 juillet 2027 »."""
         if value is None:
@@ -61,6 +67,7 @@ def make_environment(timezone: str) -> Environment:
         assert day is not None
         return pendulum.Date(day.year, day.month, day.day).format("dddd D MMMM YYYY", locale="fr")
 
+    @memo
     def month_fr(value: date | datetime | None) -> str:
         """« juillet 2027 », a heading for the sessions of a month."""
         if value is None:
@@ -69,6 +76,7 @@ def make_environment(timezone: str) -> Environment:
         assert day is not None
         return pendulum.Date(day.year, day.month, 1).format("MMMM YYYY", locale="fr")
 
+    @memo
     def date_fr(value: date | datetime | None) -> str:
         if value is None:
             return ""
@@ -76,10 +84,12 @@ def make_environment(timezone: str) -> Environment:
         assert day is not None
         return pendulum.Date(day.year, day.month, day.day).format("D MMMM YYYY", locale="fr")
 
+    @memo
     def short_fr(value: datetime | None) -> str:
         moment = local(value)
         return "" if moment is None else f"{moment.format('DD/MM/YYYY')} {_hour(moment)}"
 
+    @memo
     def time_fr(value: datetime | None) -> str:
         moment = local(value)
         return "" if moment is None else _hour(moment)
@@ -102,6 +112,12 @@ def make_environment(timezone: str) -> Environment:
         return count()
 
     env.globals["alerts_unread_count"] = alerts_unread_count
+    from portal.forms import form_errors
+
+    env.globals["form_errors"] = form_errors
+    from portal.breadcrumbs import trail
+
+    env.globals["breadcrumb_trail"] = trail
     env.filters.update(
         local=local,
         datetime_fr=datetime_fr,

@@ -84,6 +84,9 @@ SQLITE_DIR = _SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
 # production runs (PostgreSQL, Redis, workers). Each child process costs ~3 s of CPU to start, and
 # the database rules these tests pass through run on both backends in their own tests.
 production_backend = pytest.mark.parametrize("backend", BACKENDS[-1:], indirect=True)
+# For a test of what only PostgreSQL does (real parallel connections, French stemming): it runs on
+# PostgreSQL, and is reported as not run ("empty parameter set") when none is configured.
+postgresql_backend = pytest.mark.parametrize("backend", ["postgresql"] if PG_URL else [], indirect=True)
 ROOT = Path(__file__).resolve().parent.parent
 # A Monday in spring, in Paris: far enough from DST changes that tests which do not care are not
 # surprised by them; the DST tests set their own time.

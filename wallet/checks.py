@@ -23,6 +23,10 @@ The invariants, each with the name a violation carries:
 - `hold_invalid`: a lottery wish's hold (`wish:<id>:hold`, family → pending) is released at most
   once (`wish:<id>:release`), for the same amount, back to the wallet it came from, not before it;
   the `pending` account is never negative.
+- `dispute_invalid`: a card dispute's hold (`dispute:<id>:hold`, family → disputed) is what the
+  dispute row says it held; a closed dispute released it once (`dispute:<id>:release`), the same
+  amount back to the same wallet, an open one not yet; a lost dispute has its purchase's refund
+  step; no dispute movement exists without its dispute; the `disputed` account is never negative.
 
 The check reads one snapshot (REPEATABLE READ on PostgreSQL, one read transaction on SQLite) and
 streams the accounts in batches, so it runs beside live traffic and reports progress on big ledgers.
@@ -41,6 +45,8 @@ from sqlalchemy.orm import aliased
 from portal.context import Context
 from wallet.ledger import RELEASE_CODES, forfeit_return_transfer_id
 from wallet.models import (
+    Dispute,
+    DisputeStatus,
     LedgerAccount,
     LedgerAccountKind,
     PurchaseReversal,
@@ -65,6 +71,8 @@ ALLOWED_ACCOUNTS: dict[str, tuple[set[str], set[str]]] = {
     TransferCode.FORFEIT_RETURN: ({"partner"}, {"family"}),
     TransferCode.HOLD: ({"family"}, {"system:pending"}),
     TransferCode.HOLD_RELEASE: ({"system:pending"}, {"family"}),
+    TransferCode.DISPUTE_HOLD: ({"family"}, {"system:disputed"}),
+    TransferCode.DISPUTE_RELEASE: ({"system:disputed"}, {"family"}),
 }
 
 
@@ -140,6 +148,7 @@ async def check_ledger(
         await _check_bookings(session, report, say)
         await _check_forfeit_returns(session, report, say)
         await _check_holds(session, report, say)
+        await _check_disputes(session, report, say)
     if report.total_debits != report.total_credits:
         report.add(
             "unbalanced_ledger",
@@ -272,7 +281,7 @@ async def _check_accounts(
                     )
             elif (
                 row.kind == LedgerAccountKind.PARTNER
-                or row.system_code in (SystemAccount.HELD, SystemAccount.PENDING)
+                or row.system_code in (SystemAccount.HELD, SystemAccount.PENDING, SystemAccount.DISPUTED)
             ) and computed < 0:
                 report.add(
                     "negative_balance",
@@ -571,3 +580,49 @@ async def _check_holds(session: AsyncSession, report: LedgerReport, say: Progres
         if problem:
             report.add("hold_invalid", f"la libération {transfer_id} {problem}.", transfer_id=transfer_id)
     say("retenues de vœux vérifiées")
+
+
+async def _check_disputes(session: AsyncSession, report: LedgerReport, say: Progress) -> None:
+    """Each card dispute against its hold and release, by their ids derived from the dispute's."""
+    moves: dict[str, tuple[str, int, Any, Any]] = {
+        transfer_id: (code, amount, debit, credit)
+        for transfer_id, code, amount, debit, credit in await session.execute(
+            select(
+                Transfer.id,
+                Transfer.code,
+                Transfer.amount,
+                Transfer.debit_account_id,
+                Transfer.credit_account_id,
+            ).where(Transfer.code.in_([str(TransferCode.DISPUTE_HOLD), str(TransferCode.DISPUTE_RELEASE)]))
+        )
+    }
+    stepped = set((await session.execute(select(PurchaseReversal.purchase_id).distinct())).scalars())
+    disputes = (await session.execute(select(Dispute))).scalars()
+    for dispute in disputes:
+        hold = moves.pop(f"dispute:{dispute.reference}:hold", None)
+        release = moves.pop(f"dispute:{dispute.reference}:release", None)
+        problem = None
+        held = hold[1] if hold else 0
+        if held != dispute.coupons_held:
+            problem = f"retient {held} coupon(s) pour {dispute.coupons_held} enregistré(s)"
+        elif dispute.status == DisputeStatus.OPEN and release is not None:
+            problem = "est ouvert mais ses coupons ont été rendus"
+        elif dispute.status != DisputeStatus.OPEN and hold is not None and release is None:
+            problem = "est clos mais ses coupons retenus n'ont pas été rendus"
+        elif release is not None and (hold is None or release[1] != hold[1] or release[3] != hold[2]):
+            problem = "rend autre chose que ce qu'il a retenu"
+        elif (
+            dispute.status == DisputeStatus.LOST
+            and dispute.coupons_disputed
+            and dispute.purchase_id not in stepped
+        ):
+            problem = "est perdu mais les coupons contestés n'ont pas été repris"
+        if problem:
+            report.add(
+                "dispute_invalid", f"le litige {dispute.reference} {problem}.", dispute=dispute.reference
+            )
+    for transfer_id in moves:
+        report.add(
+            "dispute_invalid", f"le mouvement {transfer_id} n'a pas de litige.", transfer_id=transfer_id
+        )
+    say("litiges vérifiés")

@@ -22,6 +22,7 @@ from sqlalchemy import Uuid, and_, case, func, or_, select, text, type_coerce, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from portal.associations.access import require_member
 from portal.associations.models import Association
 from portal.auth import Actor
 from portal.context import Context
@@ -746,14 +747,18 @@ async def partner_statement(
     a refund (by the family in time, or by the partner cancelling) gives the coupons back; a refund
     in a later period lowers that period's amount, so the statements of consecutive periods add up.
     """
-    actor.require_power(Power.READ_FINANCE)
     price = ctx.settings.coupon_price_cents
     local_iso = _local_iso(ctx.settings.timezone)
     async with ctx.db.read() as session:
         await _report_snapshot(ctx, session, snapshot=False)
-        association = await session.get(Association, association_id)
-        if association is None:
-            raise NotFound("Ce partenaire n'existe pas.")
+        if actor.has_power(Power.READ_FINANCE):
+            association = await session.get(Association, association_id)
+            if association is None:
+                raise NotFound("Ce partenaire n'existe pas.")
+        else:
+            # A partner member sees its own association's statement (pending or not: what it is
+            # owed does not depend on the town's validation), never another's (403 not_a_member).
+            association = await require_member(session, actor, association_id, validated=False)
         in_period = _in(Transfer.created_at, period)
         theirs = Transfer.association_id == association_id
         # One row per booking, summed by the database: its redeem (the last one, were there two),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,8 +17,11 @@ from portal.clock import iso_local
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated
 from portal.exports import csv_response, french_csv
+from portal.forms import FormErrors
+from portal.onboarding import COUPONS, onboarding
+from portal.pdf import render_pdf
 from portal.staff import Power
-from wallet import exports, finance, services
+from wallet import disputes, exports, finance, receipts, refunds, services
 from wallet.checkouts import CHECKOUT_LIFETIME, abandon_purchase, is_stale
 from wallet.checks import check_ledger
 from wallet.models import PaymentProvider, Purchase
@@ -103,7 +107,9 @@ async def api_stripe_webhook(ctx: Context, request: Request[Any, Any, Any]) -> d
 
 FromDate = Annotated[str | None, QueryParameter(query="from", description="YYYY-MM-DD, local date")]
 ToDate = Annotated[str | None, QueryParameter(query="to", description="YYYY-MM-DD, local date, included")]
-Format = Annotated[str | None, QueryParameter(query="format", description="csv for a CSV export")]
+Format = Annotated[
+    str | None, QueryParameter(query="format", description="csv for a CSV export, pdf for a PDF")
+]
 
 
 def _csv(body: str, filename: str) -> Response[str]:
@@ -165,10 +171,73 @@ async def api_partner_statement(
             french_csv(exports.STATEMENT, statement["bookings"], tz=ctx.settings.timezone),
             f"releve-{association_id}-{period.start}-{period.end}.csv",
         )
+    if format_ == "pdf":
+        return _statement_pdf(ctx, statement, period)
     return statement
 
 
+class RefundRequest(Struct):
+    reason: Any = ""
+    # Optional: all the coupons of the purchase still in the wallet. A JSON integer only (checked
+    # by the service, as for a purchase).
+    coupons: Any = None
+
+
+@post("/finance/purchases/{purchase_id:uuid}/refund", tags=["finance"], status_code=200)
+async def api_refund_purchase(
+    ctx: Context, account: Actor, purchase_id: UUID, data: RefundRequest
+) -> dict[str, Any]:
+    if data.coupons is not None and (isinstance(data.coupons, bool) or not isinstance(data.coupons, int)):
+        raise services.InvalidCouponCount("Indiquez un nombre entier de coupons à rembourser, au moins 1.")
+    return await refunds.refund_purchase(
+        ctx,
+        account,
+        purchase_id,
+        coupons=data.coupons,
+        reason=data.reason if isinstance(data.reason, str) else "",
+        now=ctx.clock.now(),
+    )
+
+
+@get("/finance/disputes", tags=["finance"])
+async def api_disputes(ctx: Context, account: Actor) -> list[dict[str, Any]]:
+    tz = ctx.settings.timezone
+    return [
+        {**row, "opened_at": iso_local(row["opened_at"], tz), "closed_at": iso_local(row["closed_at"], tz)}
+        for row in map(disputes.dispute_json, await disputes.list_disputes(ctx, account))
+    ]
+
+
+_OUTCOMES_FR = {
+    "refund": "remboursée",
+    "partner_cancel": "séance annulée",
+    "forfeit": "perdue",
+    "forfeit_return": "perdue puis rendue (séance annulée)",
+    "settle": "réglée",
+}
+
+
+def _statement_pdf(ctx: Context, statement: dict[str, Any], period: finance.Period) -> Response[bytes]:
+    body = render_pdf(
+        ctx,
+        "wallet/statement_pdf.html",
+        statement=statement,
+        period=period,
+        outcomes=_OUTCOMES_FR,
+        parse=datetime.fromisoformat,
+        issued_at=ctx.clock.now(),
+    )
+    name = f"releve-{statement['association_id']}-{period.start}-{period.end}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
 api_routes = [
+    api_refund_purchase,
+    api_disputes,
     api_wallet,
     api_transactions,
     api_create_purchase,
@@ -202,6 +271,7 @@ async def _coupons_context(ctx: Context, actor: Actor) -> dict[str, Any]:
         "price_cents": ctx.settings.coupon_price_cents,
         "max_coupons": ctx.settings.max_coupons_per_purchase,
         "provider": ctx.settings.payment_provider,
+        "onboarding": await onboarding(ctx, actor, COUPONS),
     }
 
 
@@ -238,7 +308,7 @@ async def coupons_buy(
         )
     except DomainError as exc:
         context = await _coupons_context(ctx, actor)
-        context.update(error=exc.detail, coupons_value=raw)
+        context.update(errors=FormErrors.of(exc, field="coupons"), coupons_value=raw)
         return Template("wallet/coupons.html", context=context, status_code=exc.status_code)
     return Redirect(purchase.checkout_url or f"/coupons/achats/{purchase.id}", status_code=303)
 
@@ -261,6 +331,21 @@ async def purchase_page(
             "price_cents": ctx.settings.coupon_price_cents,
         },
     )
+
+
+def receipt_response(ctx: Context, receipt: dict[str, Any]) -> Response[bytes]:
+    return Response(
+        render_pdf(ctx, "wallet/receipt_pdf.html", **receipt),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="recu-{receipt["number"]}.pdf"'},
+    )
+
+
+@get("/coupons/achats/{purchase_id:uuid}/recu.pdf", include_in_schema=False)
+async def purchase_receipt_pdf(ctx: Context, actor: Actor | None, purchase_id: UUID) -> Response[bytes]:
+    """The family's receipt for a paid purchase (card, demo or desk)."""
+    actor = _family_page(actor)
+    return receipt_response(ctx, await receipts.purchase_receipt(ctx, actor, purchase_id))
 
 
 @post("/coupons/achats/{purchase_id:uuid}/abandonner", include_in_schema=False)
@@ -311,11 +396,15 @@ async def finance_page(
         context={
             "actor": actor,
             "period": period,
-            "error": error,
+            "errors": FormErrors.of(error, field="from"),
             "report": report,
             "flows": flows,
             "chart": finance.flows_svg(flows),
             "partners": await finance.partners_overview(ctx, actor, period),
+            "card_purchases": await refunds.card_purchases(ctx, actor),
+            "disputes": [
+                disputes.dispute_json(d) for d in await disputes.list_disputes(ctx, actor, limit=50)
+            ],
             "query": f"from={period.start}&to={period.end}",
         },
         status_code=400 if error else 200,
@@ -340,6 +429,109 @@ async def finance_partner_page(
     )
 
 
+async def _finance_purchase_context(ctx: Context, actor: Actor, purchase_id: UUID) -> dict[str, Any]:
+    quote = await refunds.refund_quote(ctx, actor, purchase_id)
+    return {
+        "actor": actor,
+        "purchase": quote.purchase,
+        "quote": quote,
+        "refusal": quote.refusal(),
+        "reversal": services.refund_summary(await services.purchase_reversals(ctx, purchase_id)),
+        "can_refund": actor.has_power(Power.ADJUST_WALLETS),
+    }
+
+
+@get("/finance/achats/{purchase_id:uuid}", include_in_schema=False)
+async def finance_purchase_page(
+    ctx: Context, actor: Actor | None, purchase_id: UUID, retour: str | None = None
+) -> Template:
+    actor = _staff_page(actor)
+    context = await _finance_purchase_context(ctx, actor, purchase_id)
+    context["retour"] = retour
+    return Template("wallet/finance_purchase.html", context=context)
+
+
+@post("/finance/achats/{purchase_id:uuid}/rembourser", include_in_schema=False)
+async def finance_purchase_refund(
+    ctx: Context,
+    actor: Actor | None,
+    purchase_id: UUID,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Two steps: without `confirmer`, the page states what will happen; with it, it happens."""
+    actor = _staff_page(actor)
+    context = await _finance_purchase_context(ctx, actor, purchase_id)
+    quote: refunds.RefundQuote = context["quote"]
+    reason = (data.get("reason") or "").strip()
+    context.update(reason=reason, coupons_value=data.get("coupons") or "")
+    try:
+        actor.require_power(Power.ADJUST_WALLETS)
+        if not reason:
+            raise services.InvalidCouponCount("Indiquez le motif du remboursement.")
+        coupons = refunds.parse_coupons(data.get("coupons"), quote)
+        refunds.check_refund(quote, coupons)
+        if data.get("confirmer") != "1":
+            context.update(confirm=quote.statement(coupons), coupons_value=str(coupons))
+            return Template("wallet/finance_purchase.html", context=context)
+        await refunds.refund_purchase(
+            ctx, actor, purchase_id, coupons=coupons, reason=reason, now=ctx.clock.now()
+        )
+    except DomainError as exc:
+        context.update(error=exc.detail)
+        return Template("wallet/finance_purchase.html", context=context, status_code=exc.status_code)
+    return Redirect(f"/finance/achats/{purchase_id}?retour=rembourse", status_code=303)
+
+
+@get("/finance/partenaires/{association_id:uuid}/releve.pdf", include_in_schema=False)
+async def finance_partner_pdf(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Response[bytes]:
+    actor = _staff_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    return _statement_pdf(ctx, await finance.partner_statement(ctx, actor, association_id, period), period)
+
+
+def _member_page(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise NotAuthenticated()
+    return actor
+
+
+@get("/partenaire/associations/{association_id:uuid}/releve", include_in_schema=False)
+async def partner_statement_page(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Template:
+    """A partner member's own statement (the service refuses another association's)."""
+    actor = _member_page(actor)
+    try:
+        period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+        error = None
+    except DomainError as exc:
+        period, error = finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+    statement = await finance.partner_statement(ctx, actor, association_id, period)
+    return Template(
+        "wallet/statement.html",
+        context={
+            "actor": actor,
+            "period": period,
+            "error": error,
+            "statement": statement,
+            "partner_view": True,
+            "query": f"from={period.start}&to={period.end}",
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@get("/partenaire/associations/{association_id:uuid}/releve.pdf", include_in_schema=False)
+async def partner_statement_pdf(
+    ctx: Context, actor: Actor | None, association_id: UUID, from_: FromDate = None, to: ToDate = None
+) -> Response[bytes]:
+    actor = _member_page(actor)
+    period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
+    return _statement_pdf(ctx, await finance.partner_statement(ctx, actor, association_id, period), period)
+
+
 @get("/finance/grand-livre", include_in_schema=False)
 async def ledger_page(ctx: Context, actor: Actor | None) -> Template:
     actor = _staff_page(actor)
@@ -352,10 +544,16 @@ page_routes = [
     coupons_page,
     coupons_buy,
     purchase_page,
+    purchase_receipt_pdf,
     purchase_abandon,
     demo_payment_page,
     demo_payment_pay,
     finance_page,
     finance_partner_page,
+    finance_purchase_page,
+    finance_purchase_refund,
+    finance_partner_pdf,
+    partner_statement_page,
+    partner_statement_pdf,
     ledger_page,
 ]

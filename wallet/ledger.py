@@ -550,3 +550,71 @@ async def adjust(
     if delta > 0:
         await _recover_shortfall(uow, wallet, credited=delta, cause=transfer_id, now=now)
     return transfer
+
+
+def dispute_hold_transfer_id(reference: str) -> str:
+    return f"dispute:{reference}:hold"
+
+
+def dispute_release_transfer_id(reference: str) -> str:
+    return f"dispute:{reference}:release"
+
+
+async def hold_disputed(
+    uow: UnitOfWork, *, family_account_id: UUID, reference: str, coupons: int, now: datetime, memo: str
+) -> int:
+    """A card dispute holds up to `coupons` (family → disputed), once per dispute: never more than
+    the balance (the rest was spent). Returns the coupons held."""
+    wallet = await lock_family_wallet(uow, family_account_id)
+    transfer_id = dispute_hold_transfer_id(reference)
+    if (existing := await uow.session.get(Transfer, transfer_id)) is not None:
+        return existing.amount
+    held = min(coupons, wallet.balance or 0)
+    if held <= 0:
+        return 0
+    await _move_family_balance(uow, wallet, -held)
+    disputed = await system_account_id(uow, SystemAccount.DISPUTED)
+    await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=wallet.id,
+        credit=disputed,
+        amount=held,
+        code=TransferCode.DISPUTE_HOLD,
+        now=now,
+        memo=memo,
+    )
+    return held
+
+
+async def release_disputed(
+    uow: UnitOfWork, *, reference: str, now: datetime, memo: str, recover: bool
+) -> int:
+    """A closed dispute gives its held coupons back (disputed → family), once. `recover`: the
+    credit pays a refund shortfall down, as any credit does (a won dispute); a lost one is
+    followed at once by the refund step that takes them back, so it does not recover."""
+    hold = await uow.session.get(Transfer, dispute_hold_transfer_id(reference))
+    if hold is None:
+        return 0
+    wallet = (
+        await uow.session.execute(
+            select(LedgerAccount).where(LedgerAccount.id == hold.debit_account_id).with_for_update()
+        )
+    ).scalar_one()
+    transfer_id = dispute_release_transfer_id(reference)
+    if await uow.session.get(Transfer, transfer_id) is not None:
+        return 0
+    await _append(
+        uow,
+        transfer_id=transfer_id,
+        debit=hold.credit_account_id,
+        credit=wallet.id,
+        amount=hold.amount,
+        code=TransferCode.DISPUTE_RELEASE,
+        now=now,
+        memo=memo,
+    )
+    await _move_family_balance(uow, wallet, hold.amount)
+    if recover:
+        await _recover_shortfall(uow, wallet, credited=hold.amount, cause=transfer_id, now=now)
+    return hold.amount

@@ -30,6 +30,7 @@ class SystemAccount(enum.StrEnum):
     HELD = "held"  # coupons of bookings not yet settled, refunded or forfeited
     ADJUSTMENTS = "adjustments"  # finance corrections
     PENDING = "pending"  # coupons held by lottery wishes until the draw (booked, or given back)
+    DISPUTED = "disputed"  # coupons of a card payment the family's bank disputes, until it is closed
 
 
 class TransferCode(enum.StrEnum):
@@ -46,6 +47,11 @@ class TransferCode(enum.StrEnum):
     FORFEIT_RETURN = "forfeit_return"
     HOLD = "hold"  # family → pending: a lottery wish holds its price until the draw
     HOLD_RELEASE = "hold_release"  # pending → family: the draw ends the hold (then booked or freed)
+    # family → disputed: a card dispute (chargeback) opened holds the disputed coupons left.
+    DISPUTE_HOLD = "dispute_hold"
+    # disputed → family: the dispute is closed; the held coupons come back (a lost dispute then
+    # takes them back by a card-refund step, `purchase_reversal`, shortfall and all).
+    DISPUTE_RELEASE = "dispute_release"
 
 
 class LedgerAccount(Base):
@@ -215,3 +221,38 @@ class PurchaseReversal(Base):
     shortfall_coupons: Mapped[int] = mapped_column(Integer)
     recovered_coupons: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refunded_cents: Mapped[int] = mapped_column(Integer)  # cumulative, as Stripe reported it
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"  # « ouvert »: the disputed coupons are held
+    WON = "won"  # « gagné »: the town kept the payment, the coupons came back
+    LOST = "lost"  # « perdu »: the bank gave the money back, the coupons were taken back
+
+
+class Dispute(Base):
+    """A card dispute (Stripe's `charge.dispute.*`), once per provider dispute id. Opened, it holds
+    the disputed coupons still in the wallet (`dispute:<id>:hold`); closed, it releases them
+    (`dispute:<id>:release`) and, lost, takes the disputed coupons back as a card-refund step."""
+
+    __tablename__ = "wallet_disputes"
+    __table_args__ = (
+        UniqueConstraint("provider", "reference", name="uq_wallet_disputes_provider_reference"),
+        CheckConstraint("status in ('open', 'won', 'lost')", name="status"),
+        CheckConstraint("coupons_held >= 0 AND coupons_unheld >= 0", name="held_not_negative"),
+        CheckConstraint("coupons_held + coupons_unheld = coupons_disputed", name="hold_adds_up"),
+        Index("ix_wallet_disputes_opened", "opened_at"),
+        Index("ix_wallet_disputes_purchase", "purchase_id"),
+    )
+
+    provider: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(255))  # Stripe's dp_…
+    purchase_id: Mapped[UUID] = mapped_column(ForeignKey("wallet_purchases.id", ondelete="RESTRICT"))
+    family_account_id: Mapped[UUID] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(10), default=DisputeStatus.OPEN)
+    reason: Mapped[str | None] = mapped_column(String(60))  # the bank's, as Stripe names it
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    coupons_disputed: Mapped[int] = mapped_column(Integer)
+    coupons_held: Mapped[int] = mapped_column(Integer)  # held when opened (what was left)
+    coupons_unheld: Mapped[int] = mapped_column(Integer)  # already spent when opened
+    opened_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))

@@ -38,6 +38,14 @@ class SessionState:
     purchase_id: str | None
 
 
+@dataclass(frozen=True)
+class ProviderRefund:
+    """A refund the provider accepted: its id (Stripe's `re_…`) and the cents it gives back."""
+
+    reference: str
+    amount_cents: int
+
+
 class PaymentGateway(Protocol):
     @property
     def name(self) -> str: ...
@@ -45,6 +53,10 @@ class PaymentGateway(Protocol):
     async def create_checkout(self, purchase: Purchase) -> Checkout: ...
 
     async def retrieve_checkout(self, reference: str) -> SessionState | None: ...
+
+    async def refund(
+        self, purchase: Purchase, *, amount_cents: int, idempotency_key: str
+    ) -> ProviderRefund: ...
 
 
 def return_urls(settings: Settings, purchase: Purchase) -> tuple[str, str]:
@@ -63,6 +75,10 @@ class DemoGateway:
 
     async def retrieve_checkout(self, reference: str) -> SessionState | None:
         return None  # the demo page is its own confirmation
+
+    async def refund(self, purchase: Purchase, *, amount_cents: int, idempotency_key: str) -> ProviderRefund:
+        # The key is deterministic (purchase and cumulative coupons), so is the demo refund's id.
+        return ProviderRefund(f"demo_re_{idempotency_key}", amount_cents)
 
 
 class StripeGateway:
@@ -141,6 +157,28 @@ class StripeGateway:
             payment_intent=payment_intent,
             purchase_id=metadata.get("purchase_id") or session.client_reference_id,
         )
+
+    async def refund(self, purchase: Purchase, *, amount_cents: int, idempotency_key: str) -> ProviderRefund:
+        """A refund of the purchase's PaymentIntent; the idempotency key makes a retry (a timeout,
+        a double submit) answer the same refund rather than refund twice."""
+        if not purchase.provider_payment_reference:
+            raise PaymentProviderUnavailable("Stripe ne connaît pas encore le paiement de cet achat.")
+        client = self._client()
+        try:
+            refund = await client.v1.refunds.create_async(
+                params={
+                    "payment_intent": purchase.provider_payment_reference,
+                    "amount": amount_cents,
+                    "reason": "requested_by_customer",
+                    "metadata": {"purchase_id": str(purchase.id)},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderUnavailable() from exc
+        finally:
+            await _close(client)
+        return ProviderRefund(refund.id, refund.amount)
 
 
 async def _close(client: stripe.StripeClient) -> None:

@@ -49,6 +49,7 @@ PAYMENT_SUCCEEDED = {"checkout.session.completed", "checkout.session.async_payme
 PAYMENT_FAILED = {"checkout.session.async_payment_failed", "checkout.session.expired"}
 PAYMENT_REFUNDED = {"charge.refunded"}
 DEMO_PAID = "demo.payment.succeeded"
+DISPUTE_EVENTS = {"charge.dispute.created", "charge.dispute.closed"}  # wallet/disputes.py
 
 
 def purchase_memo(coupons: int) -> str:
@@ -321,6 +322,7 @@ class PaymentEvent:
     amount_cents: int | None = None
     currency: str | None = None
     fully_refunded: bool = False
+    reason: str | None = None  # a dispute's, as the bank gives it
 
 
 def _as_uuid(value: str | None) -> UUID | None:
@@ -397,6 +399,10 @@ async def record_payment_event(ctx: Context, event: PaymentEvent, *, now: dateti
 async def _apply(
     ctx: Context, uow: UnitOfWork, event: PaymentEvent, purchase: Purchase | None, now: datetime
 ) -> str:
+    if event.type in DISPUTE_EVENTS:
+        from wallet.disputes import apply_dispute  # it builds on this module's refund steps
+
+        return await apply_dispute(uow, event, purchase, now)
     if event.type in PAYMENT_REFUNDED:
         if purchase is None or purchase.status in (PurchaseStatus.PENDING, PurchaseStatus.FAILED):
             # A refund delivered before its payment: applied when the payment arrives.
@@ -654,6 +660,19 @@ def _from_stripe(body: dict[str, Any]) -> PaymentEvent | None:
             amount_cents=_int(obj.get("amount_refunded")),
             currency=obj.get("currency"),
             fully_refunded=bool(obj.get("refunded")),
+        )
+    if event_type in DISPUTE_EVENTS:
+        reason = obj.get("reason")
+        return PaymentEvent(
+            provider=PaymentProvider.STRIPE,
+            event_id=event_id,
+            type=event_type,
+            object_reference=obj.get("id"),  # the dispute, dp_…
+            payment_reference=_ref(obj.get("payment_intent")),
+            payment_status=obj.get("status"),
+            amount_cents=_int(obj.get("amount")),
+            currency=obj.get("currency"),
+            reason=reason[:60] if isinstance(reason, str) else None,
         )
     # Any other event is acknowledged and stored, so Stripe stops sending it.
     return PaymentEvent(provider=PaymentProvider.STRIPE, event_id=event_id, type=event_type[:100])

@@ -4,6 +4,7 @@ from portal.errors import DomainError
 class WeakPassword(DomainError):
     code = "weak_password"
     status_code = 400
+    field = "password"  # the form field a page marks invalid (portal/forms.py)
     message = (
         "Le mot de passe doit contenir au moins 8 caractères, dont une majuscule, une minuscule "
         "et un chiffre ou un caractère spécial."
@@ -13,6 +14,7 @@ class WeakPassword(DomainError):
 class InvalidEmail(DomainError):
     code = "invalid_request"
     status_code = 400
+    field = "email"
     message = "L'adresse e-mail n'est pas valide."
 
 

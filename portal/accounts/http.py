@@ -39,6 +39,7 @@ from portal.accounts.schemas import (
 from portal.auth import SESSION_COOKIE, Actor
 from portal.context import Context
 from portal.errors import DomainError, NotAuthenticated, NotFound
+from portal.forms import FormErrors
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -276,7 +277,7 @@ def _page(name: str, *, actor: Actor | None, status_code: int = 200, **context: 
 
 
 def _error_page(name: str, exc: DomainError, *, actor: Actor | None, **context: Any) -> Template:
-    return _page(name, actor=actor, status_code=exc.status_code, errors=[exc.detail], **context)
+    return _page(name, actor=actor, status_code=exc.status_code, errors=FormErrors.of(exc), **context)
 
 
 def _session_cookie(ctx: Context, token: str) -> Cookie:
@@ -493,7 +494,20 @@ async def reset_password_submit(
 async def _account_page(ctx: Context, account: Actor, *, status_code: int = 200, **context: Any) -> Template:
     me = await services.get_me(ctx, account)
     pending = await services.pending_email_change(ctx, account, now=ctx.clock.now())
-    return _page("account", actor=account, status_code=status_code, me=me, pending_email=pending, **context)
+    # Each form of the page keeps its own messages beside it; the page's summary lists them all.
+    errors = FormErrors()
+    for key in ("oidc_errors", "profile_errors", "password_errors", "email_errors"):
+        for message in context.get(key) or []:
+            errors.add(None, message)
+    return _page(
+        "account",
+        actor=account,
+        status_code=status_code,
+        me=me,
+        pending_email=pending,
+        errors=errors,
+        **context,
+    )
 
 
 @get("/compte", include_in_schema=False)
@@ -560,6 +574,7 @@ async def account_export_download(ctx: Context, account: Actor) -> Response[Any]
 async def _deletion_page(ctx: Context, account: Actor, *, status_code: int = 200, **context: Any) -> Template:
     me = await services.get_me(ctx, account)
     preview = await personal.deletion_preview(ctx, account, now=ctx.clock.now())
+    context.setdefault("errors", FormErrors.of(context.get("delete_errors")))
     return _page("delete", actor=account, status_code=status_code, me=me, preview=preview, **context)
 
 
@@ -577,11 +592,20 @@ async def account_delete_submit(ctx: Context, account: Actor, data: Form) -> Res
             account,
             status_code=400,
             delete_errors=["Cochez la case pour confirmer la suppression de votre compte."],
+            errors=FormErrors.of(
+                "Cochez la case pour confirmer la suppression de votre compte.", field="confirm"
+            ),
         )
     try:
         await services.delete_account(ctx, account, password=data.get("password", ""), now=ctx.clock.now())
     except DomainError as exc:
-        return await _deletion_page(ctx, account, status_code=exc.status_code, delete_errors=[exc.detail])
+        return await _deletion_page(
+            ctx,
+            account,
+            status_code=exc.status_code,
+            delete_errors=[exc.detail],
+            errors=FormErrors.of(exc, field="delete_password"),
+        )
     response = _page("deleted", actor=None)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

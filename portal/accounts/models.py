@@ -62,6 +62,7 @@ class TokenKind(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a token kind, not a password)
     EMAIL_CHANGE = "email_change"  # data: {"new_email": ...}, verified through a link
+    CALENDAR_FEED = "calendar_feed"  # the family's subscribable agenda (booking/calendar_feed.py)
 
 
 class AuthToken(Base):

@@ -126,6 +126,7 @@ TOKEN_LIFETIMES = {
     TokenKind.VERIFY_EMAIL: timedelta(hours=72),
     TokenKind.PASSWORD_RESET: timedelta(hours=1),
     TokenKind.EMAIL_CHANGE: timedelta(hours=72),
+    TokenKind.CALENDAR_FEED: timedelta(days=3650),  # until revoked
 }
 
 

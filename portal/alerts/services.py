@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from advanced_alchemy.mixins.uuid import uuid7
+from sqlalchemy import Table, func, insert, select, update
 
 from portal.accounts.models import Account
 from portal.alerts.models import KIND_LABELS, Alert, MailPreference
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from portal.db import UnitOfWork
 
 TITLE_MAX = 300
+_ALERTS = cast(Table, Alert.__table__)
 PAGE_SIZE = 20
 MAX_LIMIT = 100
 
@@ -63,22 +65,35 @@ async def notify(
     link: str | None = None,
     mail_to: str | None = None,
     template: str | None = None,
+    wants_mail: bool | None = None,
     **variables: Any,
 ) -> Alert:
     """Tell a person something: an alert always, and the e-mail `template` unless they turned
     that kind of e-mail off. `mail_to` defaults to the account's address; the e-mail template gets
-    `variables` plus `alert_link` (the same link, to put in the e-mail)."""
+    `variables` plus `alert_link` (the same link, to put in the e-mail). A caller that has read
+    the person's preference for this kind already (the booking hot path, in its first statement)
+    passes it as `wants_mail`; None reads it here."""
     if kind not in KIND_LABELS:
         raise ValueError(f"unknown alert kind {kind!r}: add it to portal.alerts.models.KIND_LABELS")
-    alert = Alert(
-        account_id=account_id,
-        kind=kind,
-        title=" ".join(title.split())[:TITLE_MAX],
-        link=_check_link(link),
-        created_at=ctx.clock.now(),
-    )
-    uow.session.add(alert)
-    if template is not None and await mail_wanted(uow.session, account_id, kind):
+    now = ctx.clock.now()
+    values = {
+        "id": uuid7(),
+        "account_id": account_id,
+        "kind": kind,
+        "title": " ".join(title.split())[:TITLE_MAX],
+        "link": _check_link(link),
+        "created_at": now,
+        "updated_at": now,
+    }
+    # A Core INSERT on the unit of work's connection, as queue_mail and audit.record do: the ORM's
+    # flush costs more than the row, and nearly every operation tells someone. Not in the session.
+    await uow.session.flush()  # what the caller added first (the account an alert points to)
+    connection = await uow.session.connection()
+    await connection.execute(insert(_ALERTS).values(values))
+    alert = Alert(**values)
+    if wants_mail is None and template is not None:
+        wants_mail = await mail_wanted(uow.session, account_id, kind)
+    if template is not None and wants_mail:
         if mail_to is None:
             mail_to = (
                 await uow.session.execute(
@@ -87,7 +102,6 @@ async def notify(
             ).scalar_one_or_none()
         if mail_to:
             await queue_mail(ctx, uow, to=mail_to, template=template, alert_link=link, **variables)
-    await uow.session.flush()
     return alert
 
 

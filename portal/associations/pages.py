@@ -20,8 +20,9 @@ from portal.associations import details, services
 from portal.associations.directory import DirectoryEntry
 from portal.associations.models import DOCUMENT_KIND_LABELS, REQUIRED_DOCUMENT_KINDS, DocumentKind
 from portal.auth import Actor
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
-from portal.errors import DomainError, Forbidden, InvalidRequest
+from portal.errors import DomainError, Forbidden, InvalidRequest, NotFound
 from portal.staff import Power
 
 STATUS_LABELS = {"pending": "En attente de validation", "validated": "Validée", "rejected": "Refusée"}
@@ -347,13 +348,63 @@ async def change_member_page(
     )
 
 
+async def _revoke_confirmation(
+    ctx: Context, actor: Actor, association_id: UUID, account_id: UUID
+) -> Template:
+    """What revoking a member (or leaving) does, before it is done."""
+    overview = await services.association_overview(ctx, actor, association_id)
+    name = overview.access.association.name
+    member = next((m for m in overview.members if m.membership.account_id == account_id), None)
+    if member is None or (account_id != actor.account_id and not overview.access.can_manage):
+        raise NotFound("Ce membre n'existe pas.")
+    back = f"/partenaire/associations/{association_id}"
+    action = f"{back}/membres/{account_id}/retirer"
+    if account_id == actor.account_id:
+        return confirmation_page(
+            actor,
+            Confirmation(
+                title=f"Quitter l'association : {name}",
+                question=f"Quitter « {name} » ?",
+                consequences=[
+                    f"Vous n'aurez plus accès à « {name} » :"
+                    " ni à ses activités et séances, ni à ses démarches.",
+                    "Pour y revenir, il vous faudra une nouvelle clé de partage d'un gestionnaire.",
+                ],
+                action=action,
+                confirm_label="Confirmer : quitter l'association",
+                back=back,
+                back_label="Rester membre",
+            ),
+        )
+    who = f"{member.account.first_name} {member.account.last_name}".strip()
+    return confirmation_page(
+        actor,
+        Confirmation(
+            title=f"Retirer l'accès de {who} : {name}",
+            question=f"Retirer l'accès de {who} à « {name} » ?",
+            consequences=[
+                f"{who} ({member.membership.role}) n'aura plus accès à « {name} » : ni à ses activités et "
+                "séances, ni à ses démarches.",
+                "Pour lui rendre l'accès, il faudra lui donner une nouvelle clé de partage.",
+            ],
+            action=action,
+            confirm_label="Confirmer le retrait de l'accès",
+            back=back,
+            back_label="Garder ce membre",
+            subject=f"{who} · {member.account.email}",
+        ),
+    )
+
+
 @post(
     "/partenaire/associations/{association_id:uuid}/membres/{account_id:uuid}/retirer",
     include_in_schema=False,
 )
 async def revoke_member_page(
-    ctx: Context, account: Actor, association_id: UUID, account_id: UUID
+    ctx: Context, account: Actor, association_id: UUID, account_id: UUID, request: Request[Any, Any, Any]
 ) -> Response[Any]:
+    if not is_confirmed(await _form(request)):
+        return await _revoke_confirmation(ctx, account, association_id, account_id)
     if account_id == account.account_id:
         try:
             await services.revoke_member(ctx, account, association_id, account_id, now=ctx.clock.now())

@@ -37,11 +37,21 @@ def _compare_type(
     return None  # Alembic's own comparison
 
 
+# PostgreSQL-only objects a migration keeps and no model maps, because SQLite has no such type:
+# the catalog's generated full-text vector and its GIN index (catalog_0006_search).
+_UNMAPPED = {("column", "search_vector"), ("index", "ix_catalog_activities_search_vector")}
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+    return not (reflected and (type_, name) in _UNMAPPED)
+
+
 def _configure(connection: Any = None, **kwargs: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=_compare_type,
+        include_object=_include_object,
         render_as_batch=True,  # SQLite alters tables by copying them
         **kwargs,
     )

@@ -8,6 +8,7 @@ a rolled back operation tells nobody.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -40,7 +41,7 @@ def _alert_title(headline: str, variables: dict[str, object]) -> str:
     return f"{headline} ({number})" if number else headline
 
 
-async def _variables(uow: UnitOfWork, request: Request) -> dict[str, object]:
+async def _variables(uow: UnitOfWork, request: Request) -> dict[str, Any]:
     procedure = await uow.session.get(Procedure, request.procedure_id)
     assert procedure is not None
     association = (

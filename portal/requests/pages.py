@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from portal.auth import Actor
 from portal.context import Context
 from portal.errors import DomainError, InvalidRequest
+from portal.forms import FormErrors
 from portal.requests import instruction, services, vault
 from portal.requests.services import ProcedureView
 from portal.towns.models import Town
@@ -169,12 +170,9 @@ async def _form_page(
             "number": number,
             "page": detail.definition.pages[number - 1],
             "field_errors": field_errors or {},
-            "errors": errors
-            or (
-                []
-                if not field_errors
-                else ["Certains champs sont à corriger : voyez les messages ci-dessous."]
-            ),
+            "errors": FormErrors.of(errors)
+            if errors
+            else FormErrors.of(field_errors or {}, fields={name: f"f-{name}" for name in field_errors or {}}),
             "vault": await vault.list_documents(ctx, actor),
         },
         status_code=status_code,

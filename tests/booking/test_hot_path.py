@@ -53,10 +53,10 @@ async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api
         portal.mail.send_mail = original
         event.remove(engine, "before_cursor_execute", statement)
     assert response.status_code == 201, response.text
-    # token + wallet lock, session + checks, debit + booking + transfer (one CTE on PostgreSQL,
-    # three statements on SQLite), the family's mail preference, the alert, the outbox row, the
-    # audit entry, the seat.
-    expected = 8 if ctx.db.url.startswith("postgresql") else 10
+    # token + wallet lock + the family's booking-mail preference, session + checks, debit +
+    # booking + transfer (one CTE on PostgreSQL, three statements on SQLite), the alert, the
+    # outbox row, the audit entry, the seat.
+    expected = 7 if ctx.db.url.startswith("postgresql") else 9
     # One connection ran the whole booking, authentication included.
     (seen,) = [sqls for sqls in by_connection.values() if any("auth_tokens" in sql for sql in sqls)]
     assert len(seen) == expected, seen
@@ -107,3 +107,31 @@ async def test_a_full_session_rolls_the_debit_back(api, ctx: Context) -> None:
     wallet = (await api.get("/api/v1/wallet", headers=second.headers)).json()
     assert wallet["balance"] == 10
     await assert_ledger_consistent(ctx)
+
+
+async def test_a_family_that_turned_booking_mails_off_gets_the_alert_without_the_mail(
+    api, ctx: Context
+) -> None:
+    """The hot path reads the preference in its first statement (notify's own query skipped)."""
+    first, family = await a_family(ctx, 10, api=True), await a_family(ctx, 10, api=True)
+    _, session = await a_session(ctx, price_coupons=3)
+    body = {"session_id": str(session.id), "participant_id": str(first.child.id)}
+    assert (await api.post("/api/v1/bookings", json=body, headers=first.headers)).status_code == 201
+    off = await api.put(
+        "/api/v1/alerts/preferences", json={"mail": {"booking": False}}, headers=family.headers
+    )
+    assert off.status_code == 200, off.text
+    body = {"session_id": str(session.id), "participant_id": str(family.child.id)}
+    booked = await api.post("/api/v1/bookings", json=body, headers=family.headers)
+    assert booked.status_code == 201, booked.text
+    alerts = (await api.get("/api/v1/alerts", headers=family.headers)).json()
+    assert [a["link"] for a in alerts["items"]] == [f"/reservations/{booked.json()['id']}"]
+    async with ctx.db.read() as db:
+        to_family = (
+            await db.execute(select(MailMessage).where(MailMessage.to_address == family.account.email))
+        ).scalars()
+        assert [m.template for m in to_family] == []
+        to_first = (
+            await db.execute(select(MailMessage).where(MailMessage.to_address == first.account.email))
+        ).scalars()
+        assert [m.template for m in to_first] == ["booking/confirmation"]

@@ -112,7 +112,7 @@ async def test_a_partner_creates_an_activity_a_series_and_publishes_it_with_form
     account, association, _ = await create_partner(ctx)
     await login(ctx, client, account)
     form_page = await client.get("/partenaire/activites/nouvelle")
-    assert form_page.status_code == 200 and '<label for="title">Titre</label>' in form_page.text
+    assert form_page.status_code == 200 and '<label for="title">Titre<span class="required"' in form_page.text
     token = csrf(form_page.text)
     fields = {
         "_csrf_token": token,

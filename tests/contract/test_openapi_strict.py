@@ -90,6 +90,8 @@ def test_files_and_csv_answers_say_their_media_types_and_need_an_account(documen
         assert operation.get("security"), path
     for path in (
         "/api/v1/partner/sessions/{session_id}/attendees",
+        "/api/v1/partner/sessions/{session_id}/attendance-report",
+        "/api/v1/partner/programmes/{programme_id}/attendance-report",
         "/api/v1/finance/reconciliation",
         "/api/v1/finance/flows",
         "/api/v1/finance/partners/{association_id}/statement",

@@ -53,7 +53,7 @@ async def test_finance_periods_outside_the_calendar_or_not_yyyy_mm_dd_are_400(
         _invalid(await client.get(f"{path}?{query}", headers=headers))
     await _login(ctx, client, staff.id)
     page = await client.get(f"/finance?{query}")
-    assert page.status_code == 400 and 'role="alert">La période' in page.text
+    assert page.status_code == 400 and '<a href="#from">La période' in page.text
     statement_page = await client.get(f"/finance/partenaires/{partner}?{query}")
     assert statement_page.status_code == 400
 

@@ -1,5 +1,6 @@
 """Hypothesis: any sequence of purchases, debits, refunds, forfeits, settlements, card refunds
-(full or partial, cumulative), adjustments and replays keeps every ledger invariant, and each
+(full or partial, cumulative), finance refunds through the provider, card disputes (their events
+replayed and in any order, won or lost), adjustments and replays keeps every ledger invariant, and each
 wallet — its balance and the shortfall it still owes after card refunds — equals a simple model.
 
 Each example runs in its own event loop with its own Context on the test's database (Hypothesis
@@ -13,18 +14,19 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from portal.clock import FixedClock
 from portal.context import Context
+from portal.errors import DomainError
 from portal.settings import Settings
 from tests.conftest import DEFAULT_NOW
 from tests.factories import create_account, create_association
 from tests.wallet.factories import actor_of
-from wallet import services
+from wallet import refunds, services
 from wallet.checks import check_ledger
 from wallet.errors import InsufficientCoupons
 from wallet.ledger import adjust, debit_for_booking, lock_family_wallet, release_booking
@@ -41,6 +43,12 @@ operation = st.one_of(
     st.tuples(st.just("card_refund"), st.integers(0, 30), st.integers(0, 12)),
     st.tuples(st.just("adjust"), st.integers(0, FAMILIES - 1), st.integers(-5, 5).filter(bool)),
     st.tuples(st.just("replay"), st.integers(0, 50), st.just(0)),
+    # Finance refunds b coupons of a purchase through the (demo) provider (0: all it can).
+    st.tuples(st.just("finance_refund"), st.integers(0, 30), st.integers(0, 12)),
+    # The bank disputes b coupons' worth of a purchase; its lost-or-won is drawn now.
+    st.tuples(st.sampled_from(["dispute_won", "dispute_lost"]), st.integers(0, 30), st.integers(1, 12)),
+    # One of a dispute's events (0: created, 1: closed), delivered any number of times, any order.
+    st.tuples(st.just("dispute_event"), st.integers(0, 30), st.integers(0, 1)),
 )
 
 
@@ -53,6 +61,9 @@ class Model:
     refunded: dict[uuid.UUID, int] = field(default_factory=dict)  # purchase → coupons refunded
     owed: list[int] = field(default_factory=list)  # each wallet's shortfall not yet recovered
     done: list[tuple[str, int, int]] = field(default_factory=list)
+    # dispute reference → (family, purchase id, purchase coupons, coupons' worth, lost)
+    disputes: list[tuple[str, int, uuid.UUID, int, int, bool]] = field(default_factory=list)
+    dispute_state: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # state, disputed, held
 
 
 async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> None:
@@ -61,6 +72,7 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
         accounts = [await create_account(ctx) for _ in range(FAMILIES)]
         actors = [actor_of(a) for a in accounts]
         partner = await create_association(ctx)
+        officer = actor_of(await create_account(ctx, staff_role="finance", first_name="Agent"))
         model = Model(balances=[0] * FAMILIES, owed=[0] * FAMILIES)
 
         def credit(family: int, amount: int) -> None:
@@ -133,6 +145,68 @@ async def _scenario(app_settings: Settings, ops: list[tuple[str, int, int]]) -> 
                     model.balances[family] -= taken
                     model.owed[family] += step - taken
                     model.refunded[purchase_id] = total
+            elif kind == "finance_refund":
+                if not model.purchases:
+                    return
+                family, purchase_id, coupons = model.purchases[a % len(model.purchases)]
+                before = model.refunded.get(purchase_id, 0)
+                refundable = min(coupons - before, model.balances[family])
+                try:
+                    done = await refunds.refund_purchase(
+                        ctx, officer, purchase_id, coupons=b or None, reason="test", now=now
+                    )
+                except DomainError:
+                    assert refundable <= 0 or b > refundable
+                    return
+                count = b or refundable
+                assert 0 < count <= refundable and done["refunded_coupons"] == count
+                model.balances[family] -= count
+                model.refunded[purchase_id] = before + count
+            elif kind in ("dispute_won", "dispute_lost"):
+                if not model.purchases:
+                    return
+                family, purchase_id, coupons = model.purchases[a % len(model.purchases)]
+                reference = f"dp_{uuid.uuid4().hex[:12]}"
+                model.disputes.append((reference, family, purchase_id, coupons, b, kind == "dispute_lost"))
+            elif kind == "dispute_event":
+                if not model.disputes:
+                    return
+                reference, family, purchase_id, coupons, worth, lost = model.disputes[a % len(model.disputes)]
+                closed = b == 1
+                dispute_event = services.PaymentEvent(
+                    provider="demo",
+                    event_id=f"{reference}-{len(model.done)}",  # a new event id every delivery
+                    type="charge.dispute.closed" if closed else "charge.dispute.created",
+                    purchase_id=str(purchase_id),
+                    object_reference=reference,
+                    payment_reference=f"demo_pi_{purchase_id}",
+                    payment_status=("lost" if lost else "won") if closed else "needs_response",
+                    amount_cents=worth * app_settings.coupon_price_cents,
+                    currency="eur",
+                )
+                await services.record_payment_event(ctx, dispute_event, now=now)
+                state = model.dispute_state.get(reference)
+                if state is None:
+                    disputed = min(worth, coupons - model.refunded.get(purchase_id, 0))
+                    held = min(disputed, model.balances[family])
+                    model.balances[family] -= held
+                    state = ("open", disputed, held)
+                if closed and state[0] == "open":
+                    _, disputed, held = state
+                    if lost:
+                        model.balances[family] += held  # given back, then taken back at once
+                        before = model.refunded.get(purchase_id, 0)
+                        total = min(before + disputed, coupons)
+                        if total > before:
+                            step = total - before
+                            taken = min(step, model.balances[family])
+                            model.balances[family] -= taken
+                            model.owed[family] += step - taken
+                            model.refunded[purchase_id] = total
+                    else:
+                        credit(family, held)
+                    state = ("closed", disputed, held)
+                model.dispute_state[reference] = state
             elif kind == "adjust":
                 try:
                     async with ctx.db.unit_of_work() as uow:
@@ -193,6 +267,35 @@ async def test_any_sequence_of_operations_keeps_every_invariant(settings: Settin
 
     @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(operation, min_size=1, max_size=25))
+    # Always tried: a lost dispute closed before it opens, on coupons partly spent and partly
+    # refunded by finance, every event replayed; and a won one opened twice, closed twice.
+    @example(
+        [
+            ("buy", 0, 10),
+            ("book", 0, 4),
+            ("finance_refund", 0, 2),
+            ("dispute_lost", 0, 8),
+            ("dispute_event", 0, 1),
+            ("dispute_event", 0, 0),
+            ("dispute_event", 0, 1),
+            ("buy", 0, 3),
+            ("finance_refund", 0, 0),
+        ]
+    )
+    @example(
+        [
+            ("buy", 1, 6),
+            ("dispute_won", 0, 6),
+            ("dispute_event", 0, 0),
+            ("dispute_event", 0, 0),
+            ("finance_refund", 0, 0),
+            ("dispute_event", 0, 1),
+            ("dispute_event", 0, 1),
+            ("card_refund", 0, 3),
+            ("finance_refund", 0, 2),
+            ("replay", 0, 0),
+        ]
+    )
     def check(ops: list[tuple[str, int, int]]) -> None:
         asyncio.run(_scenario(app_settings, ops))
 

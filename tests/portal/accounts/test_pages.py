@@ -153,8 +153,12 @@ async def test_register_errors_are_shown_next_to_the_form(client, ctx: Context) 
         last_name="K",
     )
     assert response.status_code == 400
-    assert 'class="errors" role="alert"' in response.text
+    assert 'class="error-summary" role="alert"' in response.text
     assert "au moins 8 caractères" in response.text
+    # The summary links to the password field, which says it is invalid and points at its message.
+    assert '<a href="#password">' in response.text
+    assert 'aria-invalid="true" aria-describedby="password-hint erreur-password"' in response.text
+    assert response.text.count("<title>Erreur : ") == 1
     assert 'value="Lou"' in response.text
     response = await submit(
         client,

@@ -1,0 +1,307 @@
+"""Issue 12, a public-service finish: forms say what failed at the top and on each field, the title
+says « Erreur : »; destructive acts ask first and say what will happen; breadcrumbs, the menu's
+aria-current, the onboarding steps on each step's page, the unread alerts on the family home."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from sqlalchemy import select
+
+from booking.services import book_session
+from catalog.models import Activity, Domain, Place
+from participants.models import Participant
+from portal.alerts.services import notify
+from portal.associations.models import Membership, MembershipRole
+from portal.context import Context
+from tests.booking.factories import a_family, a_partner, a_session
+from tests.booking.test_pages import csrf, login
+from tests.factories import create_account, create_participant
+
+
+def _title(html: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", html, re.S)
+    assert match
+    return unescape(match.group(1)).strip()
+
+
+def _tag(html: str, ident: str) -> str:
+    """The opening tag of the element with this id."""
+    match = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(ident)}"[^>]*>', html)
+    assert match, f"no field #{ident}"
+    return match.group(0)
+
+
+# --- forms ---------------------------------------------------------------------------------------
+
+
+async def test_a_failed_form_lists_its_errors_at_the_top_linked_to_fields_marked_invalid(
+    api, ctx: Context
+) -> None:
+    family = await a_family(ctx, 0)
+    await create_participant(ctx, family.account, first_name="Anne", is_referent=True)
+    await login(api, ctx, family.account)
+    form = await api.get("/participants/nouveau")
+    # Before any submit: required fields marked, the legend, no error anywhere.
+    assert "Les champs marqués d'un astérisque" in form.text
+    assert 'aria-hidden="true">&nbsp;*</span></label>' in form.text
+    assert " required" in _tag(form.text, "first_name")
+    assert not _title(form.text).startswith("Erreur")
+    assert "resume-erreurs" not in form.text and 'aria-invalid="true"' not in form.text
+
+    failed = await api.post(
+        "/participants/nouveau",
+        data={
+            "_csrf_token": csrf(form.text),
+            "first_name": "",
+            "last_name": "Martin",
+            "birth_date": "2015-05-02",
+        },
+    )
+    assert failed.status_code == 400
+    html = failed.text
+    assert _title(html).startswith("Erreur : ")
+    summary = re.search(
+        r'<div class="error-summary" role="alert" tabindex="-1" id="resume-erreurs".*?</div>', html, re.S
+    )
+    assert summary, "no error summary"
+    assert "Erreur : le formulaire contient une erreur" in unescape(summary.group(0))
+    assert 'href="#first_name"' in summary.group(0)
+    field = _tag(html, "first_name")
+    assert 'aria-invalid="true"' in field and 'aria-describedby="erreur-first_name"' in field
+    assert re.search(r'<p class="error-message" id="erreur-first_name">', html)
+    assert "aria-invalid" not in _tag(html, "last_name")
+    assert 'value="Martin"' in html  # what was typed comes back
+    # The summary comes before the page's heading: the first thing read after the breadcrumbs.
+    assert html.index("resume-erreurs") < html.index("<h1>")
+
+
+async def test_every_empty_required_field_is_listed_at_once(api, ctx: Context) -> None:
+    family = await a_family(ctx, 0)
+    await login(api, ctx, family.account)
+    form = await api.get("/participants/nouveau")
+    failed = await api.post("/participants/nouveau", data={"_csrf_token": csrf(form.text)})
+    assert failed.status_code == 400
+    assert "Erreur : le formulaire contient 3 erreurs" in unescape(failed.text)
+    for ident in ("first_name", "last_name", "birth_date"):
+        assert f'<a href="#{ident}">' in failed.text
+        assert 'aria-invalid="true"' in _tag(failed.text, ident)
+
+
+async def test_a_partner_form_names_the_field_each_error_is_about(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    activity, _ = await a_session(ctx, partner.association)
+    await login(api, ctx, partner.account)
+    url = f"/partenaire/activites/{activity.id}/seances/nouvelle"
+    form = await api.get(url)
+    failed = await api.post(
+        url,
+        data={
+            "_csrf_token": csrf(form.text),
+            "day": "2027-07-05",
+            "start": "10:00",
+            "end": "11:00",
+            "capacity": "beaucoup",
+            "price_coupons": "2",
+            "audience": "all",
+        },
+    )
+    assert failed.status_code == 400
+    assert _title(failed.text).startswith("Erreur : ")
+    assert '<a href="#capacity">' in failed.text
+    assert 'aria-invalid="true"' in _tag(failed.text, "capacity")
+    assert "aria-invalid" not in _tag(failed.text, "price_coupons")
+
+
+async def test_a_refusal_without_a_field_is_still_summarised_and_titled(api, ctx: Context) -> None:
+    family = await a_family(ctx, 0)
+    await login(api, ctx, family.account)
+    page = await api.get("/coupons")
+    failed = await api.post("/coupons/achats", data={"_csrf_token": csrf(page.text), "coupons": "0"})
+    assert failed.status_code == 400
+    assert _title(failed.text).startswith("Erreur : ")
+    assert '<a href="#coupons">' in failed.text and 'aria-invalid="true"' in _tag(failed.text, "coupons")
+
+
+# --- confirmations -------------------------------------------------------------------------------
+
+
+async def test_archiving_an_activity_says_what_happens_and_waits_for_the_confirmation(
+    api, ctx: Context
+) -> None:
+    partner = await a_partner(ctx)
+    activity, _ = await a_session(ctx, partner.association, activity_fields={"title": "Kayak"})
+    await login(api, ctx, partner.account)
+    page = await api.get(f"/partenaire/activites/{activity.id}")
+    url = f"/partenaire/activites/{activity.id}/archiver"
+    confirm = await api.post(url, data={"_csrf_token": csrf(page.text)})
+    assert confirm.status_code == 200
+    text = unescape(confirm.text)
+    assert "Archiver « Kayak » ?" in text
+    assert (
+        "« Kayak » n'apparaîtra plus dans le catalogue" in text
+        and "1 séance à venir ne sera plus proposée" in text
+    )
+    assert 'name="confirmed" value="1"' in confirm.text and "Confirmer l'archivage" in text
+    async with ctx.db.read() as db:
+        assert (await db.get(Activity, activity.id)).status == "published"  # type: ignore[union-attr]
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        assert (await db.get(Activity, activity.id)).status == "archived"  # type: ignore[union-attr]
+
+
+async def test_an_activity_with_bookings_cannot_be_archived_and_the_page_says_why(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    activity, session = await a_session(ctx, partner.association)
+    family = await a_family(ctx)
+    await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    await login(api, ctx, partner.account)
+    page = await api.get(f"/partenaire/activites/{activity.id}")
+    confirm = await api.post(
+        f"/partenaire/activites/{activity.id}/archiver", data={"_csrf_token": csrf(page.text)}
+    )
+    assert confirm.status_code == 409
+    text = unescape(confirm.text)
+    assert "Impossible pour l'instant : 1 séance à venir a encore des réservations" in text
+    assert 'name="confirmed"' not in confirm.text
+
+
+async def test_staff_deleting_reference_data_confirm_first_and_cannot_delete_what_is_used(
+    api, ctx: Context
+) -> None:
+    admin = await create_account(ctx, staff_role="admin")
+    partner = await a_partner(ctx)
+    activity, _ = await a_session(ctx, partner.association)
+    async with ctx.db.unit_of_work() as uow:
+        place = Place(name="Halle des sports")
+        free = Domain(name="Échecs")
+        uow.session.add_all([place, free])
+        await uow.session.flush()
+        used = await uow.session.get(Activity, activity.id)
+        assert used is not None
+        used.place_id = place.id
+    await login(api, ctx, admin)
+    page = await api.get("/admin/referentiel")
+    blocked = await api.post(
+        f"/admin/referentiel/places/{place.id}/supprimer", data={"_csrf_token": csrf(page.text)}
+    )
+    assert blocked.status_code == 409
+    assert "« Halle des sports » est utilisé par 1 activité" in unescape(blocked.text)
+    assert 'name="confirmed"' not in blocked.text
+    url = f"/admin/referentiel/domains/{free.id}/supprimer"
+    confirm = await api.post(url, data={"_csrf_token": csrf(page.text)})
+    assert confirm.status_code == 200
+    assert "Le domaine « Échecs » sera supprimé définitivement du référentiel" in unescape(confirm.text)
+    async with ctx.db.read() as db:
+        assert await db.get(Domain, free.id) is not None
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        assert await db.get(Domain, free.id) is None
+
+
+async def test_revoking_a_member_says_what_they_lose_before_it_is_done(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    other = await create_account(ctx, first_name="Gwen", last_name="Mandataire")
+    async with ctx.db.unit_of_work() as uow:
+        uow.session.add(
+            Membership(
+                association_id=partner.association.id,
+                account_id=other.id,
+                role=MembershipRole.PROXY,
+                activated_at=ctx.clock.now(),
+            )
+        )
+    await login(api, ctx, partner.account)
+    page = await api.get(f"/partenaire/associations/{partner.association.id}")
+    assert "Retirer l'accès…" in unescape(page.text)
+    url = f"/partenaire/associations/{partner.association.id}/membres/{other.id}/retirer"
+    confirm = await api.post(url, data={"_csrf_token": csrf(page.text)})
+    assert confirm.status_code == 200
+    text = unescape(confirm.text)
+    assert f"Retirer l'accès de Gwen Mandataire à « {partner.association.name} » ?" in text
+    assert "Gwen Mandataire (mandataire) n'aura plus accès" in text
+
+    async def revoked() -> bool:
+        async with ctx.db.read() as db:
+            row = await db.scalar(select(Membership).where(Membership.account_id == other.id))
+            assert row is not None
+            return row.revoked_at is not None
+
+    assert not await revoked()
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303 and await revoked()
+
+
+async def test_archiving_a_participant_says_what_happens_to_their_bookings(api, ctx: Context) -> None:
+    family = await a_family(ctx)
+    await create_participant(ctx, family.account, first_name="Anne", is_referent=True)
+    await login(api, ctx, family.account)
+    page = await api.get(f"/participants/{family.child.id}")
+    assert "Archiver ce participant…" in page.text
+    url = f"/participants/{family.child.id}/archiver"
+    confirm = await api.post(url, data={"_csrf_token": csrf(page.text)})
+    assert confirm.status_code == 200
+    text = unescape(confirm.text)
+    assert f"Archiver {family.child.first_name} {family.child.last_name} ?" in text
+    assert "Ses réservations déjà faites ne sont pas annulées" in text
+    async with ctx.db.read() as db:
+        assert (await db.get(Participant, family.child.id)).archived_at is None  # type: ignore[union-attr]
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        assert (await db.get(Participant, family.child.id)).archived_at is not None  # type: ignore[union-attr]
+
+
+# --- breadcrumbs, menu, onboarding steps, alerts on the home -------------------------------------
+
+
+async def test_pages_below_the_home_say_where_one_is(api, ctx: Context) -> None:
+    family = await a_family(ctx, 0)
+    await login(api, ctx, family.account)
+    home = await api.get("/")
+    assert "Vous êtes ici" not in home.text
+    page = await api.get("/participants/nouveau")
+    crumbs = re.search(r'<nav class="breadcrumbs" aria-label="Fil d\'Ariane">.*?</nav>', page.text, re.S)
+    assert crumbs, "no breadcrumbs"
+    trail = unescape(crumbs.group(0))
+    assert "Vous êtes ici :" in trail
+    assert '<a href="/">Accueil</a>' in trail and '<a href="/participants">Participants</a>' in trail
+    assert '<span aria-current="page">Déclarer l\'adulte référent</span>' in trail
+    # The menu marks the section the page is in.
+    assert '<a href="/participants" aria-current="page">Participants</a>' in page.text
+    for path in ("/coupons", "/reservations", "/compte", "/alertes", "/catalogue"):
+        assert "Vous êtes ici :" in (await api.get(path)).text, path
+
+
+async def test_each_onboarding_page_shows_the_steps_done_and_its_own(api, ctx: Context) -> None:
+    family = await a_family(ctx, 0)
+    await login(api, ctx, family.account)
+    page = (await api.get("/participants/nouveau")).text
+    assert '<nav aria-label="Étapes de votre inscription"' in page
+    assert re.search(r'<li class="current" aria-current="step">Référent', page)
+    assert re.search(
+        r'<li class="done"[^>]*>Participants<span class="visually-hidden"> \(fait\)', page
+    )  # the child
+    assert re.search(r'<li class="done"[^>]*>Compte<span class="visually-hidden"> \(fait\)', page)
+    assert re.search(r'<li class=""[^>]*>Coupons<span class="visually-hidden"> \(à faire\)', page)
+    coupons = (await api.get("/coupons")).text
+    assert re.search(r'<li class="current" aria-current="step">Coupons', coupons)
+    documents = (await api.get(f"/participants/{family.child.id}")).text
+    assert re.search(r'<li class="current" aria-current="step">Justificatifs', documents)
+
+
+async def test_the_family_home_lists_the_unread_alerts_and_links_to_all(api, ctx: Context) -> None:
+    family = await a_family(ctx)
+    async with ctx.db.unit_of_work() as uow:
+        for title in ("Votre réservation est confirmée", "Une place s'est libérée"):
+            await notify(ctx, uow, account_id=family.account.id, kind="booking", title=title)
+    await login(api, ctx, family.account)
+    home = unescape((await api.get("/")).text)
+    assert "2 alertes non lues" in home
+    assert "Votre réservation est confirmée" in home and "Une place s'est libérée" in home
+    assert '<a href="/alertes">Voir toutes mes alertes</a>' in home
