@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 
+from portal.clock import iso_local
 from portal.context import Context
 from tests.factories import give_coupons
 from tests.wallet.factories import actor_of, create_family, create_staff, paid_purchase
@@ -85,3 +86,46 @@ async def test_coupon_flows_per_day_and_outstanding(ctx: Context) -> None:
     assert svg.startswith("<svg") and "Achetés : 10" in svg
     later = finance.parse_period(ctx, "2027-05-10", "2027-05-10", now=ctx.clock.now())
     assert (await finance.coupon_flows(ctx, actor_of(staff), later))["opening_outstanding"] == 15
+
+
+async def test_a_purchase_paid_twice_differently_names_both_amounts_and_its_first(ctx: Context) -> None:
+    """The reconciliation sums each purchase's card events in SQL: its row still reads the first
+    payment received, and its mismatch every amount paid."""
+    _, actor = await create_family(ctx)
+    purchase = await services.create_purchase(ctx, actor, coupons=4, now=ctx.clock.now())
+    for event_id, cents in (("evt_first", 100), ("evt_second", 250), ("evt_third", 100)):
+        await services.record_payment_event(
+            ctx,
+            PaymentEvent(
+                provider="demo",
+                event_id=event_id,
+                type="demo.payment.succeeded",
+                purchase_id=str(purchase.id),
+                payment_status="paid",
+                amount_cents=cents,
+                currency="eur",
+            ),
+            now=ctx.clock.now(),
+        )
+        ctx.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    report = await _report(ctx, "2027-05-01", "2027-05-31")
+    (differs,) = [m for m in report["mismatches"] if m["kind"] == "amount_differs"]
+    assert differs["purchase_id"] == str(purchase.id) and differs["paid_cents"] == [100, 250]
+    (row,) = [r for r in report["rows"] if r["purchase_id"] == str(purchase.id)]
+    assert row["paid_cents"] == 100 and "amount_differs" in row["mismatches"].split()
+    assert report["payments"] == {"count": 1, "amount_cents": 100}
+
+
+def test_report_times_read_as_the_portal_clock_writes_them() -> None:
+    """finance._local_iso (zoneinfo, for 10^5 rows) gives portal.clock.iso_local's text exactly,
+    across both daylight-saving changes and with microseconds."""
+    local = finance._local_iso("Europe/Paris")
+    for moment in (
+        datetime(2027, 3, 28, 0, 59, 59, tzinfo=UTC),
+        datetime(2027, 3, 28, 1, 0, 0, 123456, tzinfo=UTC),
+        datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+        datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+        datetime(2027, 7, 14, 22, 0, tzinfo=UTC),
+    ):
+        assert local(moment) == iso_local(moment, "Europe/Paris")
+    assert local(None) is None
