@@ -31,10 +31,9 @@ from catalog.models import Activity, ActivitySession, Audience, SeriesStatus, Se
 from catalog.services import (
     WAITLIST_PROMOTE_JOB,
     SessionInput,
-    _check_new_capacity,
     _check_session,
     _check_within_horizon,
-    _new_session,
+    new_series_session,
     series_dates,
     session_deadlines,
 )
@@ -394,10 +393,7 @@ async def restore_series_date(
                     audience,
                     booking_opens_at=series.booking_opens_at,
                 )
-                checked = _check_session(activity, data)
-                _check_new_capacity(capacity)
-                row = _new_session(activity, data, checked, ctx.settings.timezone)
-                row.series_id = series.id
+                row = new_series_session(activity, series.id, data, ctx.settings.timezone)
                 db.add(row)
                 created.append(row)
         await audit.record(

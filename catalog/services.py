@@ -853,6 +853,15 @@ def _new_session(activity: Activity, data: SessionInput, audience: str, tz: str)
     )
 
 
+def new_series_session(activity: Activity, series_id: UUID, data: SessionInput, tz: str) -> ActivitySession:
+    """One session of a series (created with it, or a date given back), checked as any session."""
+    checked = _check_session(activity, data)
+    _check_new_capacity(data.capacity)
+    row = _new_session(activity, data, checked, tz)
+    row.series_id = series_id
+    return row
+
+
 WAITLIST_PROMOTE_JOB = "booking.jobs:promote_waitlist"
 
 
@@ -1119,10 +1128,7 @@ async def create_series(
                     audience,
                     booking_opens_at=series.booking_opens_at,
                 )
-                checked = _check_session(activity, data)
-                _check_new_capacity(capacity)
-                row = _new_session(activity, data, checked, ctx.settings.timezone)
-                row.series_id = record.id
+                row = new_series_session(activity, record.id, data, ctx.settings.timezone)
                 uow.session.add(row)
                 created.append(row)
     return created

@@ -379,16 +379,21 @@ def _staff_page(actor: Actor | None) -> Actor:
     return actor
 
 
+def _page_period(ctx: Context, from_: str | None, to: str | None) -> tuple[finance.Period, str | None]:
+    """A page's period: the one asked for, or the default one with the reason the asked one was
+    refused (a page shows it rather than answering 400)."""
+    try:
+        return finance.parse_period(ctx, from_, to, now=ctx.clock.now()), None
+    except DomainError as exc:
+        return finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+
+
 @get("/finance", include_in_schema=False)
 async def finance_page(
     ctx: Context, actor: Actor | None, from_: FromDate = None, to: ToDate = None
 ) -> Template:
     actor = _staff_page(actor)
-    try:
-        period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
-        error = None
-    except DomainError as exc:
-        period, error = finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+    period, error = _page_period(ctx, from_, to)
     report = await finance.reconciliation(ctx, actor, period)
     flows = await finance.coupon_flows(ctx, actor, period)
     return Template(
@@ -503,11 +508,7 @@ async def partner_statement_page(
 ) -> Template:
     """A partner member's own statement (the service refuses another association's)."""
     actor = _member_page(actor)
-    try:
-        period = finance.parse_period(ctx, from_, to, now=ctx.clock.now())
-        error = None
-    except DomainError as exc:
-        period, error = finance.parse_period(ctx, None, None, now=ctx.clock.now()), exc.detail
+    period, error = _page_period(ctx, from_, to)
     statement = await finance.partner_statement(ctx, actor, association_id, period)
     return Template(
         "wallet/statement.html",

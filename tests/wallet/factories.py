@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from portal.accounts.models import Account
 from portal.auth import Actor
 from portal.context import Context
-from tests.factories import create_account, create_user
+from tests.factories import create_account, create_association, create_user
 from wallet import services
+from wallet.ledger import debit_for_booking
 from wallet.models import Purchase
 
 
@@ -35,3 +37,20 @@ async def paid_purchase(ctx: Context, actor: Actor, coupons: int) -> Purchase:
     """A purchase bought and paid with the demo provider, as a family would."""
     purchase = await services.create_purchase(ctx, actor, coupons=coupons, now=ctx.clock.now())
     return await services.complete_demo_payment(ctx, actor, purchase.id, now=ctx.clock.now())
+
+
+async def spend_on_a_booking(ctx: Context, family_id: uuid.UUID, amount: int) -> uuid.UUID:
+    """The family spends `amount` coupons on a booking with a new partner (the ledger's debit only)."""
+    partner = await create_association(ctx)
+    booking = uuid.uuid4()
+    async with ctx.db.unit_of_work() as uow:
+        await debit_for_booking(
+            uow,
+            family_account_id=family_id,
+            booking_id=booking,
+            amount=amount,
+            association_id=partner.id,
+            now=ctx.clock.now(),
+            memo="Réservation Escalade",
+        )
+    return booking

@@ -12,12 +12,10 @@ from sqlalchemy import select
 from portal.accounts.models import TokenKind
 from portal.accounts.services import issue_token
 from portal.context import Context
-from tests.factories import create_association
-from tests.wallet.factories import create_family, create_staff
+from tests.wallet.factories import create_family, create_staff, spend_on_a_booking
 from tests.wallet.fake_stripe import FakeStripe, deliver, dispute, event
 from wallet import services
 from wallet.checks import check_ledger
-from wallet.ledger import debit_for_booking
 from wallet.models import Dispute, LedgerAccount, Purchase, Transfer, TransferCode
 
 
@@ -33,20 +31,6 @@ async def _paid(ctx: Context, fake: FakeStripe, actor: Any, coupons: int) -> tup
         "credited"
     )
     return purchase, session
-
-
-async def _spend(ctx: Context, family_id: uuid.UUID, amount: int) -> None:
-    partner = await create_association(ctx)
-    async with ctx.db.unit_of_work() as uow:
-        await debit_for_booking(
-            uow,
-            family_account_id=family_id,
-            booking_id=uuid.uuid4(),
-            amount=amount,
-            association_id=partner.id,
-            now=ctx.clock.now(),
-            memo="Réservation",
-        )
 
 
 async def _wallet(ctx: Context, family_id: uuid.UUID) -> tuple[int, int]:
@@ -95,7 +79,7 @@ async def test_a_lost_dispute_takes_the_coupons_back_and_what_was_spent_is_owed(
     ctx = stripe_ctx
     family, actor = await create_family(ctx)
     purchase, session = await _paid(ctx, fake_stripe, actor, 10)
-    await _spend(ctx, family.id, 7)
+    await spend_on_a_booking(ctx, family.id, 7)
     assert await deliver(
         ctx, event("evt_o", "charge.dispute.created", dispute(session, "dp_2", 1000, "needs_response"))
     ) == ("dispute_opened")

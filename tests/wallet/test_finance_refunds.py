@@ -16,7 +16,7 @@ from portal.audit import AuditEntry
 from portal.context import Context
 from portal.mail import MailMessage
 from tests.factories import create_association, create_user
-from tests.wallet.factories import actor_of, create_family, create_staff, paid_purchase
+from tests.wallet.factories import actor_of, create_family, create_staff, paid_purchase, spend_on_a_booking
 from tests.wallet.fake_stripe import FakeStripe, deliver, event
 from wallet import finance, refunds, services
 from wallet.checks import check_ledger
@@ -42,20 +42,6 @@ async def _stripe_paid(ctx: Context, fake: FakeStripe, actor: Any, coupons: int)
     return found
 
 
-async def _book(ctx: Context, family_id: uuid.UUID, amount: int) -> None:
-    partner = await create_association(ctx)
-    async with ctx.db.unit_of_work() as uow:
-        await debit_for_booking(
-            uow,
-            family_account_id=family_id,
-            booking_id=uuid.uuid4(),
-            amount=amount,
-            association_id=partner.id,
-            now=ctx.clock.now(),
-            memo="Réservation Escalade",
-        )
-
-
 async def _mails(ctx: Context) -> list[MailMessage]:
     async with ctx.db.read() as s:
         return list(
@@ -75,7 +61,7 @@ async def test_finance_refunds_through_stripe_and_the_webhook_for_it_takes_nothi
     ctx = stripe_ctx
     family, actor = await create_family(ctx, email="famille.le-goff@exemple.fr", first_name="Anne")
     purchase = await _stripe_paid(ctx, fake_stripe, actor, 10)
-    await _book(ctx, family.id, 4)  # 6 left in the wallet
+    await spend_on_a_booking(ctx, family.id, 4)  # 6 left in the wallet
     officer, headers = await create_staff(ctx)
 
     too_many = await client.post(
