@@ -19,6 +19,7 @@ from msgspec import UNSET
 
 from participants import services
 from participants.activity import participant_activity
+from participants.errors import DocumentNotFound
 from participants.models import AUTHORISATIONS, DocumentKind, Participant
 from participants.schemas import (
     DocumentKindCreate,
@@ -593,8 +594,37 @@ async def page_download_document(
 
 @post("/participants/{participant_id:uuid}/justificatifs/{document_id:uuid}/retirer", include_in_schema=False)
 async def page_archive_document(
-    ctx: Context, account: Actor, participant_id: UUID, document_id: UUID
-) -> Redirect:
+    ctx: Context, account: Actor, participant_id: UUID, document_id: UUID, request: Request[Any, Any, Any]
+) -> Template | Redirect:
+    if not is_confirmed(await request.form()):
+        account.require_family()
+        participant = await services.get_participant(ctx, account, participant_id)
+        documents = await services.list_documents(ctx, account, participant_id)
+        document = next((d for d in documents if d.id == document_id), None)
+        if document is None:
+            raise DocumentNotFound()
+        who = f"{participant.first_name} {participant.last_name}"
+        back = f"/participants/{participant_id}#justificatifs"
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Retirer le justificatif : {document.kind_label} de {who}",
+                question=f"Retirer le justificatif « {document.kind_label} » de {who} ?",
+                consequences=[
+                    f"Il ne comptera plus pour les réservations de {participant.first_name} : les activités "
+                    f"qui demandent « {document.kind_label} » ne pourront plus être réservées pour "
+                    f"{participant.first_name} tant qu'un nouveau justificatif n'est pas déposé.",
+                    "Les réservations déjà faites ne sont pas annulées.",
+                    "Il n'apparaîtra plus sur cette page et vous ne pourrez plus le télécharger.",
+                ],
+                action=f"/participants/{participant_id}/justificatifs/{document_id}/retirer",
+                confirm_label="Confirmer le retrait",
+                back=back,
+                back_label="Garder ce justificatif",
+                subject=f"{document.kind_label} · {who}"
+                + (f" · « {document.original_name} »" if document.original_name else ""),
+            ),
+        )
     await services.archive_document(ctx, account, participant_id, document_id, now=ctx.clock.now())
     return _redirect(f"/participants/{participant_id}", "retire")
 

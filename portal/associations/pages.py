@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 
 from portal.associations import details, services
 from portal.associations.directory import DirectoryEntry
+from portal.associations.errors import ShareKeyNotRevocable
 from portal.associations.models import DOCUMENT_KIND_LABELS, REQUIRED_DOCUMENT_KINDS, DocumentKind
 from portal.auth import Actor
 from portal.confirm import Confirmation, confirmation_page, is_confirmed
@@ -315,8 +316,48 @@ async def create_key_page(ctx: Context, account: Actor, association_id: UUID) ->
     return await _detail(ctx, account, association_id, new_key=key)
 
 
+async def _revoke_key_confirmation(
+    ctx: Context, actor: Actor, association_id: UUID, key_id: UUID
+) -> Template:
+    """What revoking a share key does, before it is done (only a key never used can be)."""
+    overview = await services.association_overview(ctx, actor, association_id)
+    if not overview.access.can_manage:
+        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    found = next((v for v in overview.share_keys if v.key.id == key_id), None)
+    if found is None:
+        raise NotFound("Clé de partage introuvable.")
+    name = overview.access.association.name
+    back = f"/partenaire/associations/{association_id}"
+    blocked = found.key.status != "new"
+    created = ctx.clock.local(found.key.created_at).format("DD/MM/YYYY")
+    return confirmation_page(
+        actor,
+        Confirmation(
+            title=f"Révoquer la clé de partage …{found.key.hint} : {name}",
+            question=f"Révoquer la clé de partage …{found.key.hint} ?",
+            consequences=[
+                f"Cette clé ne permettra plus de rejoindre « {name} » : la personne à qui vous l'avez "
+                "transmise ne pourra pas s'en servir.",
+                "Les membres déjà rattachés gardent leur accès.",
+                "Pour inviter quelqu'un, vous pourrez créer une nouvelle clé.",
+            ],
+            action=f"{back}/cles/{key_id}/revoquer",
+            confirm_label="Confirmer la révocation",
+            back=back,
+            back_label="Garder cette clé",
+            subject=f"Clé …{found.key.hint} · créée le {created}",
+            blocked=ShareKeyNotRevocable.message if blocked else None,
+        ),
+        status_code=409 if blocked else 200,
+    )
+
+
 @post("/partenaire/associations/{association_id:uuid}/cles/{key_id:uuid}/revoquer", include_in_schema=False)
-async def revoke_key_page(ctx: Context, account: Actor, association_id: UUID, key_id: UUID) -> Response[Any]:
+async def revoke_key_page(
+    ctx: Context, account: Actor, association_id: UUID, key_id: UUID, request: Request[Any, Any, Any]
+) -> Response[Any]:
+    if not is_confirmed(await _form(request)):
+        return await _revoke_key_confirmation(ctx, account, association_id, key_id)
     return await _act(
         ctx,
         account,
@@ -529,13 +570,49 @@ async def update_person_page(
     )
 
 
+async def _remove_person_confirmation(
+    ctx: Context, actor: Actor, association_id: UUID, person_id: UUID
+) -> Template:
+    """What removing a member of the board (or a contact) does, before it is done."""
+    overview = await services.association_overview(ctx, actor, association_id)
+    if not overview.access.can_edit_papers:
+        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    on_board = next((p for p in overview.board if p.id == person_id), None)
+    person = on_board or next((p for p in overview.contacts if p.id == person_id), None)
+    if person is None:
+        raise NotFound("Personne introuvable.")
+    name = overview.access.association.name
+    where = "des membres du bureau" if on_board else "des contacts"
+    who = f"{person.name} ({person.function})" if person.function else person.name
+    back = f"/partenaire/associations/{association_id}"
+    return confirmation_page(
+        actor,
+        Confirmation(
+            title=f"Retirer {person.name} {where} : {name}",
+            question=f"Retirer {person.name} {where} de « {name} » ?",
+            consequences=[
+                f"{who} ne figurera plus dans la liste {where} de « {name} ».",
+                "Ses coordonnées enregistrées ici (courriel, téléphone) seront effacées : "
+                "cette suppression ne peut pas être annulée, il faudrait les saisir à nouveau.",
+            ],
+            action=f"{back}/personnes/{person_id}/supprimer",
+            confirm_label="Confirmer la suppression",
+            back=back,
+            back_label="Garder cette personne",
+            subject=" · ".join(part for part in (person.name, person.function, person.email) if part),
+        ),
+    )
+
+
 @post(
     "/partenaire/associations/{association_id:uuid}/personnes/{person_id:uuid}/supprimer",
     include_in_schema=False,
 )
 async def remove_person_page(
-    ctx: Context, account: Actor, association_id: UUID, person_id: UUID
+    ctx: Context, account: Actor, association_id: UUID, person_id: UUID, request: Request[Any, Any, Any]
 ) -> Response[Any]:
+    if not is_confirmed(await _form(request)):
+        return await _remove_person_confirmation(ctx, account, association_id, person_id)
     return await _act(
         ctx,
         account,
@@ -572,13 +649,61 @@ async def add_document_page(
     return await _act(ctx, account, association_id, action, "document_added")
 
 
+async def _archive_document_confirmation(
+    ctx: Context, actor: Actor, association_id: UUID, document_id: UUID
+) -> Template:
+    """What archiving a document does, before it is done."""
+    overview = await services.association_overview(ctx, actor, association_id)
+    if not overview.access.can_edit_papers:
+        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    document = next((d for d in overview.documents if d.id == document_id), None)
+    if document is None:
+        raise NotFound("Document introuvable.")
+    name = overview.access.association.name
+    kind = DOCUMENT_KIND_LABELS.get(DocumentKind(document.kind), document.kind)
+    label = f"{kind} — {document.title}" if document.title else kind
+    consequences = [f"« {label} » ne fera plus partie des documents en cours de « {name} »."]
+    if services.sees_once_archived(overview.access, actor, document):
+        consequences.append("Il restera consultable dans les documents archivés, en bas de la page.")
+    else:
+        consequences.append(
+            "Vous ne pourrez plus le consulter ; la ville le conserve avec les pièces de l'association."
+        )
+    others = [d for d in overview.documents if d.kind == document.kind and d.id != document.id]
+    if DocumentKind(document.kind) in REQUIRED_DOCUMENT_KINDS and not others:
+        consequences.append(
+            f"C'est la seule pièce « {kind} » en cours : elle manquera parmi les pièces obligatoires "
+            "tant que vous n'en aurez pas déposé une nouvelle."
+        )
+    consequences.append(
+        "Pour remplacer un document par une version plus récente, déposez plutôt la nouvelle en "
+        "indiquant celui qu'elle remplace : l'ancien est alors archivé de lui-même."
+    )
+    back = f"/partenaire/associations/{association_id}"
+    return confirmation_page(
+        actor,
+        Confirmation(
+            title=f"Archiver le document : {label}",
+            question=f"Archiver « {label} » ?",
+            consequences=consequences,
+            action=f"{back}/documents/{document_id}/archiver",
+            confirm_label="Confirmer l'archivage",
+            back=back,
+            back_label="Garder ce document",
+            subject=f"{label} · déposé le {ctx.clock.local(document.created_at).format('DD/MM/YYYY')}",
+        ),
+    )
+
+
 @post(
     "/partenaire/associations/{association_id:uuid}/documents/{document_id:uuid}/archiver",
     include_in_schema=False,
 )
 async def archive_document_page(
-    ctx: Context, account: Actor, association_id: UUID, document_id: UUID
+    ctx: Context, account: Actor, association_id: UUID, document_id: UUID, request: Request[Any, Any, Any]
 ) -> Response[Any]:
+    if not is_confirmed(await _form(request)):
+        return await _archive_document_confirmation(ctx, account, association_id, document_id)
     return await _act(
         ctx,
         account,

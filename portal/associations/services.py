@@ -469,22 +469,33 @@ class Overview:
     archived_documents: list[AssociationDocument] = field(default_factory=list)
 
 
-def _may_see_document(access: Access, actor: Actor, document: AssociationDocument) -> bool:
+def _may_see_document(
+    access: Access, actor: Actor, document: AssociationDocument, *, archived: bool | None = None
+) -> bool:
+    """Whether `actor` sees `document`; `archived` asks about it once archived (None: as it is)."""
+    if archived is None:
+        archived = document.archived_at is not None
     if access.is_admin or document.uploaded_by_id == actor.account_id:
         return True
     if access.membership is None:
         # The creator of a pending request: current papers, never an archived one (the archive
         # holds a previous, rejected requester's papers) nor someone else's identity paper.
-        return document.archived_at is None and document.kind != DocumentKind.IDENTITY
+        return not archived and document.kind != DocumentKind.IDENTITY
     if document.kind == DocumentKind.IDENTITY:
         # A person's identity paper: the town, and the gestionnaires of the validated association
         # while it is current (an archived one may be a previous requester's).
         return (
             access.role == MembershipRole.MANAGER
             and access.association.status == AssociationStatus.VALIDATED
-            and document.archived_at is None
+            and not archived
         )
     return True
+
+
+def sees_once_archived(access: Access, actor: Actor, document: AssociationDocument) -> bool:
+    """Whether `actor` will still find `document` among the archived ones after archiving it (what
+    the confirmation page tells them)."""
+    return _may_see_document(access, actor, document, archived=True)
 
 
 async def association_overview(ctx: Context, actor: Actor, association_id: UUID) -> Overview:

@@ -17,6 +17,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from portal.auth import Actor
+from portal.confirm import Confirmation, confirmation_page, is_confirmed
 from portal.context import Context
 from portal.errors import DomainError
 from portal.questions import services
@@ -342,7 +343,32 @@ async def admin_faq_update(
 
 
 @post("/admin/collectivites/{slug:str}/faq/{entry_id:uuid}/supprimer", include_in_schema=False)
-async def admin_faq_delete(ctx: Context, account: Actor, slug: str, entry_id: UUID) -> Redirect:
+async def admin_faq_delete(
+    ctx: Context, account: Actor, slug: str, entry_id: UUID, data: Form
+) -> Template | Redirect:
+    if not is_confirmed(data):
+        entry = await services.get_faq_entry(ctx, account, entry_id, slug=slug)
+        town = await get_town(ctx, slug)
+        back = f"/admin/collectivites/{slug}/faq"
+        return confirmation_page(
+            account,
+            Confirmation(
+                title=f"Supprimer une question de la FAQ : {town.name}",
+                question=f"Supprimer « {entry.question} » de la FAQ de {town.name} ?",
+                consequences=[
+                    f"La question et sa réponse ne seront plus affichées dans la FAQ de {town.name} : "
+                    "ni sur la page de la collectivité, ni dans la recherche de la FAQ.",
+                    "Cette suppression ne peut pas être annulée : pour la remettre, il faudra la saisir "
+                    "à nouveau.",
+                    "Les questions déjà posées par les usagers et leurs réponses ne changent pas.",
+                ],
+                action=f"{back}/{entry_id}/supprimer",
+                confirm_label="Confirmer la suppression",
+                back=back,
+                back_label="Garder cette question",
+                subject=entry.question,
+            ),
+        )
     await services.delete_faq_entry(ctx, account, entry_id, slug=slug, now=ctx.clock.now())
     return Redirect(f"/admin/collectivites/{slug}/faq?ok=faq_deleted", status_code=303)
 

@@ -175,6 +175,13 @@ async def _faq_entry(session: AsyncSession, entry_id: UUID, slug: str | None) ->
     return entry
 
 
+async def get_faq_entry(ctx: Context, actor: Actor, entry_id: UUID, *, slug: str) -> FaqEntry:
+    """One entry of a town's FAQ, for the admin's editor (its confirmation before deleting)."""
+    actor.require_staff("admin")
+    async with ctx.db.read() as session:
+        return await _faq_entry(session, entry_id, slug)
+
+
 async def update_faq_entry(
     ctx: Context,
     actor: Actor,

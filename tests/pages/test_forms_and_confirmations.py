@@ -6,18 +6,31 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 
 from sqlalchemy import select
 
 from booking.services import book_session
 from catalog.models import Activity, Domain, Place
-from participants.models import Participant
+from participants.models import DocumentKind, Participant, ProofDocument
+from participants.services import ensure_default_document_kinds
 from portal.alerts.services import notify
-from portal.associations.models import Membership, MembershipRole
+from portal.associations import services as association_services
+from portal.associations.models import (
+    AssociationDocument,
+    AssociationPerson,
+    Membership,
+    MembershipRole,
+    ShareKey,
+)
 from portal.context import Context
-from tests.booking.factories import a_family, a_partner, a_session
+from portal.questions.models import FaqEntry
+from portal.questions.services import add_faq_entry
+from tests.booking.factories import a_family, a_partner, a_session, actor_of
 from tests.booking.test_pages import csrf, login
 from tests.factories import create_account, create_participant
+from tests.portal.associations.factories import PDF
+from tests.portal.towns.factories import make_town
 
 
 def _title(html: str) -> str:
@@ -305,3 +318,167 @@ async def test_the_family_home_lists_the_unread_alerts_and_links_to_all(api, ctx
     assert "2 alertes non lues" in home
     assert "Votre réservation est confirmée" in home and "Une place s'est libérée" in home
     assert '<a href="/alertes">Voir toutes mes alertes</a>' in home
+
+
+async def _confirm_then_act(api, url: str, page_html: str) -> tuple[str, Any]:
+    """Post the act's button (the confirmation page comes back, 200), then its confirm button."""
+    confirm = await api.post(url, data={"_csrf_token": csrf(page_html)})
+    assert confirm.status_code == 200, confirm.text
+    assert 'name="confirmed" value="1"' in confirm.text and f'action="{url}"' in confirm.text
+    return unescape(confirm.text), confirm
+
+
+async def test_revoking_a_share_key_says_it_will_no_longer_let_anyone_join(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    key, _plain = await association_services.create_share_key(
+        ctx, partner.actor, partner.association.id, now=ctx.clock.now()
+    )
+    await login(api, ctx, partner.account)
+    home = f"/partenaire/associations/{partner.association.id}"
+    page = await api.get(home)
+    assert "Révoquer…" in unescape(page.text)
+    url = f"{home}/cles/{key.id}/revoquer"
+    text, confirm = await _confirm_then_act(api, url, page.text)
+    assert f"Révoquer la clé de partage …{key.hint} ?" in text
+    assert f"Cette clé ne permettra plus de rejoindre « {partner.association.name} »" in text
+    assert "Les membres déjà rattachés gardent leur accès." in text
+
+    async def status() -> str:
+        async with ctx.db.read() as db:
+            row = await db.get(ShareKey, key.id)
+            assert row is not None
+            return row.status
+
+    assert await status() == "new"
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303 and await status() == "revoked"
+    # A used or revoked key cannot be revoked: the page says why and offers no confirm button.
+    again = await api.post(url, data={"_csrf_token": csrf(page.text)})
+    assert again.status_code == 409 and 'name="confirmed"' not in again.text
+    assert "Seule une clé encore jamais utilisée peut être révoquée." in unescape(again.text)
+
+
+async def test_removing_a_board_member_says_what_is_erased_before_it_is(api, ctx: Context) -> None:
+    partner = await a_partner(ctx)
+    person = await association_services.add_person(
+        ctx,
+        partner.actor,
+        partner.association.id,
+        kind="board",
+        name="Maïwenn Le Du",
+        function="Trésorière",
+        email="maiwenn@exemple.fr",
+        now=ctx.clock.now(),
+    )
+    await login(api, ctx, partner.account)
+    home = f"/partenaire/associations/{partner.association.id}"
+    page = await api.get(home)
+    url = f"{home}/personnes/{person.id}/supprimer"
+    text, confirm = await _confirm_then_act(api, url, page.text)
+    name = partner.association.name
+    assert f"Retirer Maïwenn Le Du des membres du bureau de « {name} » ?" in text
+    assert (
+        f"Maïwenn Le Du (Trésorière) ne figurera plus dans la liste des membres du bureau de « {name} »"
+        in text
+    )
+    assert "cette suppression ne peut pas être annulée" in text
+    async with ctx.db.read() as db:
+        assert await db.get(AssociationPerson, person.id) is not None
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        assert await db.get(AssociationPerson, person.id) is None
+
+
+async def test_archiving_an_association_document_says_where_it_goes_and_what_goes_missing(
+    api, ctx: Context
+) -> None:
+    partner = await a_partner(ctx)
+    document = await association_services.add_document(
+        ctx,
+        partner.actor,
+        partner.association.id,
+        association_services.NewDocument(kind="board_composition", data=PDF, title="Bureau 2027"),
+        now=ctx.clock.now(),
+    )
+    await login(api, ctx, partner.account)
+    home = f"/partenaire/associations/{partner.association.id}"
+    page = await api.get(home)
+    url = f"{home}/documents/{document.id}/archiver"
+    text, confirm = await _confirm_then_act(api, url, page.text)
+    assert "Archiver « Dernière composition du bureau — Bureau 2027 » ?" in text
+    assert "Il restera consultable dans les documents archivés" in text
+    assert "C'est la seule pièce « Dernière composition du bureau » en cours" in text
+
+    async def archived() -> bool:
+        async with ctx.db.read() as db:
+            row = await db.get(AssociationDocument, document.id)
+            assert row is not None
+            return row.archived_at is not None
+
+    assert not await archived()
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303 and await archived()
+
+
+async def test_withdrawing_a_proof_document_says_what_it_no_longer_allows(api, ctx: Context) -> None:
+    await ensure_default_document_kinds(ctx)
+    family = await a_family(ctx)
+    async with ctx.db.unit_of_work() as uow:
+        kind = await uow.session.scalar(select(DocumentKind).where(DocumentKind.code == "certificat_medical"))
+        assert kind is not None
+        proof = ProofDocument(
+            participant_id=family.child.id,
+            kind_id=kind.id,
+            file_key="test/none",
+            content_type="application/pdf",
+            size=1,
+            sha256="0" * 64,
+        )
+        uow.session.add(proof)
+    await login(api, ctx, family.account)
+    page = await api.get(f"/participants/{family.child.id}")
+    assert "Retirer…" in page.text
+    url = f"/participants/{family.child.id}/justificatifs/{proof.id}/retirer"
+    text, confirm = await _confirm_then_act(api, url, page.text)
+    who = f"{family.child.first_name} {family.child.last_name}"
+    assert f"Retirer le justificatif « Certificat médical » de {who} ?" in text
+    assert f"Il ne comptera plus pour les réservations de {family.child.first_name}" in text
+    assert "Les réservations déjà faites ne sont pas annulées." in text
+
+    async def withdrawn() -> bool:
+        async with ctx.db.read() as db:
+            row = await db.get(ProofDocument, proof.id)
+            assert row is not None
+            return row.archived_at is not None
+
+    assert not await withdrawn()
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303 and await withdrawn()
+
+
+async def test_deleting_a_faq_entry_says_it_leaves_the_town_faq_for_good(api, ctx: Context) -> None:
+    town = await make_town(ctx)
+    admin = await create_account(ctx, staff_role="admin")
+    entry = await add_faq_entry(
+        ctx,
+        actor_of(admin),
+        town.slug,
+        question="Où acheter des coupons ?",
+        answer="En ligne.",
+        now=ctx.clock.now(),
+    )
+    await login(api, ctx, admin)
+    page = await api.get(f"/admin/collectivites/{town.slug}/faq")
+    assert "Supprimer…" in page.text
+    url = f"/admin/collectivites/{town.slug}/faq/{entry.id}/supprimer"
+    text, confirm = await _confirm_then_act(api, url, page.text)
+    assert f"Supprimer « Où acheter des coupons ? » de la FAQ de {town.name} ?" in text
+    assert f"ne seront plus affichées dans la FAQ de {town.name}" in text
+    assert "Cette suppression ne peut pas être annulée" in text
+    async with ctx.db.read() as db:
+        assert await db.get(FaqEntry, entry.id) is not None
+    done = await api.post(url, data={"_csrf_token": csrf(confirm.text), "confirmed": "1"})
+    assert done.status_code == 303
+    async with ctx.db.read() as db:
+        assert await db.get(FaqEntry, entry.id) is None

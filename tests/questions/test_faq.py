@@ -160,8 +160,16 @@ async def test_admin_page_edits_the_faq(ctx: Context, client: Any) -> None:
     )
     assert saved.status_code == 303
     assert (await client.get("/api/v1/towns/quimper/faq")).json()["items"][0]["question"] == "Où donc ?"
-    deleted = await client.post(
+    # Deleting asks first (issue 12): the entry stays until the confirmation is posted.
+    asked = await client.post(
         f"/admin/collectivites/quimper/faq/{entry}/supprimer", headers=await csrf(client)
+    )
+    assert asked.status_code == 200 and "Supprimer « Où donc ? » de la FAQ" in text(asked)
+    assert (await client.get("/api/v1/towns/quimper/faq")).json()["total"] == 1
+    deleted = await client.post(
+        f"/admin/collectivites/quimper/faq/{entry}/supprimer",
+        data={"confirmed": "1"},
+        headers=await csrf(client),
     )
     assert deleted.status_code == 303
     assert (await client.get("/api/v1/towns/quimper/faq")).json()["total"] == 0
