@@ -301,6 +301,10 @@ def _oidc_button(ctx: Context, next_path: str = "") -> dict[str, Any]:
     return {"oidc": {"label": ctx.settings.oidc_label, "url": target}}
 
 
+# The sign-up form's fields, in the page's order (the error summary follows it).
+REGISTER_FIELDS = ("first_name", "last_name", "email", "password")
+
+
 @get("/register", include_in_schema=False)
 async def register_page(ctx: Context, actor: Actor | None) -> Template:
     return _page("register", actor=actor, **_oidc_button(ctx))
@@ -322,7 +326,29 @@ async def register_submit(
             client=client_address(request),
         )
     except DomainError as exc:
-        return _error_page("register", exc, actor=actor, values=values, **_oidc_button(ctx))
+        # Every refused field at once, in the form's order (not only the first the service met);
+        # what was typed comes back, never the password.
+        refused = (
+            services.registration_errors(
+                email=data.get("email", ""),
+                password=data.get("password", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+            )
+            if exc.status_code == 400  # a refused form, not too many tries (429)
+            else {}
+        )
+        errors = FormErrors(
+            (name, refused[name].detail) for name in REGISTER_FIELDS if name in refused
+        ) or FormErrors.of(exc)
+        return _page(
+            "register",
+            actor=actor,
+            status_code=exc.status_code,
+            errors=errors,
+            values=values,
+            **_oidc_button(ctx),
+        )
     return _page("register_done", actor=actor, email=values["email"])
 
 

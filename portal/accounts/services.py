@@ -33,7 +33,7 @@ from portal.associations.models import Membership
 from portal.auth import Actor
 from portal.context import Context
 from portal.db import UnitOfWork
-from portal.errors import Conflict, InvalidRequest, NotAuthenticated
+from portal.errors import Conflict, DomainError, InvalidRequest, NotAuthenticated
 from portal.mail import MailMessage, queue_mail, render_mail
 from portal.ratelimit import (
     LOGIN_FAILURES_PER_ACCOUNT,
@@ -189,6 +189,26 @@ async def _account_by_email(session: AsyncSession, email: str, *, lock: bool = F
     return (await session.execute(query)).scalar_one_or_none()
 
 
+def registration_errors(
+    *, email: str, password: str, first_name: str, last_name: str
+) -> dict[str, DomainError]:
+    """Every field of a sign-up that would be refused, field name → its error, in the order
+    `register` checks them (so its first is the one `register` raises): the page lists them all."""
+    checks: dict[str, Callable[[], object]] = {
+        "email": lambda: normalize_email(email),
+        "password": lambda: check_password_rule(password),
+        "first_name": lambda: _clean_name(first_name, "prénom"),
+        "last_name": lambda: _clean_name(last_name, "nom"),
+    }
+    errors: dict[str, DomainError] = {}
+    for name, check in checks.items():
+        try:
+            check()
+        except DomainError as exc:
+            errors[name] = exc
+    return errors
+
+
 async def register(
     ctx: Context,
     *,
@@ -202,8 +222,10 @@ async def register(
     """Create a family account and mail a verification link, or mail a notice if the address is
     already registered. The caller cannot tell which happened (no enumeration)."""
     await limiter_for(ctx).enforce(REGISTER_PER_CLIENT, client, now)
+    refused = registration_errors(email=email, password=password, first_name=first_name, last_name=last_name)
+    if refused:
+        raise next(iter(refused.values()))
     email = normalize_email(email)
-    check_password_rule(password)
     first_name = _clean_name(first_name, "prénom")
     last_name = _clean_name(last_name, "nom")
     # Hash before looking the address up, so both answers cost the same time.

@@ -482,3 +482,37 @@ async def test_deleting_a_faq_entry_says_it_leaves_the_town_faq_for_good(api, ct
     assert done.status_code == 303
     async with ctx.db.read() as db:
         assert await db.get(FaqEntry, entry.id) is None
+
+
+async def test_sign_up_lists_every_refused_field_at_once_and_keeps_what_was_typed(api, ctx: Context) -> None:
+    form = await api.get("/register")
+    failed = await api.post(
+        "/register",
+        data={
+            "_csrf_token": csrf(form.text),
+            "first_name": "",
+            "last_name": "Kerjean",
+            "email": "pas une adresse",
+            "password": "faible",
+        },
+    )
+    assert failed.status_code == 400
+    html = failed.text
+    assert _title(html).startswith("Erreur : ")
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S)
+    assert summary, "no error summary"
+    listed = unescape(summary.group(0))
+    assert "Erreur : le formulaire contient 3 erreurs" in listed
+    # In the form's order, each linked to its field, each field marked and pointing at its message.
+    links = re.findall(r'<a href="#([a-z_]+)">', summary.group(0))
+    assert links == ["first_name", "email", "password"]
+    assert "Le prénom est obligatoire" in listed and "L'adresse e-mail n'est pas valide." in listed
+    assert "au moins 8 caractères" in listed
+    for ident in links:
+        assert 'aria-invalid="true"' in _tag(html, ident)
+        assert f'id="erreur-{ident}"' in html
+    assert "aria-invalid" not in _tag(html, "last_name")
+    # What was typed comes back, except the password.
+    assert 'value="Kerjean"' in _tag(html, "last_name")
+    assert 'value="pas une adresse"' in _tag(html, "email")
+    assert "faible" not in html and "value=" not in _tag(html, "password")
