@@ -11,19 +11,19 @@ from typing import Any
 import pendulum
 from litestar import get
 from litestar.response import Template
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
-from booking.models import Booking, BookingStatus
+from booking.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from booking.rules import session_date
 from catalog.models import Activity, ActivitySession, SessionStatus
-from participants.models import Participant, ProofDocument
+from participants.models import Participant
 from participants.services import document_kind_labels, missing_documents
 from portal.alerts.services import list_alerts
 from portal.associations.models import Association, AssociationStatus
 from portal.associations.services import list_my_associations
 from portal.auth import Actor
 from portal.context import Context
-from portal.onboarding import STEPS, Onboarding, register_progress
+from portal.onboarding import BOOKING, COUPONS, STEPS, Onboarding, register_progress
 from wallet.checkouts import is_stale
 from wallet.models import LedgerAccount, Purchase, PurchaseStatus
 
@@ -48,17 +48,72 @@ class FamilyHome:
     alerts: Any = None  # portal.alerts' AlertPage of the newest unread alerts
 
 
-async def _progress(db: Any, actor: Actor, participants: list[Participant], balance: int) -> list[bool]:
-    """Which onboarding steps the family has done, from its state (the account exists: step 1)."""
-    has_documents = bool(
-        participants
-        and await db.scalar(
-            select(func.count(ProofDocument.id)).where(
-                ProofDocument.participant_id.in_([p.id for p in participants]),
-                ProofDocument.archived_at.is_(None),
-            )
+async def _document_todos(db: Any, actor: Actor, *, tz: str, now: datetime) -> list[Todo]:
+    """A proof that will not be valid on the day of a session the family booked or waits for.
+
+    The waiting list counts too: a seat freed for a participant whose proof is missing is passed
+    over (booking/waitlist.py, `missing_documents`), so the family has something to do there."""
+    booked = (
+        select(ActivitySession, Activity, Participant, literal(False).label("waiting"))
+        .join(Booking, Booking.session_id == ActivitySession.id)
+        .join(Activity, Activity.id == ActivitySession.activity_id)
+        .join(Participant, Participant.id == Booking.participant_id)
+        .where(
+            Booking.family_account_id == actor.account_id,
+            Booking.status == BookingStatus.CONFIRMED,
+            ActivitySession.starts_at > now,
         )
     )
+    waiting = (
+        select(ActivitySession, Activity, Participant, literal(True).label("waiting"))
+        .join(WaitlistEntry, WaitlistEntry.session_id == ActivitySession.id)
+        .join(Activity, Activity.id == ActivitySession.activity_id)
+        .join(Participant, Participant.id == WaitlistEntry.participant_id)
+        .where(
+            WaitlistEntry.family_account_id == actor.account_id,
+            WaitlistEntry.status == WaitlistStatus.WAITING,
+            ActivitySession.status == SessionStatus.SCHEDULED,
+            ActivitySession.starts_at > now,
+        )
+    )
+    todos: list[Todo] = []
+    for query in (booked, waiting):
+        for session, activity, participant, on_list in (
+            await db.execute(query.order_by(ActivitySession.starts_at))
+        ).tuples():
+            kinds = list(activity.required_document_kinds or [])
+            if not kinds:
+                continue
+            day = session_date(session.starts_at, tz)
+            missing = await missing_documents(db, participant.id, kinds, day)
+            if not missing:
+                continue
+            labels = await document_kind_labels(db, missing)
+            where = f"{activity.title}, liste complémentaire" if on_list else activity.title
+            todos.append(
+                Todo(
+                    f"{', '.join(labels.values())} de {participant.first_name} : pas valable le "
+                    f"{pendulum.Date(day.year, day.month, day.day).format('dddd D MMMM', locale='fr')} "
+                    f"({where}).",
+                    f"/participants/{participant.id}#justificatifs",
+                    "Mettre à jour le justificatif",
+                )
+            )
+    return todos
+
+
+async def _progress(
+    db: Any, actor: Actor, participants: list[Participant], balance: int, document_todos: list[Todo]
+) -> list[bool]:
+    """Which onboarding steps the family has done, from its state (the account exists: step 1).
+
+    « Justificatifs » is done when no session the family booked or waits for lacks a proof valid on
+    its day, i.e. exactly when the home's « À faire » lists no proof to update (`document_todos`,
+    the same facts). Only some activities ask for a proof: a family whose sessions need none has
+    nothing to hand in, and telling it « Étape 4 sur 6 : justificatifs » while « À faire » says
+    there is nothing to do would be false one way or the other. A proof on file for a session that
+    needs it is the step done; one expired or withdrawn before the session brings the step back.
+    """
     ever_booked = bool(
         await db.scalar(select(func.count(Booking.id)).where(Booking.family_account_id == actor.account_id))
     )
@@ -71,11 +126,12 @@ async def _progress(db: Any, actor: Actor, participants: list[Participant], bala
         )
     )
     referent = any(p.is_referent for p in participants)
-    return [True, referent, len(participants) > 0, has_documents, ever_credited, ever_booked]
+    return [True, referent, len(participants) > 0, not document_todos, ever_credited, ever_booked]
 
 
 async def family_progress(ctx: Context, actor: Actor) -> list[bool]:
-    """portal.onboarding's source for the pages of participants, wallet and booking."""
+    """portal.onboarding's source for the pages of participants, wallet and booking (a page's own
+    moment: these pages render now)."""
     async with ctx.db.read() as db:
         balance = (
             await db.scalar(
@@ -92,7 +148,8 @@ async def family_progress(ctx: Context, actor: Actor) -> list[bool]:
                 )
             ).scalars()
         )
-        return await _progress(db, actor, participants, balance)
+        documents = await _document_todos(db, actor, tz=ctx.settings.timezone, now=ctx.clock.now())
+        return await _progress(db, actor, participants, balance, documents)
 
 
 register_progress(family_progress)
@@ -140,24 +197,8 @@ async def family_home(ctx: Context, actor: Actor, *, now: datetime) -> FamilyHom
                     "Déclarer le référent",
                 )
             )
-        # A proof that will not be valid on the day of a session already booked.
-        for _booking, session, activity, participant in upcoming:
-            kinds = list(activity.required_document_kinds or [])
-            if not kinds:
-                continue
-            day = session_date(session.starts_at, tz)
-            missing = await missing_documents(db, participant.id, kinds, day)
-            if missing:
-                labels = await document_kind_labels(db, missing)
-                todos.append(
-                    Todo(
-                        f"{', '.join(labels.values())} de {participant.first_name} : pas valable le "
-                        f"{pendulum.Date(day.year, day.month, day.day).format('dddd D MMMM', locale='fr')} "
-                        f"({activity.title}).",
-                        f"/participants/{participant.id}#justificatifs",
-                        "Mettre à jour le justificatif",
-                    )
-                )
+        document_todos = await _document_todos(db, actor, tz=tz, now=now)
+        todos.extend(document_todos)
         pending = list(
             (
                 await db.execute(
@@ -168,17 +209,35 @@ async def family_home(ctx: Context, actor: Actor, *, now: datetime) -> FamilyHom
                 )
             ).scalars()
         )
-        for purchase in pending:
-            if not is_stale(purchase, now):
-                todos.append(
-                    Todo(
-                        f"Un achat de {purchase.coupons} coupons n'est pas terminé (rien n'a été prélevé).",
-                        f"/coupons/achats/{purchase.id}",
-                        "Reprendre ou abandonner",
-                    )
+        resumable = [purchase for purchase in pending if not is_stale(purchase, now)]
+        for purchase in resumable:
+            todos.append(
+                Todo(
+                    f"Un achat de {purchase.coupons} coupons n'est pas terminé (rien n'a été prélevé).",
+                    f"/coupons/achats/{purchase.id}",
+                    "Reprendre ou abandonner",
                 )
-        done = await _progress(db, actor, participants, balance)
+            )
+        done = await _progress(db, actor, participants, balance, document_todos)
     step = next((i for i, ok in enumerate(done) if not ok), len(STEPS))
+    # The step the indicator names as current always has its line in « À faire » (the referent's
+    # and the proofs' are above; coupons and the first booking here), so the two never disagree.
+    if step == COUPONS and not resumable:  # a purchase to finish is already the coupons' line
+        todos.append(
+            Todo(
+                "Achetez des coupons : chaque séance se paie en coupons.",
+                "/coupons",
+                "Acheter des coupons",
+            )
+        )
+    elif step == BOOKING:
+        todos.append(
+            Todo(
+                "Réservez une première séance pour l'un de vos participants.",
+                "/catalogue",
+                "Voir le catalogue",
+            )
+        )
     alerts = await list_alerts(ctx, actor, unread_only=True, limit=HOME_ALERTS)
     return FamilyHome(balance, list(upcoming[:5]), todos, step, done, alerts)  # type: ignore[arg-type]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from booking.models import WaitlistEntry
 from booking.services import book_session
 from catalog.models import Activity, Domain, Place
 from participants.models import DocumentKind, Participant, ProofDocument
@@ -516,3 +517,105 @@ async def test_sign_up_lists_every_refused_field_at_once_and_keeps_what_was_type
     assert 'value="Kerjean"' in _tag(html, "last_name")
     assert 'value="pas une adresse"' in _tag(html, "email")
     assert "faible" not in html and "value=" not in _tag(html, "password")
+
+
+def _todo_section(html: str) -> str:
+    match = re.search(r'<h2 id="h-todo">À faire</h2>(.*?)</section>', html, re.S)
+    assert match, "no « À faire » on the home"
+    return match.group(1)
+
+
+async def test_the_home_steps_and_to_do_list_agree_when_no_session_needs_a_proof(api, ctx: Context) -> None:
+    # A referent and a child, no proof on file, no coupons yet, nothing booked: no session asks for
+    # a proof, so the proofs' step is not the one to do; the coupons are, and « À faire » says so.
+    family = await a_family(ctx, 0)
+    await create_participant(ctx, family.account, first_name="Anne", is_referent=True)
+    await login(api, ctx, family.account)
+    home = unescape((await api.get("/")).text)
+    assert "Étape 5 sur 6 : coupons" in home
+    assert re.search(r'<li class="done"[^>]*>Justificatifs<span class="visually-hidden"> \(fait\)', home)
+    todo = _todo_section(home)
+    assert "Rien à faire pour l'instant" not in todo
+    assert '<a href="/coupons">Acheter des coupons</a>' in todo
+
+
+async def _a_certificate(ctx: Context, participant_id: Any, valid_until: Any = None) -> ProofDocument:
+    async with ctx.db.unit_of_work() as uow:
+        kind = await uow.session.scalar(select(DocumentKind).where(DocumentKind.code == "certificat_medical"))
+        assert kind is not None
+        proof = ProofDocument(
+            participant_id=participant_id,
+            kind_id=kind.id,
+            file_key="test/none",
+            content_type="application/pdf",
+            size=1,
+            sha256="0" * 64,
+            valid_until=valid_until,
+        )
+        uow.session.add(proof)
+    return proof
+
+
+async def test_the_home_steps_and_to_do_list_agree_when_a_booked_session_lacks_its_proof(
+    api, ctx: Context
+) -> None:
+    await ensure_default_document_kinds(ctx)
+    family = await a_family(ctx)
+    await create_participant(ctx, family.account, first_name="Anne", is_referent=True)
+    _, session = await a_session(
+        ctx, activity_fields={"title": "Judo", "required_document_kinds": ["certificat_medical"]}
+    )
+    proof = await _a_certificate(ctx, family.child.id, ctx.clock.now().add(days=30).date())
+    await book_session(
+        ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    await login(api, ctx, family.account)
+    home = unescape((await api.get("/")).text)
+    assert "Étape" not in home  # every step done: no indicator
+    assert "Rien à faire pour l'instant" in _todo_section(home)
+    # The certificate now ends before the session: a proof is on file, but it does not cover the
+    # session, so the step is the current one again, with its to-do and its link.
+    async with ctx.db.unit_of_work() as uow:
+        row = await uow.session.get(ProofDocument, proof.id)
+        assert row is not None
+        row.valid_until = ctx.clock.now().add(days=3).date()
+    home = unescape((await api.get("/")).text)
+    assert "Étape 4 sur 6 : justificatifs" in home
+    todo = _todo_section(home)
+    assert "Certificat médical de Lou : pas valable le" in todo and "(Judo)" in todo
+    assert (
+        f'<a href="/participants/{family.child.id}#justificatifs">Mettre à jour le justificatif</a>' in todo
+    )
+    # The other pages' indicator reads the same facts.
+    coupons = (await api.get("/coupons")).text
+    assert re.search(r'<li class=""[^>]*>Justificatifs<span class="visually-hidden"> \(à faire\)', coupons)
+
+
+async def test_a_waiting_list_place_lacking_its_proof_is_the_current_step_and_a_to_do(
+    api, ctx: Context
+) -> None:
+    await ensure_default_document_kinds(ctx)
+    family = await a_family(ctx)
+    await create_participant(ctx, family.account, first_name="Anne", is_referent=True)
+    _, free = await a_session(ctx, activity_fields={"title": "Voile"})
+    await book_session(
+        ctx, family.actor, session_id=free.id, participant_id=family.child.id, now=ctx.clock.now()
+    )
+    _, full = await a_session(
+        ctx, activity_fields={"title": "Escalade", "required_document_kinds": ["certificat_medical"]}
+    )
+    async with ctx.db.unit_of_work() as uow:
+        uow.session.add(
+            WaitlistEntry(
+                session_id=full.id, participant_id=family.child.id, family_account_id=family.account.id
+            )
+        )
+    await login(api, ctx, family.account)
+    home = unescape((await api.get("/")).text)
+    # Freed seat or not, a participant without the certificate would be passed over.
+    assert "Étape 4 sur 6 : justificatifs" in home
+    todo = _todo_section(home)
+    assert "Certificat médical de Lou : pas valable le" in todo and "(Escalade, liste complémentaire)" in todo
+    await _a_certificate(ctx, family.child.id)
+    home = unescape((await api.get("/")).text)
+    assert "Étape" not in home and "Rien à faire pour l'instant" in _todo_section(home)
