@@ -6,6 +6,10 @@ PORT ?= 8000
 # Test processes: pytest-xdist workers, each with its own databases (tests/conftest.py); an idle
 # worker steals queued tests from a busy one, so the run does not end waiting on one long tail.
 TEST_WORKERS ?= auto
+# Python compiles every module it imports from source when PYTHONDONTWRITEBYTECODE is set (some
+# machines set it, CI's among them): ~2 s of CPU per process, for pytest's workers and for every
+# `carnet serve` or `carnet worker` a test starts. The commands here let it keep its .pyc files.
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 
