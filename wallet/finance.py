@@ -107,15 +107,24 @@ def _local_iso(tz: str) -> Callable[[datetime | None], str | None]:
     return local
 
 
-async def _report_snapshot(ctx: Context, session: AsyncSession, *, snapshot: bool = True) -> None:
+async def _report_snapshot(
+    ctx: Context, session: AsyncSession, *, snapshot: bool = True, hash_joins: bool = False
+) -> None:
     """On PostgreSQL: one snapshot for every query of a report, and room to sort and hash a whole
     history in memory (the default 4 MB work_mem spills 10^5-row sorts to disk and doubles the
-    reconciliation's time). SET LOCAL: for this read transaction only."""
+    reconciliation's time). SET LOCAL: for this read transaction only.
+
+    `hash_joins`: the planner guesses 200 rows for a CTE of purchase ids it has not seen, so it
+    probes an index once per purchase (50,000 probes, ~100 ms each join over a whole history);
+    without nested loops it hashes the ids once and scans (585 ms instead of 775 for the
+    reconciliation's main query at 10^6 transfers; a month: 0.15 s instead of 0.12)."""
     if ctx.db.is_sqlite:
         return
     if snapshot:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+    if hash_joins:
+        await session.execute(text("SET LOCAL enable_nestloop = off"))
 
 
 def _uuid(ctx: Context, column: Any) -> Any:
@@ -180,7 +189,7 @@ async def reconciliation(ctx: Context, actor: Actor, period: Period) -> dict[str
     price = ctx.settings.coupon_price_cents
     local_iso = _local_iso(ctx.settings.timezone)
     async with ctx.db.read() as session:
-        await _report_snapshot(ctx, session)
+        await _report_snapshot(ctx, session, hash_joins=True)
         paid_event = ProviderEvent.payment_status == "paid"
         # The purchases the period touches: paid or refunded in it, credited in it, or with a card
         # event in it. A union of index-served branches, computed once.
