@@ -53,34 +53,28 @@ async def _document_todos(db: Any, actor: Actor, *, tz: str, now: datetime) -> l
 
     The waiting list counts too: a seat freed for a participant whose proof is missing is passed
     over (booking/waitlist.py, `missing_documents`), so the family has something to do there."""
-    booked = (
-        select(ActivitySession, Activity, Participant, literal(False).label("waiting"))
-        .join(Booking, Booking.session_id == ActivitySession.id)
-        .join(Activity, Activity.id == ActivitySession.activity_id)
-        .join(Participant, Participant.id == Booking.participant_id)
-        .where(
-            Booking.family_account_id == actor.account_id,
-            Booking.status == BookingStatus.CONFIRMED,
-            ActivitySession.starts_at > now,
+
+    def upcoming(link: Any, *conditions: Any, waiting: bool) -> Any:
+        """The family's sessions to come through `link` (its bookings, its waiting-list entries)."""
+        return (
+            select(ActivitySession, Activity, Participant, literal(waiting).label("waiting"))
+            .join(link, link.session_id == ActivitySession.id)
+            .join(Activity, Activity.id == ActivitySession.activity_id)
+            .join(Participant, Participant.id == link.participant_id)
+            .where(link.family_account_id == actor.account_id, ActivitySession.starts_at > now, *conditions)
+            .order_by(ActivitySession.starts_at)
         )
-    )
-    waiting = (
-        select(ActivitySession, Activity, Participant, literal(True).label("waiting"))
-        .join(WaitlistEntry, WaitlistEntry.session_id == ActivitySession.id)
-        .join(Activity, Activity.id == ActivitySession.activity_id)
-        .join(Participant, Participant.id == WaitlistEntry.participant_id)
-        .where(
-            WaitlistEntry.family_account_id == actor.account_id,
-            WaitlistEntry.status == WaitlistStatus.WAITING,
-            ActivitySession.status == SessionStatus.SCHEDULED,
-            ActivitySession.starts_at > now,
-        )
+
+    booked = upcoming(Booking, Booking.status == BookingStatus.CONFIRMED, waiting=False)
+    waiting = upcoming(
+        WaitlistEntry,
+        WaitlistEntry.status == WaitlistStatus.WAITING,
+        ActivitySession.status == SessionStatus.SCHEDULED,
+        waiting=True,
     )
     todos: list[Todo] = []
     for query in (booked, waiting):
-        for session, activity, participant, on_list in (
-            await db.execute(query.order_by(ActivitySession.starts_at))
-        ).tuples():
+        for session, activity, participant, on_list in (await db.execute(query)).tuples():
             kinds = list(activity.required_document_kinds or [])
             if not kinds:
                 continue

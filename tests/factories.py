@@ -8,9 +8,10 @@ from datetime import date, datetime
 from typing import Any
 
 import pendulum
+from sqlalchemy import select
 
 from catalog.models import Activity, ActivitySession
-from participants.models import Participant
+from participants.models import DocumentKind, Participant, ProofDocument
 from portal.accounts.models import Account, TokenKind
 from portal.accounts.security import hash_password
 from portal.accounts.services import issue_token
@@ -191,3 +192,23 @@ async def give_coupons(ctx: Context, family: Account, coupons: int) -> None:
             now=ctx.clock.now(),
             memo=f"Achat de {coupons} coupons",
         )
+
+
+async def a_proof_document(
+    ctx: Context, participant_id: Any, *, code: str = "certificat_medical", valid_until: date | None = None
+) -> ProofDocument:
+    """A participant's proof of a configured kind (a placeholder file: only its record matters)."""
+    async with ctx.db.unit_of_work() as uow:
+        kind = await uow.session.scalar(select(DocumentKind).where(DocumentKind.code == code))
+        assert kind is not None
+        proof = ProofDocument(
+            participant_id=participant_id,
+            kind_id=kind.id,
+            file_key="test/none",
+            content_type="application/pdf",
+            size=1,
+            sha256="0" * 64,
+            valid_until=valid_until,
+        )
+        uow.session.add(proof)
+    return proof

@@ -320,9 +320,7 @@ async def _revoke_key_confirmation(
     ctx: Context, actor: Actor, association_id: UUID, key_id: UUID
 ) -> Template:
     """What revoking a share key does, before it is done (only a key never used can be)."""
-    overview = await services.association_overview(ctx, actor, association_id)
-    if not overview.access.can_manage:
-        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    overview = await services.association_overview(ctx, actor, association_id, require="manage")
     found = next((v for v in overview.share_keys if v.key.id == key_id), None)
     if found is None:
         raise NotFound("Clé de partage introuvable.")
@@ -532,9 +530,7 @@ async def add_person_page(
 
 @get("/partenaire/associations/{association_id:uuid}/personnes/{person_id:uuid}", include_in_schema=False)
 async def edit_person_page(ctx: Context, account: Actor, association_id: UUID, person_id: UUID) -> Template:
-    overview = await services.association_overview(ctx, account, association_id)
-    if not overview.access.can_edit_papers:
-        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    overview = await services.association_overview(ctx, account, association_id, require="papers")
     person = next((p for p in overview.board + overview.contacts if p.id == person_id), None)
     if person is None:
         from portal.errors import NotFound
@@ -574,9 +570,7 @@ async def _remove_person_confirmation(
     ctx: Context, actor: Actor, association_id: UUID, person_id: UUID
 ) -> Template:
     """What removing a member of the board (or a contact) does, before it is done."""
-    overview = await services.association_overview(ctx, actor, association_id)
-    if not overview.access.can_edit_papers:
-        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    overview = await services.association_overview(ctx, actor, association_id, require="papers")
     on_board = next((p for p in overview.board if p.id == person_id), None)
     person = on_board or next((p for p in overview.contacts if p.id == person_id), None)
     if person is None:
@@ -653,9 +647,7 @@ async def _archive_document_confirmation(
     ctx: Context, actor: Actor, association_id: UUID, document_id: UUID
 ) -> Template:
     """What archiving a document does, before it is done."""
-    overview = await services.association_overview(ctx, actor, association_id)
-    if not overview.access.can_edit_papers:
-        raise Forbidden("Cette action est réservée aux gestionnaires de l'association.")
+    overview = await services.association_overview(ctx, actor, association_id, require="papers")
     document = next((d for d in overview.documents if d.id == document_id), None)
     if document is None:
         raise NotFound("Document introuvable.")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import delete, func, or_, select, update
@@ -498,9 +499,17 @@ def sees_once_archived(access: Access, actor: Actor, document: AssociationDocume
     return _may_see_document(access, actor, document, archived=True)
 
 
-async def association_overview(ctx: Context, actor: Actor, association_id: UUID) -> Overview:
+async def association_overview(
+    ctx: Context, actor: Actor, association_id: UUID, *, require: Literal["manage", "papers"] | None = None
+) -> Overview:
+    """The association's page. `require`: "manage" or "papers" for a page that prepares an act
+    only gestionnaires (or, for papers, the pending creator) may do: 403 before anything is read."""
     async with ctx.db.read() as session:
         access = await _access(session, actor, association_id)
+        if require == "manage":
+            _require_manage(access)
+        elif require == "papers":
+            _require_papers(access)
         overview = Overview(access=access)
         people = (
             await session.execute(

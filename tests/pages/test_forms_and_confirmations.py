@@ -13,7 +13,7 @@ from sqlalchemy import select
 from booking.models import WaitlistEntry
 from booking.services import book_session
 from catalog.models import Activity, Domain, Place
-from participants.models import DocumentKind, Participant, ProofDocument
+from participants.models import Participant, ProofDocument
 from participants.services import ensure_default_document_kinds
 from portal.alerts.services import notify
 from portal.associations import services as association_services
@@ -29,7 +29,7 @@ from portal.questions.models import FaqEntry
 from portal.questions.services import add_faq_entry
 from tests.booking.factories import a_family, a_partner, a_session, actor_of
 from tests.booking.test_pages import csrf, login
-from tests.factories import create_account, create_participant
+from tests.factories import a_proof_document, create_account, create_participant
 from tests.portal.associations.factories import PDF
 from tests.portal.towns.factories import make_town
 
@@ -425,18 +425,7 @@ async def test_archiving_an_association_document_says_where_it_goes_and_what_goe
 async def test_withdrawing_a_proof_document_says_what_it_no_longer_allows(api, ctx: Context) -> None:
     await ensure_default_document_kinds(ctx)
     family = await a_family(ctx)
-    async with ctx.db.unit_of_work() as uow:
-        kind = await uow.session.scalar(select(DocumentKind).where(DocumentKind.code == "certificat_medical"))
-        assert kind is not None
-        proof = ProofDocument(
-            participant_id=family.child.id,
-            kind_id=kind.id,
-            file_key="test/none",
-            content_type="application/pdf",
-            size=1,
-            sha256="0" * 64,
-        )
-        uow.session.add(proof)
+    proof = await a_proof_document(ctx, family.child.id)
     await login(api, ctx, family.account)
     page = await api.get(f"/participants/{family.child.id}")
     assert "Retirer…" in page.text
@@ -539,23 +528,6 @@ async def test_the_home_steps_and_to_do_list_agree_when_no_session_needs_a_proof
     assert '<a href="/coupons">Acheter des coupons</a>' in todo
 
 
-async def _a_certificate(ctx: Context, participant_id: Any, valid_until: Any = None) -> ProofDocument:
-    async with ctx.db.unit_of_work() as uow:
-        kind = await uow.session.scalar(select(DocumentKind).where(DocumentKind.code == "certificat_medical"))
-        assert kind is not None
-        proof = ProofDocument(
-            participant_id=participant_id,
-            kind_id=kind.id,
-            file_key="test/none",
-            content_type="application/pdf",
-            size=1,
-            sha256="0" * 64,
-            valid_until=valid_until,
-        )
-        uow.session.add(proof)
-    return proof
-
-
 async def test_the_home_steps_and_to_do_list_agree_when_a_booked_session_lacks_its_proof(
     api, ctx: Context
 ) -> None:
@@ -565,7 +537,7 @@ async def test_the_home_steps_and_to_do_list_agree_when_a_booked_session_lacks_i
     _, session = await a_session(
         ctx, activity_fields={"title": "Judo", "required_document_kinds": ["certificat_medical"]}
     )
-    proof = await _a_certificate(ctx, family.child.id, ctx.clock.now().add(days=30).date())
+    proof = await a_proof_document(ctx, family.child.id, valid_until=ctx.clock.now().add(days=30).date())
     await book_session(
         ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
     )
@@ -616,6 +588,6 @@ async def test_a_waiting_list_place_lacking_its_proof_is_the_current_step_and_a_
     assert "Étape 4 sur 6 : justificatifs" in home
     todo = _todo_section(home)
     assert "Certificat médical de Lou : pas valable le" in todo and "(Escalade, liste complémentaire)" in todo
-    await _a_certificate(ctx, family.child.id)
+    await a_proof_document(ctx, family.child.id)
     home = unescape((await api.get("/")).text)
     assert "Étape" not in home and "Rien à faire pour l'instant" in _todo_section(home)

@@ -6,35 +6,18 @@ import re
 from datetime import date
 from html import unescape
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from booking.services import book_session
-from participants.models import DocumentKind, ProofDocument
+from participants.models import ProofDocument
 from participants.services import ensure_default_document_kinds
 from portal.context import Context
 from tests.booking.factories import a_family, a_partner, a_session
 from tests.booking.test_pages import login
-from tests.factories import create_account, create_participant
+from tests.factories import a_proof_document, create_account, create_participant
 from tests.portal.accounts.test_pages import log_in
 from tests.portal.towns.factories import make_agent, make_town
 from wallet.services import create_purchase
-
-
-async def _a_document(ctx: Context, participant_id, code: str, valid_until: date) -> None:
-    async with ctx.db.unit_of_work() as uow:
-        kind = await uow.session.scalar(select(DocumentKind).where(DocumentKind.code == code))
-        assert kind is not None
-        uow.session.add(
-            ProofDocument(
-                participant_id=participant_id,
-                kind_id=kind.id,
-                file_key="test/none",
-                content_type="application/pdf",
-                size=1,
-                sha256="0" * 64,
-                valid_until=valid_until,
-            )
-        )
 
 
 def _menu_links(html: str) -> list[str]:
@@ -74,7 +57,7 @@ async def test_a_document_expiring_before_a_booked_session_is_a_todo(api, ctx: C
     activity, session = await a_session(
         ctx, activity_fields={"title": "Judo", "required_document_kinds": ["certificat_medical"]}
     )
-    await _a_document(ctx, family.child.id, "certificat_medical", ctx.clock.now().add(days=30).date())
+    await a_proof_document(ctx, family.child.id, valid_until=ctx.clock.now().add(days=30).date())
     await book_session(
         ctx, family.actor, session_id=session.id, participant_id=family.child.id, now=ctx.clock.now()
     )
