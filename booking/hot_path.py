@@ -54,7 +54,7 @@ from portal.accounts.security import hash_token
 from portal.alerts.models import MailPreference
 from portal.alerts.services import notify
 from portal.auth import Actor, actor_for_token
-from portal.clock import iso_local
+from portal.clock import iso_local, plain_utc
 from portal.context import Context
 from portal.db import UnitOfWork
 from portal.errors import NotAuthenticated, NotFound
@@ -276,7 +276,7 @@ async def book_with_token(
     try:
         async with ctx.db.unit_of_work() as uow:
             conn = await uow.session.connection()
-            who = (await conn.execute(_WHO, {"token_hash": token_hash, "now": now})).one_or_none()
+            who = (await conn.execute(_WHO, {"token_hash": token_hash, "now": plain_utc(now)})).one_or_none()
             if who is None or who.staff_role is not None:
                 raise _General()  # an unknown token, staff, or a family with no wallet yet
             actor = Actor(
@@ -380,6 +380,7 @@ async def _book_plain(
     if (who.balance or 0) < price:
         raise InsufficientCoupons()
     booking_id = new_id()
+    at = plain_utc(now)
     params = {
         "wallet_id": who.wallet_id,
         "price": price,
@@ -388,7 +389,7 @@ async def _book_plain(
         "b_participant": request.participant_id,
         "b_family": who.id,
         "b_price": price,
-        "b_now": now,
+        "b_now": at,
         "t_id": redeem_transfer_id(booking_id),
         "t_debit": who.wallet_id,
         "t_credit": what.held_account_id,
@@ -396,7 +397,7 @@ async def _book_plain(
         "t_booking": booking_id,
         "t_association": what.association_id,
         "t_memo": f"Réservation {what.title} — {what.first_name} — {day:%d/%m}"[:300],
-        "t_now": now,
+        "t_now": at,
     }
     try:
         if conn.dialect.name == "postgresql":

@@ -50,6 +50,7 @@ def serve(host: str, port: int, workers: int | None, forwarded_allow_ips: str | 
     """Serve the web app with uvicorn."""
     import uvicorn
 
+    from portal import serving
     from portal.http import debug_host_warning
 
     if not os.environ.get("CARNET_BASE_URL"):
@@ -65,8 +66,7 @@ def serve(host: str, port: int, workers: int | None, forwarded_allow_ips: str | 
         # App processes are stateless on PostgreSQL (DESIGN.md), so one per core uses the machine;
         # SQLite writes one at a time, whatever the number of processes.
         workers = 1 if settings.is_sqlite else max(1, os.cpu_count() or 1)
-    uvicorn.run(
-        "portal.asgi:app",
+    options: dict[str, Any] = dict(  # noqa: C408 (keyword names, as uvicorn.run takes them)
         host=host,
         port=port,
         workers=workers,
@@ -80,6 +80,11 @@ def serve(host: str, port: int, workers: int | None, forwarded_allow_ips: str | 
         # healthy worker can be slow to answer it (uvicorn's 5 s killed busy workers).
         timeout_worker_healthcheck=30,
     )
+    if workers > 1 and serving.spreads_connections():
+        # One socket per process, so that connections spread over them (portal/serving.py).
+        serving.run(uvicorn.Config("portal.asgi:app", **options))
+    else:
+        uvicorn.run("portal.asgi:app", **options)
 
 
 @main.command()

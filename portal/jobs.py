@@ -73,10 +73,47 @@ def resolve(name: str) -> JobFunction:
     return func  # type: ignore[no-any-return,unused-ignore]
 
 
+class Batcher:
+    """Group hand-overs as a database groups commits: the first id starts a hand-over at once;
+    ids submitted while it runs wait and leave together in the next one (up to `size`).
+
+    Each `submit` returns once its own id has been handed over, so a request's after-response
+    work ends when its job has gone, as with `enqueue` (tests and the in-process mode read its
+    effect); a failed hand-over is logged by the caller's middleware, once per id.
+    """
+
+    def __init__(self, hand_over: Callable[[list[str]], Awaitable[None]], size: int = 100) -> None:
+        self._hand_over = hand_over
+        self._size = size
+        self._waiting: list[tuple[str, asyncio.Future[None]]] = []
+        self._running = False
+
+    async def submit(self, item: str) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if not self._running:
+            self._running = True
+            try:
+                while self._waiting:
+                    batch, self._waiting = self._waiting[: self._size], self._waiting[self._size :]
+                    try:
+                        await self._hand_over([i for i, _ in batch])
+                    except Exception as exc:
+                        for _, future in batch:
+                            future.set_exception(exc)
+                    else:
+                        for _, future in batch:
+                            future.set_result(None)
+            finally:
+                self._running = False
+        await done
+
+
 class Jobs:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._queue: Any = None
+        self._batchers: dict[str, Batcher] = {}
         if ctx.settings.redis_url:
             from redis import Redis
             from rq import Queue
@@ -116,6 +153,34 @@ class Jobs:
                 pending.append(dispatch)
 
         uow.after_commit(after_commit)
+
+    def enqueue_batched(self, uow: UnitOfWork, name: str, item: str, *, after_response: bool = False) -> None:
+        """Like `enqueue`, for a job `name(ctx, items: list[str])` that takes many ids at once: the
+        ids handed over while a batch of the same job is being handed over wait for it, then go
+        together in the next one (`Batcher`). Idle, an id goes at once, alone."""
+        resolve(name)
+
+        async def dispatch() -> None:
+            await self._batcher(name).submit(item)
+
+        async def after_commit() -> None:
+            pending = _after_response.get() if after_response else None
+            if pending is None:
+                await dispatch()
+            else:
+                pending.append(dispatch)
+
+        uow.after_commit(after_commit)
+
+    def _batcher(self, name: str) -> Batcher:
+        batcher = self._batchers.get(name)
+        if batcher is None:
+
+            async def hand_over(items: list[str]) -> None:
+                await self.dispatch(name, items)
+
+            batcher = self._batchers[name] = Batcher(hand_over)
+        return batcher
 
     async def dispatch(self, name: str, *args: Any, job_id: str | None = None) -> None:
         if self._queue is not None:

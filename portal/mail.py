@@ -19,7 +19,7 @@ from uuid import UUID
 
 from advanced_alchemy.mixins.uuid import uuid7
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import JSON, String, Table, Text, insert, select, update
+from sqlalchemy import JSON, String, Table, Text, bindparam, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -49,6 +49,18 @@ class MailMessage(Base):
 
 _MAIL = cast(Table, MailMessage.__table__)
 _FIELDS = [column.key for column in _MAIL.columns if column.key != "sa_orm_sentinel"]
+_INSERT_MAIL = insert(_MAIL)  # built once: the values go as parameters
+# What the send job writes back (built once; `mail_id` is not a column name, which SQLAlchemy
+# reserves for the SET clause).
+_MAIL_ID = bindparam("mail_id", type_=_MAIL.c.id.type)
+SEND_BATCH = 100  # messages per `send_mails` job: one transaction, one SMTP session
+_READ_FOR_SEND = (
+    select(_MAIL)
+    .where(_MAIL.c.id.in_(bindparam("mail_ids", expanding=True)))
+    .order_by(_MAIL.c.id)
+    .with_for_update()
+)
+_WRITE_BACK = update(_MAIL).where(_MAIL.c.id == _MAIL_ID)
 
 
 def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple[str, str, str]:
@@ -97,9 +109,9 @@ async def queue_mail(
     # A Core INSERT on the unit of work's connection: the ORM's flush machinery costs more than
     # the row (the booking path writes one per request). The returned message is not in the session.
     connection = await uow.session.connection()
-    await connection.execute(insert(_MAIL).values({key: getattr(message, key) for key in _FIELDS}))
+    await connection.execute(_INSERT_MAIL, {key: getattr(message, key) for key in _FIELDS})
     # After the answer: whether a request mailed someone must not show in how long it took.
-    ctx.jobs.enqueue(uow, "portal.mail:send_mail", str(message.id), after_response=True)
+    ctx.jobs.enqueue_batched(uow, "portal.mail:send_mails", str(message.id), after_response=True)
     return message
 
 
@@ -153,55 +165,82 @@ def _render_stored(ctx: Context, message: MailMessage) -> None:
 
 
 async def send_mail(ctx: Context, mail_id: str) -> None:
-    """The job: deliver one outbox message, once.
+    """The job: deliver one outbox message, once (`send_mails` of one)."""
+    await send_mails(ctx, [mail_id])
 
-    A failed delivery is noted on the row (committed, not rolled back with the error) and the job
-    raises so that RQ tries again later (`portal.jobs.RETRY`); `carnet mail resend` hands every
-    message still unsent to the jobs again.
+
+async def send_mails(ctx: Context, mail_ids: list[str]) -> None:
+    """The job: deliver outbox messages, each once, in one transaction and one SMTP connection.
+
+    The booking path queues one confirmation per request; on an opening morning the jobs layer
+    hands them over in batches (`Jobs.enqueue_batched`), so a hundred mails cost one transaction
+    and one SMTP session instead of a hundred. The rows are locked (in id order, so two batches
+    never deadlock) and a message already sent is skipped: a batch may run twice.
+
+    A failed delivery is noted on its row (committed, not rolled back with the error) while the
+    others go on, and the job raises so that RQ tries again later (`portal.jobs.RETRY`); `carnet
+    mail resend` and the periodic sweep hand every message still unsent to the jobs again.
     """
     failure: Exception | None = None
-    # Core statements on one connection: this job runs once per booking, after the answer.
+    ids = sorted({UUID(mail_id) for mail_id in mail_ids})
+    # Core statements on one connection: this job runs for every booking, after the answer.
     async with ctx.db.engine.begin() as connection:
-        row = (
-            await connection.execute(select(_MAIL).where(_MAIL.c.id == UUID(mail_id)).with_for_update())
-        ).one_or_none()
-        if row is None or row.sent_at is not None:
-            return
+        rows = (await connection.execute(_READ_FOR_SEND, {"mail_ids": ids})).all()
         # Not in any session: the changes are written back below.
-        message = MailMessage(**{key: row._mapping[key] for key in _FIELDS})
-        _render_stored(ctx, message)
-        if ctx.settings.smtp_url:
+        messages = [
+            MailMessage(**{key: row._mapping[key] for key in _FIELDS}) for row in rows if row.sent_at is None
+        ]
+        if not messages:
+            return
+        ready: list[MailMessage] = []
+        for message in messages:
             try:
-                await asyncio.to_thread(_smtp_send, ctx.settings.smtp_url, ctx.settings.mail_from, message)
-            except Exception as exc:  # any failure (SMTP, network, a header the library refuses…)
-                # is noted on the message and the job raises, so it is retried and `carnet mail
-                # resend` finds it; an unnoted failure would leave it unsent with no trace.
+                _render_stored(ctx, message)
+            except Exception as exc:  # a template that fails on these variables: noted, retried
                 message.last_error = repr(exc)[:2000]
                 failure = exc
             else:
+                ready.append(message)
+        if ctx.settings.smtp_url:
+            outcomes = await asyncio.to_thread(
+                _smtp_send_many, ctx.settings.smtp_url, ctx.settings.mail_from, ready
+            )
+        else:
+            outcomes = [None] * len(ready)
+        now = ctx.clock.now()
+        for message, error in zip(ready, outcomes, strict=True):
+            if error is not None:
+                # Any failure (SMTP, network, a header the library refuses…) is noted on the
+                # message and the job raises, so it is retried and `carnet mail resend` finds it;
+                # an unnoted failure would leave it unsent with no trace.
+                message.last_error = repr(error)[:2000]
+                failure = error
+                continue
+            if ctx.settings.smtp_url:
                 message.transport = "smtp"
                 # Delivered: the mailbox of the person holds it now. The bodies carry live links
                 # (verification, password reset), so they are not kept here any longer than needed.
                 message.body_text = ""
                 message.body_html = ""
-        else:
-            # The dev mailbox is where the message is read: its bodies stay.
-            message.transport = "mailbox"
-        if failure is None:
-            message.sent_at = ctx.clock.now()
+            else:
+                message.transport = "mailbox"  # the dev mailbox is where it is read: bodies stay
+            message.sent_at = now
             message.last_error = None
         await connection.execute(
-            update(_MAIL)
-            .where(_MAIL.c.id == message.id)
-            .values(
-                subject=message.subject,
-                body_text=message.body_text,
-                body_html=message.body_html,
-                variables=message.variables,
-                transport=message.transport,
-                sent_at=message.sent_at,
-                last_error=message.last_error,
-            )
+            _WRITE_BACK,
+            [
+                {
+                    "mail_id": message.id,
+                    "subject": message.subject,
+                    "body_text": message.body_text,
+                    "body_html": message.body_html,
+                    "variables": message.variables,
+                    "transport": message.transport,
+                    "sent_at": message.sent_at,
+                    "last_error": message.last_error,
+                }
+                for message in messages
+            ],
         )
     if failure is not None:
         raise failure
@@ -225,13 +264,12 @@ async def resend_unsent(
         query = query.limit(limit)
     async with ctx.db.read() as session:
         ids = (await session.execute(query)).scalars().all()
-    for mail_id in ids:
-        await ctx.jobs.dispatch("portal.mail:send_mail", str(mail_id))
+    for first in range(0, len(ids), SEND_BATCH):
+        await ctx.jobs.dispatch("portal.mail:send_mails", [str(i) for i in ids[first : first + SEND_BATCH]])
     return len(ids)
 
 
-def _smtp_send(url: str, sender: str, message: MailMessage) -> None:
-    parts = urlsplit(url)
+def _email(sender: str, message: MailMessage) -> EmailMessage:
     email = EmailMessage()
     # Headers from stored values are made one line here too: a row written before the rule (or
     # by another path) must still be deliverable, never blocked for good by a line break.
@@ -241,14 +279,41 @@ def _smtp_send(url: str, sender: str, message: MailMessage) -> None:
     email["Message-ID"] = header_text(message.message_id)
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+def _smtp_send_many(url: str, sender: str, messages: list[MailMessage]) -> list[Exception | None]:
+    """Deliver `messages` over one SMTP session: for each, None or what went wrong (a refused
+    recipient fails its message only; a session that cannot be opened fails them all)."""
+    if not messages:
+        return []
+    parts = urlsplit(url)
     host = parts.hostname or "localhost"
-    if parts.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            host, parts.port or 465, context=ssl.create_default_context(), timeout=30
-        )
-    else:
-        client = smtplib.SMTP(host, parts.port or 25, timeout=30)
+    try:
+        if parts.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, parts.port or 465, context=ssl.create_default_context(), timeout=30
+            )
+        else:
+            client = smtplib.SMTP(host, parts.port or 25, timeout=30)
+    except Exception as exc:
+        return [exc] * len(messages)
+    outcomes: list[Exception | None] = []
     with client:
-        if parts.username:
-            client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(email)
+        try:
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+        except Exception as exc:
+            return [exc] * len(messages)
+        for message in messages:
+            try:
+                client.send_message(_email(sender, message))
+            except Exception as exc:
+                outcomes.append(exc)
+                if isinstance(exc, smtplib.SMTPServerDisconnected):
+                    # The session is gone: the rest wait for the retry.
+                    outcomes.extend([exc] * (len(messages) - len(outcomes)))
+                    break
+            else:
+                outcomes.append(None)
+    return outcomes

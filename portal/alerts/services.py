@@ -18,6 +18,7 @@ from sqlalchemy import Table, func, insert, select, update
 from portal.accounts.models import Account
 from portal.alerts.models import KIND_LABELS, Alert, MailPreference
 from portal.audit import record
+from portal.clock import plain_utc
 from portal.errors import InvalidRequest, NotFound
 from portal.mail import queue_mail
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 TITLE_MAX = 300
 _ALERTS = cast(Table, Alert.__table__)
+_INSERT_ALERT = insert(_ALERTS)  # built once: the values go as parameters
 PAGE_SIZE = 20
 MAX_LIMIT = 100
 
@@ -75,7 +77,7 @@ async def notify(
     passes it as `wants_mail`; None reads it here."""
     if kind not in KIND_LABELS:
         raise ValueError(f"unknown alert kind {kind!r}: add it to portal.alerts.models.KIND_LABELS")
-    now = ctx.clock.now()
+    now = plain_utc(ctx.clock.now())
     values = {
         "id": uuid7(),
         "account_id": account_id,
@@ -89,7 +91,7 @@ async def notify(
     # flush costs more than the row, and nearly every operation tells someone. Not in the session.
     await uow.session.flush()  # what the caller added first (the account an alert points to)
     connection = await uow.session.connection()
-    await connection.execute(insert(_ALERTS).values(values))
+    await connection.execute(_INSERT_ALERT, values)
     alert = Alert(**values)
     if wants_mail is None and template is not None:
         wants_mail = await mail_wanted(uow.session, account_id, kind)

@@ -39,10 +39,10 @@ async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api
 
     sent: list[str] = []
 
-    async def hold(_ctx: Context, mail_id: str) -> None:
-        sent.append(mail_id)
+    async def hold(_ctx: Context, mail_ids: list[str]) -> None:
+        sent.extend(mail_ids)
 
-    original, portal.mail.send_mail = portal.mail.send_mail, hold  # type: ignore[assignment]
+    original, portal.mail.send_mails = portal.mail.send_mails, hold  # type: ignore[assignment]
     try:
         response = await api.post(
             "/api/v1/bookings",
@@ -50,7 +50,7 @@ async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api
             headers=family.headers,
         )
     finally:
-        portal.mail.send_mail = original
+        portal.mail.send_mails = original
         event.remove(engine, "before_cursor_execute", statement)
     assert response.status_code == 201, response.text
     # token + wallet lock + the family's booking-mail preference, session + checks, debit +

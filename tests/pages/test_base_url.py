@@ -38,6 +38,8 @@ def test_serve_port_option_sets_the_links_port(tmp_path, monkeypatch):
 def test_serve_runs_one_process_per_core_on_postgresql_and_one_on_sqlite(tmp_path, monkeypatch):
     started: list[dict[str, object]] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: started.append(k))
+    # Several processes on Linux: one SO_REUSEPORT socket each (portal/serving.py).
+    monkeypatch.setattr("portal.serving.run", lambda config: started.append({"workers": config.workers}))
     base = {"CARNET_BASE_URL": None, "CARNET_SECRET_KEY": None, "CARNET_DATA_DIR": str(tmp_path)}
     sqlite = run_carnet({**base, "CARNET_DATABASE_URL": None}, "serve")
     postgresql = run_carnet({**base, "CARNET_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/x"}, "serve")

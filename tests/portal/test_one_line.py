@@ -149,7 +149,7 @@ async def test_any_failure_while_sending_is_noted_and_carnet_mail_resend_deliver
         def refuse(*_args: object) -> None:
             raise ValueError("Header values may not contain linefeed or carriage return characters")
 
-        monkeypatch.setattr("portal.mail._smtp_send", refuse)
+        monkeypatch.setattr("portal.mail._email", refuse)
         with pytest.raises(ValueError, match="linefeed"):
             await send_mail(ctx, str(message.id))  # raised: RQ retries it
         async with ctx.db.read() as db:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import smtplib
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from portal.accounts import services
 from portal.accounts.models import Account, AuthToken
 from portal.context import Context
-from portal.mail import MailMessage, resend_unsent, send_mail
+from portal.mail import MailMessage, resend_unsent, send_mail, send_mails
 from tests.cli import run_carnet
 from tests.conftest import ROOT, TEST_SECRET, free_port, production_backend
 from tests.factories import DEFAULT_PASSWORD, create_account
@@ -33,6 +34,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], Message]] = []
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.startswith("refus@"):  # a mailbox the peer does not know
+            return "550 5.1.1 Boîte inconnue"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(
@@ -274,3 +283,51 @@ async def test_every_module_privacy_hook_is_called_on_deletion(ctx: Context, clo
     await services.delete_account(ctx, actor_of(account), password=DEFAULT_PASSWORD, now=clock.now())
     # Called inside the deletion's transaction, while the account still had its data.
     assert privacy.calls == [(account.id, clock.now(), "sonde@exemple.fr")]
+
+
+async def test_one_job_delivers_a_batch_over_one_session_and_a_refused_address_waits_alone(
+    settings, clock, smtp, monkeypatch
+) -> None:
+    inbox, smtp_url = smtp
+    ctx = Context(replace(settings, smtp_url=smtp_url), clock=clock)
+    sessions: list[int] = []
+    try:
+        async with ctx.db.unit_of_work() as uow:
+            rows = [
+                MailMessage(
+                    to_address=address,
+                    template="booking/confirmed",
+                    subject=f"Réservation confirmée : Judo ({n})",
+                    body_text="Bonjour",
+                    body_html="<p>Bonjour</p>",
+                    message_id=f"<lot{n}@carnet.localhost>",
+                )
+                for n, address in enumerate(["un@exemple.fr", "refus@exemple.fr", "trois@exemple.fr"])
+            ]
+            uow.session.add_all(rows)
+        original = smtplib.SMTP.__init__
+
+        def counting(self: smtplib.SMTP, *args: Any, **kwargs: Any) -> None:
+            sessions.append(1)
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(smtplib.SMTP, "__init__", counting)
+        # The address the peer refuses fails alone; the job raises, so RQ tries it again.
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            await send_mails(ctx, [str(m.id) for m in rows])
+        assert len(sessions) == 1  # one SMTP session for the batch
+        assert [r for r, _ in inbox.messages] == [["un@exemple.fr"], ["trois@exemple.fr"]]
+        async with ctx.db.read() as db:
+            found = (
+                await db.execute(select(MailMessage).where(MailMessage.id.in_([m.id for m in rows])))
+            ).scalars()
+            stored = {m.to_address: m for m in found}
+        assert stored["un@exemple.fr"].sent_at is not None and stored["trois@exemple.fr"].sent_at is not None
+        refused = stored["refus@exemple.fr"]
+        assert refused.sent_at is None and refused.last_error
+        # The retry sends nothing twice: the two delivered ones are skipped.
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            await send_mails(ctx, [str(m.id) for m in rows])
+        assert len(inbox.messages) == 2 and len(sessions) == 2
+    finally:
+        await ctx.close()
