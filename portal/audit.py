@@ -77,16 +77,36 @@ async def record(
     connection = await session.connection()
     await connection.execute(
         _INSERT_ENTRY,
-        {
-            "id": uuid7(),
-            "at": plain_utc(at),
-            "actor_account_id": actor_account_id,
-            "action": action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "data": _jsonable(data) if data else None,
-        },
+        entry_row(
+            at=at,
+            actor_account_id=actor_account_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            data=data,
+        ),
     )
+
+
+def entry_row(
+    *,
+    at: datetime,
+    actor_account_id: UUID | None,
+    action: str,
+    entity: str,
+    entity_id: UUID | str,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The audit_entries row `record` writes (the booking hot path writes it in its own statement)."""
+    return {
+        "id": uuid7(),
+        "at": plain_utc(at),
+        "actor_account_id": actor_account_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "data": _jsonable(data) if data else None,
+    }
 
 
 async def record_many(

@@ -75,38 +75,58 @@ def resolve(name: str) -> JobFunction:
 
 class Batcher:
     """Group hand-overs as a database groups commits: the first id starts a hand-over at once;
-    ids submitted while it runs wait and leave together in the next one (up to `size`).
+    ids submitted while it runs wait and leave together in the next one (up to `size`). Once
+    ids queue up like that (a rush), the next hand-over first waits `gather` seconds for more:
+    on an opening morning a process sends a few dozen confirmations per batch instead of one or
+    two, while a lone request (or a test) still hands its id over at once.
 
     Each `submit` returns once its own id has been handed over, so a request's after-response
     work ends when its job has gone, as with `enqueue` (tests and the in-process mode read its
     effect); a failed hand-over is logged by the caller's middleware, once per id.
     """
 
-    def __init__(self, hand_over: Callable[[list[str]], Awaitable[None]], size: int = 100) -> None:
+    def __init__(
+        self, hand_over: Callable[[list[str]], Awaitable[None]], size: int = 100, gather: float = 0.05
+    ) -> None:
         self._hand_over = hand_over
         self._size = size
+        self._gather = gather
         self._waiting: list[tuple[str, asyncio.Future[None]]] = []
         self._running = False
+        self._draining: set[asyncio.Task[None]] = set()  # referenced while they run
 
     async def submit(self, item: str) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
         if not self._running:
             self._running = True
-            try:
-                while self._waiting:
-                    batch, self._waiting = self._waiting[: self._size], self._waiting[self._size :]
-                    try:
-                        await self._hand_over([i for i, _ in batch])
-                    except Exception as exc:
-                        for _, future in batch:
-                            future.set_exception(exc)
-                    else:
-                        for _, future in batch:
-                            future.set_result(None)
-            finally:
-                self._running = False
+            # A task of its own: the hand-over's waits on the database resume its few frames,
+            # not the whole ASGI stack of the request that happened to come first.
+            drain = asyncio.get_running_loop().create_task(self._drain())
+            self._draining.add(drain)
+            drain.add_done_callback(self._draining.discard)
         await done
+
+    async def _drain(self) -> None:
+        try:
+            first = True
+            while self._waiting:
+                if not first and len(self._waiting) < self._size:
+                    await asyncio.sleep(self._gather)  # a rush: let the batch fill up
+                first = False
+                batch, self._waiting = self._waiting[: self._size], self._waiting[self._size :]
+                try:
+                    await self._hand_over([i for i, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self._running = False
 
 
 class Jobs:

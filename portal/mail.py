@@ -87,6 +87,18 @@ async def queue_mail(
     transaction (and the row locks it holds) need not wait for. Other variables (ORM objects) are
     rendered now, as before.
     """
+    row = outbox_row(ctx, to=to, template=template, variables=variables)
+    # A Core INSERT on the unit of work's connection: the ORM's flush machinery costs more than
+    # the row (the booking path writes one per request). The returned message is not in the session.
+    connection = await uow.session.connection()
+    await connection.execute(_INSERT_MAIL, row)
+    deliver_after_commit(ctx, uow, row["id"])
+    return MailMessage(**row)
+
+
+def outbox_row(ctx: Context, *, to: str, template: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The mail_messages row of a message to `to` (what `queue_mail` writes; the booking hot path
+    writes it within its own statement, then calls `deliver_after_commit`)."""
     frozen = _freeze(variables)
     if frozen is _UNFROZEN:
         subject, text, html = render_mail(ctx, template, variables)
@@ -94,25 +106,26 @@ async def queue_mail(
     else:
         subject, text, html, stored = "", "", "", frozen
     now = datetime.now(UTC)
-    message = MailMessage(
-        id=UUID(str(uuid7())),
-        to_address=to,
-        template=template,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        message_id=make_msgid(domain="carnet.localhost"),
-        variables=stored,
-        created_at=now,
-        updated_at=now,
-    )
-    # A Core INSERT on the unit of work's connection: the ORM's flush machinery costs more than
-    # the row (the booking path writes one per request). The returned message is not in the session.
-    connection = await uow.session.connection()
-    await connection.execute(_INSERT_MAIL, {key: getattr(message, key) for key in _FIELDS})
+    return {
+        "id": UUID(str(uuid7())),
+        "to_address": to,
+        "template": template,
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+        "message_id": make_msgid(domain="carnet.localhost"),
+        "sent_at": None,
+        "transport": None,
+        "last_error": None,
+        "variables": stored,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def deliver_after_commit(ctx: Context, uow: UnitOfWork, mail_id: UUID) -> None:
     # After the answer: whether a request mailed someone must not show in how long it took.
-    ctx.jobs.enqueue_batched(uow, "portal.mail:send_mails", str(message.id), after_response=True)
-    return message
+    ctx.jobs.enqueue_batched(uow, "portal.mail:send_mails", str(mail_id), after_response=True)
 
 
 _UNFROZEN: Any = object()

@@ -57,6 +57,23 @@ async def mail_wanted(session: AsyncSession, account_id: UUID, kind: str) -> boo
     return enabled is None or enabled
 
 
+def alert_row(*, account_id: UUID, kind: str, title: str, link: str | None, now: datetime) -> dict[str, Any]:
+    """The alerts row telling `account_id` something (what `notify` writes; the booking hot path
+    writes it within its own statement)."""
+    if kind not in KIND_LABELS:
+        raise ValueError(f"unknown alert kind {kind!r}: add it to portal.alerts.models.KIND_LABELS")
+    at = plain_utc(now)
+    return {
+        "id": uuid7(),
+        "account_id": account_id,
+        "kind": kind,
+        "title": " ".join(title.split())[:TITLE_MAX],
+        "link": _check_link(link),
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
 async def notify(
     ctx: Context,
     uow: UnitOfWork,
@@ -75,18 +92,7 @@ async def notify(
     `variables` plus `alert_link` (the same link, to put in the e-mail). A caller that has read
     the person's preference for this kind already (the booking hot path, in its first statement)
     passes it as `wants_mail`; None reads it here."""
-    if kind not in KIND_LABELS:
-        raise ValueError(f"unknown alert kind {kind!r}: add it to portal.alerts.models.KIND_LABELS")
-    now = plain_utc(ctx.clock.now())
-    values = {
-        "id": uuid7(),
-        "account_id": account_id,
-        "kind": kind,
-        "title": " ".join(title.split())[:TITLE_MAX],
-        "link": _check_link(link),
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = alert_row(account_id=account_id, kind=kind, title=title, link=link, now=ctx.clock.now())
     # A Core INSERT on the unit of work's connection, as queue_mail and audit.record do: the ORM's
     # flush costs more than the row, and nearly every operation tells someone. Not in the session.
     await uow.session.flush()  # what the caller added first (the account an alert points to)

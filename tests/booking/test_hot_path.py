@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import event, select
 
 from booking.models import Booking
+from portal.audit import AuditEntry
 from portal.context import Context
 from portal.mail import MailMessage, send_mail
 from tests.booking.factories import a_family, a_session
@@ -15,7 +16,7 @@ from tests.booking.ledger_check import assert_ledger_consistent
 from tests.factories import create_user
 
 
-async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api, ctx: Context) -> None:
+async def test_a_booking_is_one_checkout_one_transaction_and_four_statements(api, ctx: Context) -> None:
     family, first = await a_family(ctx, 10, api=True), await a_family(ctx, 10, api=True)
     _, session = await a_session(ctx, price_coupons=3)
     # The very first booking creates the ledger's `held` account (the general path does that).
@@ -54,9 +55,9 @@ async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api
         event.remove(engine, "before_cursor_execute", statement)
     assert response.status_code == 201, response.text
     # token + wallet lock + the family's booking-mail preference, session + checks, debit +
-    # booking + transfer (one CTE on PostgreSQL, three statements on SQLite), the alert, the
-    # outbox row, the audit entry, the seat.
-    expected = 7 if ctx.db.url.startswith("postgresql") else 9
+    # booking + transfer + the alert + the outbox row + the audit entry (one statement of CTEs on
+    # PostgreSQL, six on SQLite), the seat.
+    expected = 4 if ctx.db.url.startswith("postgresql") else 9
     # One connection ran the whole booking, authentication included.
     (seen,) = [sqls for sqls in by_connection.values() if any("auth_tokens" in sql for sql in sqls)]
     assert len(seen) == expected, seen
@@ -73,6 +74,19 @@ async def test_a_booking_is_one_checkout_one_transaction_and_five_statements(api
     assert message.subject.startswith("Réservation confirmée") and message.variables is None
     assert (
         session.label in message.body_text and f"/reservations/{response.json()['id']}" in message.body_html
+    )
+    # The alert and the audit entry, written by the same statement, say the same booking.
+    booking_id = response.json()["id"]
+    alerts = (await api.get("/api/v1/alerts", headers=family.headers)).json()["items"]
+    assert [(a["link"], a["title"][:23]) for a in alerts] == [
+        (f"/reservations/{booking_id}", "Réservation confirmée :")
+    ]
+    async with ctx.db.read() as db:
+        (entry,) = (await db.execute(select(AuditEntry).where(AuditEntry.entity_id == booking_id))).scalars()
+    assert (entry.action, entry.actor_account_id, entry.data) == (
+        "booking.confirmed",
+        family.account.id,
+        {"session_id": str(session.id), "participant_id": str(family.child.id), "price_coupons": 3},
     )
     await assert_ledger_consistent(ctx)
 
@@ -106,6 +120,17 @@ async def test_a_full_session_rolls_the_debit_back(api, ctx: Context) -> None:
     assert response.json()["code"] == "session_full"
     wallet = (await api.get("/api/v1/wallet", headers=second.headers)).json()
     assert wallet["balance"] == 10
+    # Nothing of the refused booking stays: no alert, no mail, no audit entry.
+    assert (await api.get("/api/v1/alerts", headers=second.headers)).json()["items"] == []
+    async with ctx.db.read() as db:
+        mails = (
+            await db.execute(select(MailMessage).where(MailMessage.to_address == second.account.email))
+        ).scalars()
+        assert list(mails) == []
+        entries = (
+            await db.execute(select(AuditEntry).where(AuditEntry.actor_account_id == second.account.id))
+        ).scalars()
+        assert [e.action for e in entries if e.action.startswith("booking")] == []
     await assert_ledger_consistent(ctx)
 
 

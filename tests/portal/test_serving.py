@@ -51,7 +51,7 @@ async def test_ids_submitted_during_a_hand_over_leave_together_in_the_next() -> 
         if len(batches) == 1:
             await gate.wait()  # the first hand-over is slow: others queue behind it
 
-    batcher = Batcher(hand_over, size=3)
+    batcher = Batcher(hand_over, size=3, gather=0)
     first = asyncio.create_task(batcher.submit("a"))
     await asyncio.sleep(0)
     rest = [asyncio.create_task(batcher.submit(x)) for x in "bcde"]
@@ -74,3 +74,25 @@ async def test_a_failed_hand_over_fails_the_submits_of_its_batch_only() -> None:
     with pytest.raises(ConnectionError):
         await batcher.submit("bad")
     await batcher.submit("good")  # the batcher is not stuck after a failure
+
+
+async def test_in_a_rush_the_next_hand_over_waits_for_its_batch_to_fill() -> None:
+    batches: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def hand_over(items: list[str]) -> None:
+        batches.append(items)
+        if len(batches) == 1:
+            await gate.wait()
+
+    batcher = Batcher(hand_over, gather=0.05)
+    first = asyncio.create_task(batcher.submit("a"))
+    await asyncio.sleep(0)
+    queued = asyncio.create_task(batcher.submit("b"))  # a rush: one queued behind the first
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    await asyncio.sleep(0.01)  # within the gather window, more arrive and join the batch
+    late = [asyncio.create_task(batcher.submit(x)) for x in "cd"]
+    await asyncio.gather(queued, *late)
+    assert batches == [["a"], ["b", "c", "d"]]
