@@ -24,6 +24,7 @@ from booking.group_waitlist import join_group_waitlist
 from booking.history import page_routes as history_pages
 from booking.home import home
 from booking.hot_path import bearer_token, book_with_token
+from booking.hot_path import warmed as hot_path_warmed
 from booking.metrics import refresh_booking_gauges
 from booking.models import Booking, BookingStatus
 from booking.partner_views import attendance_sheet, cancel_preview, mark_attendances
@@ -824,5 +825,5 @@ page_routes += (
 )
 
 # Started by portal/app.py with the app: the periodic work of the embedded default (no Redis).
-lifespans = [periodic_lifespan]
+lifespans = [periodic_lifespan, hot_path_warmed]
 metric_sources = [refresh_booking_gauges]

@@ -180,17 +180,23 @@ class Jobs:
         together in the next one (`Batcher`). Idle, an id goes at once, alone."""
         resolve(name)
 
+        async def after_commit() -> None:
+            await self.hand_over_batched(name, item, after_response=after_response)
+
+        uow.after_commit(after_commit)
+
+    async def hand_over_batched(self, name: str, item: str, *, after_response: bool = False) -> None:
+        """`enqueue_batched`'s hand-over, for a caller whose transaction has just committed
+        outside a unit of work (the booking hot path on asyncpg's connection)."""
+
         async def dispatch() -> None:
             await self._batcher(name).submit(item)
 
-        async def after_commit() -> None:
-            pending = _after_response.get() if after_response else None
-            if pending is None:
-                await dispatch()
-            else:
-                pending.append(dispatch)
-
-        uow.after_commit(after_commit)
+        pending = _after_response.get() if after_response else None
+        if pending is None:
+            await dispatch()
+        else:
+            pending.append(dispatch)
 
     def _batcher(self, name: str) -> Batcher:
         batcher = self._batchers.get(name)

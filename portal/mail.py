@@ -49,6 +49,7 @@ class MailMessage(Base):
 
 _MAIL = cast(Table, MailMessage.__table__)
 _FIELDS = [column.key for column in _MAIL.columns if column.key != "sa_orm_sentinel"]
+MAIL_FIELDS = tuple(_FIELDS)  # the columns of an outbox row, as `outbox_row` gives them
 _INSERT_MAIL = insert(_MAIL)  # built once: the values go as parameters
 # What the send job writes back (built once; `mail_id` is not a column name, which SQLAlchemy
 # reserves for the SET clause).
@@ -61,6 +62,16 @@ _READ_FOR_SEND = (
     .with_for_update()
 )
 _WRITE_BACK = update(_MAIL).where(_MAIL.c.id == _MAIL_ID)
+
+
+def warm_mail_templates(ctx: Context, template: str) -> None:
+    """Load and compile `template`'s three parts now (an app's start), not at its first send."""
+    from portal.templating import make_environment
+
+    env = make_environment(ctx.settings.timezone)
+    module, _, name = template.partition("/")
+    for part in ("subject.txt", "txt", "html"):
+        env.get_template(f"{module}/mail/{name}.{part}")
 
 
 def render_mail(ctx: Context, template: str, variables: dict[str, Any]) -> tuple[str, str, str]:
