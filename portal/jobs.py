@@ -65,6 +65,15 @@ def run_jobs_after_response(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+async def _now_or_after_response(dispatch: Callable[[], Awaitable[None]], after_response: bool) -> None:
+    """Hand a committed job over now, or (`after_response`, inside a request) once the answer is sent."""
+    pending = _after_response.get() if after_response else None
+    if pending is None:
+        await dispatch()
+    else:
+        pending.append(dispatch)
+
+
 def resolve(name: str) -> JobFunction:
     module_name, _, attr = name.partition(":")
     func = getattr(importlib.import_module(module_name), attr)
@@ -166,11 +175,7 @@ class Jobs:
             await self.dispatch(name, *args, job_id=job_id)
 
         async def after_commit() -> None:
-            pending = _after_response.get() if after_response else None
-            if pending is None:
-                await dispatch()
-            else:
-                pending.append(dispatch)
+            await _now_or_after_response(dispatch, after_response)
 
         uow.after_commit(after_commit)
 
@@ -192,11 +197,7 @@ class Jobs:
         async def dispatch() -> None:
             await self._batcher(name).submit(item)
 
-        pending = _after_response.get() if after_response else None
-        if pending is None:
-            await dispatch()
-        else:
-            pending.append(dispatch)
+        await _now_or_after_response(dispatch, after_response)
 
     def _batcher(self, name: str) -> Batcher:
         batcher = self._batchers.get(name)

@@ -48,8 +48,8 @@ class MailMessage(Base):
 
 
 _MAIL = cast(Table, MailMessage.__table__)
-_FIELDS = [column.key for column in _MAIL.columns if column.key != "sa_orm_sentinel"]
-MAIL_FIELDS = tuple(_FIELDS)  # the columns of an outbox row, as `outbox_row` gives them
+# The columns of an outbox row, as `outbox_row` gives them.
+MAIL_FIELDS = tuple(column.key for column in _MAIL.columns if column.key != "sa_orm_sentinel")
 _INSERT_MAIL = insert(_MAIL)  # built once: the values go as parameters
 # What the send job writes back (built once; `mail_id` is not a column name, which SQLAlchemy
 # reserves for the SET clause).
@@ -212,7 +212,9 @@ async def send_mails(ctx: Context, mail_ids: list[str]) -> None:
         rows = (await connection.execute(_READ_FOR_SEND, {"mail_ids": ids})).all()
         # Not in any session: the changes are written back below.
         messages = [
-            MailMessage(**{key: row._mapping[key] for key in _FIELDS}) for row in rows if row.sent_at is None
+            MailMessage(**{key: row._mapping[key] for key in MAIL_FIELDS})
+            for row in rows
+            if row.sent_at is None
         ]
         if not messages:
             return
